@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// Dojo: a deterministic RL simulator and agent lab. The module graph is described in docs/architecture.md;
+// arrows point one way only (dojo → Training → Agents/Environments → Neural/Sim → SeededRandom).
+import PackageDescription
+
+let package = Package(
+    name: "Dojo",
+    products: [
+        .executable(name: "dojo", targets: ["dojo"]),
+        .library(name: "Neural", targets: ["Neural"]),
+        .library(name: "Sim", targets: ["Sim"]),
+    ],
+    traits: [
+        .trait(name: "SDL", description: "Build the SDL2 window (needs libsdl2-dev). Off: headless only."),
+        .default(enabledTraits: ["SDL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
+                       providers: [.apt(["libsdl2-dev"])]),
+
+        // Leaf: the one seeded generator every consumer derives its streams from.
+        .target(name: "SeededRandom"),
+        // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.
+        .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom"]),
+        // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
+        .target(name: "Sim", dependencies: ["SeededRandom"]),
+        .target(name: "Environments", dependencies: ["Sim"], path: "Environments"),
+        .target(name: "Agents", dependencies: ["Sim", "Neural"], path: "Agents"),
+        // Composition root: run loops, evaluation, checkpoints, logs, benchmarks.
+        .target(name: "Training", dependencies: ["Agents", "Environments", "Neural", "Sim", "CBLAS"]),
+        .target(name: "Visualizer", dependencies: [
+            "Sim",
+            .target(name: "CSDL2", condition: .when(traits: ["SDL"])),
+        ]),
+        .executableTarget(name: "dojo", dependencies: [
+            "Training", "Visualizer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test support shared by every test target.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .target(name: "TestSupport", dependencies: ["Neural", "CAllocationCounter", "CBLAS"],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
+    ]
+)

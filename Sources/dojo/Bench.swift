@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Neural
+import Training
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Dojo's speed on standard workloads.",
+        discussion: """
+            Absolute times on a shared machine are noise; compare ratios measured side by side. The scripts under
+            bench/ run the same workloads on the Python anchors (PyTorch, Gymnasium, ...) in the same run and print
+            ratios.
+            """,
+        subcommands: [NeuralNetworks.self]
+    )
+}
+
+extension Bench {
+    struct NeuralNetworks: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nn",
+            abstract: "Time one training iteration (forward, backward, Adam) of five network sizes.",
+            discussion: """
+                Workloads: mlp-small (4→64→64→2, batch 64), mlp-medium (128→256→256→5, batch 256),
+                lstm-small (in 64, hidden 128, batch 16, seq 32), attention (E 64, 4 heads, batch 64, 16 tokens,
+                padding mask), lstm-large (in 256, hidden 512, batch 64, seq 64). Each iteration: zero gradients,
+                forward, MSE loss, backward, Adam step. GFLOP/s counts matrix-product work; the ceiling is a 512³
+                sgemm measured in the same run. Compare with PyTorch: python3 bench/nn_vs_torch.py
+                """
+        )
+
+        @OptionGroup var compute: ComputeOptions
+        @Option(help: "Run only these workloads (comma-separated names).")
+        var only: String?
+        @Option(help: "Seconds per timed repeat (five repeats, median reported).")
+        var seconds: Double = 0.3
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func validate() throws {
+            let known = NeuralBenchmark.workloads().map(\.name)
+            for name in selectedNames ?? [] where !known.contains(name) {
+                throw ValidationError("unknown workload '\(name)'; choose from \(known.joined(separator: ", ")).")
+            }
+            guard seconds > 0 else { throw ValidationError("--seconds must be positive (got \(seconds)).") }
+        }
+
+        var selectedNames: [String]? { only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+        func run() throws {
+            BLASThreads.set(compute.threads)
+            let ceiling = NeuralBenchmark.sgemmCeiling()
+            let workloads = NeuralBenchmark.workloads().filter { selectedNames?.contains($0.name) ?? true }
+            if !json {
+                print("Dojo neural benchmark: \(compute.threads) thread(s), OpenBLAS core \(BLASThreads.coreName), "
+                      + "sgemm ceiling \(String(format: "%.1f", ceiling)) GFLOP/s (512³, this run)")
+                print(pad("workload", 12) + pad("ms/iter", 11, right: true) + pad("GFLOP/s", 10, right: true)
+                      + pad("% ceiling", 11, right: true) + "  shape")
+            }
+            var results: [NeuralBenchmark.Result] = []
+            for workload in workloads {
+                let result = NeuralBenchmark.measure(workload, minimumSeconds: seconds)
+                results.append(result)
+                if !json {
+                    print(pad(result.name, 12) + pad(String(format: "%.4f", result.millisecondsPerIteration), 11, right: true)
+                          + pad(String(format: "%.1f", result.gflops), 10, right: true)
+                          + pad(String(format: "%.0f%%", 100 * result.gflops / ceiling), 11, right: true)
+                          + "  " + result.summary)
+                }
+            }
+            if json {
+                struct Report: Codable {
+                    let threads: Int, core: String, sgemmCeilingGFLOPS: Double
+                    let workloads: [NeuralBenchmark.Result]
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let report = Report(threads: compute.threads, core: BLASThreads.coreName, sgemmCeilingGFLOPS: ceiling,
+                                    workloads: results)
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// Left- or right-aligns `text` in a column of `width` characters.
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - text.count))
+    return right ? fill + text : text + fill
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+@main
+struct Dojo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dojo",
+        abstract: "Train, watch and replay reinforcement-learning agents: one native binary, reproducible to the bit.",
+        discussion: """
+            Start with a benchmark of the neural core:
+              dojo bench nn
+            More commands (train, eval, watch, replay, rollout, envs) arrive as the simulator and agents land.
+            """,
+        subcommands: [Bench.self]
+    )
+}
+
+/// Options every command that computes shares.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "OpenBLAS threads. Results are bit-identical only at the same thread count; 1 is fastest for small networks.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)); try --threads 1.") }
+    }
+}
