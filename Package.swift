@@ -45,8 +45,8 @@ let package = Package(
 
         // Test support shared by every test target.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
-        .target(name: "TestSupport", dependencies: ["Neural", "CAllocationCounter", "CBLAS"],
+        .target(name: "TestSupport", dependencies: ["Neural", "SeededRandom", "CAllocationCounter", "CBLAS"],
                 path: "Tests/TestSupport"),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport"]),
     ]
 )

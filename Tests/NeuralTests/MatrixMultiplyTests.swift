@@ -1,0 +1,36 @@
+import Neural
+import SeededRandom
+import Testing
+import TestSupport
+
+@Suite struct MatrixMultiplyTests {
+    init() { pinBLASToOneThread() }
+
+    @Test("OpenBLAS gemm equals the naive reference for every transpose, stride and beta",
+          arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
+    func gemmMatchesNaive(transA: Transpose, transB: Transpose) {
+        var rng = SeededGenerator(seed: 3)
+        let m = 7, n = 5, k = 9, pad = 3
+        // Stored shapes with padded rows (ld > logical width) to exercise strides.
+        let (aRows, aCols) = transA == .none ? (m, k) : (k, m)
+        let (bRows, bCols) = transB == .none ? (k, n) : (n, k)
+        let lda = aCols + pad, ldb = bCols + pad, ldc = n + pad
+        let a = randomArray(aRows * lda, &rng), b = randomArray(bRows * ldb, &rng)
+        for beta: Float in [0, 1, 0.5] {
+            var fast = randomArray(m * ldc, &rng)
+            var reference = fast
+            gemm(transA, transB, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &fast, ldc: ldc)
+            naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                      c: &reference, ldc: ldc)
+            #expect(scaledError(fast, reference) < 1e-6, "beta \(beta)")
+        }
+    }
+
+    @Test("An empty inner dimension scales C by beta")
+    func emptyInnerDimension() {
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0], b: [Float] = [0]
+        gemm(.none, .none, m: 2, n: 2, k: 0, a: a, lda: 1, b: b, ldb: 2, beta: 0.5, c: &c, ldc: 2)
+        #expect(c == [0.5, 1, 1.5, 2])
+    }
+}
