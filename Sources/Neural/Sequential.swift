@@ -45,7 +45,7 @@ public final class Sequential: Layer {
 
     public func forward(_ input: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
         var x = layers[0].forward(input, rows: rows)
-        for layer in layers.dropFirst() { x = layer.forward(x, rows: rows) }
+        for i in 1..<layers.count { x = layers[i].forward(x, rows: rows) }
         return x
     }
 
