@@ -122,10 +122,10 @@ public final class LSTM: Module {
                 let zi = z + row * G, zf = zi + H, zg = zf + H, zo = zg + H
                 let cPrev = cp + row * H, cNow = c + row * H, tcNow = tc + row * H, hNow = h + row * H
                 for j in 0..<H {
-                    let i = sigmoid(zi[j]), f = sigmoid(zf[j]), g = tanhf(zg[j]), o = sigmoid(zo[j])
+                    let i = sigmoid(zi[j]), f = sigmoid(zf[j]), g = fastTanh(zg[j]), o = sigmoid(zo[j])
                     zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
                     let cell = f * cPrev[j] + i * g
-                    let tanhCell = tanhf(cell)
+                    let tanhCell = fastTanh(cell)
                     cNow[j] = cell
                     tcNow[j] = tanhCell
                     hNow[j] = o * tanhCell

@@ -107,6 +107,7 @@ public enum NeuralBenchmark {
         public let summary: String
         public let millisecondsPerIteration: Double
         public let gflops: Double
+        public let flopsPerIteration: Double
         public let iterations: Int
     }
 
@@ -132,7 +133,8 @@ public enum NeuralBenchmark {
         }
         let median = times.sorted()[repeats / 2]
         return Result(name: workload.name, summary: workload.summary, millisecondsPerIteration: median * 1e3,
-                      gflops: workload.flopsPerIteration / median / 1e9, iterations: iterations)
+                      gflops: workload.flopsPerIteration / median / 1e9, flopsPerIteration: workload.flopsPerIteration,
+                      iterations: iterations)
     }
 
     /// The machine's matrix-product ceiling: GFLOP/s of a 512³ sgemm at the current thread count.

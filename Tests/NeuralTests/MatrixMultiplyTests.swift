@@ -1,3 +1,4 @@
+import Foundation
 import Neural
 import SeededRandom
 import Testing
@@ -32,5 +33,19 @@ import TestSupport
         let a: [Float] = [0], b: [Float] = [0]
         gemm(.none, .none, m: 2, n: 2, k: 0, a: a, lda: 1, b: b, ldb: 2, beta: 0.5, c: &c, ldc: 2)
         #expect(c == [0.5, 1, 1.5, 2])
+    }
+}
+
+@Suite struct ElementwiseKernelTests {
+    @Test("fastTanh stays within 2.5e-7 of tanhf (the reference) from −20 to 20, and keeps its sign and limits")
+    func fastTanhMatchesReference() {
+        var worst: Float = 0
+        for i in -200_000...200_000 {
+            let x = Float(i) * 1e-4
+            worst = max(worst, abs(fastTanh(x) - Foundation.tanhf(x)))
+        }
+        #expect(worst <= 2.5e-7, "max error \(worst)")
+        #expect(fastTanh(100) == 1 && fastTanh(-100) == -1 && fastTanh(0) == 0)
+        #expect(fastTanh(.infinity) == 1 && fastTanh(.nan).isNaN)
     }
 }
