@@ -119,17 +119,7 @@ public final class LSTM: Module {
                  b: weightHH.value, ldb: H, beta: 1, c: z + t * G, ldc: steps * G)
             for b in 0..<batch {
                 let row = b * steps + t
-                let zi = z + row * G, zf = zi + H, zg = zf + H, zo = zg + H
-                let cPrev = cp + row * H, cNow = c + row * H, tcNow = tc + row * H, hNow = h + row * H
-                for j in 0..<H {
-                    let i = sigmoid(zi[j]), f = sigmoid(zf[j]), g = fastTanh(zg[j]), o = sigmoid(zo[j])
-                    zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
-                    let cell = f * cPrev[j] + i * g
-                    let tanhCell = fastTanh(cell)
-                    cNow[j] = cell
-                    tcNow[j] = tanhCell
-                    hNow[j] = o * tanhCell
-                }
+                LSTM.cellForward(z + row * G, cp + row * H, c + row * H, tc + row * H, h + row * H, hidden: H)
             }
         }
         for b in 0..<batch {
@@ -138,6 +128,37 @@ public final class LSTM: Module {
             (cFinal + b * H).update(from: c + last * H, count: H)
         }
         return h
+    }
+
+    /// The gate nonlinearities and state update of one row at one step, eight lanes at a time: activates the
+    /// pre-activations at `z` (i, f, g, o, each H wide) in place and writes c, tanh(c) and h.
+    @inline(__always)
+    static func cellForward(_ z: UnsafeMutablePointer<Float>, _ cPrev: UnsafeMutablePointer<Float>,
+                            _ cNow: UnsafeMutablePointer<Float>, _ tcNow: UnsafeMutablePointer<Float>,
+                            _ hNow: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let zi = z, zf = z + H, zg = z + 2 * H, zo = z + 3 * H
+        var j = 0
+        while j + 8 <= H {
+            let i = vectorSigmoid(zi.loadVector(j)), f = vectorSigmoid(zf.loadVector(j))
+            let g = vectorTanh(zg.loadVector(j)), o = vectorSigmoid(zo.loadVector(j))
+            zi.storeVector(i, j); zf.storeVector(f, j); zg.storeVector(g, j); zo.storeVector(o, j)
+            let cell = f * cPrev.loadVector(j) + i * g
+            let tanhCell = vectorTanh(cell)
+            cNow.storeVector(cell, j)
+            tcNow.storeVector(tanhCell, j)
+            hNow.storeVector(o * tanhCell, j)
+            j += 8
+        }
+        while j < H {
+            let i = sigmoid(zi[j]), f = sigmoid(zf[j]), g = fastTanh(zg[j]), o = sigmoid(zo[j])
+            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
+            let cell = f * cPrev[j] + i * g
+            let tanhCell = fastTanh(cell)
+            cNow[j] = cell
+            tcNow[j] = tanhCell
+            hNow[j] = o * tanhCell
+            j += 1
+        }
     }
 
     /// Backpropagation through time for the last forward. `outputGradient` is dL/dh for every step (B, T, H);
