@@ -97,6 +97,9 @@ def main():
     parser.add_argument("--dojo", default=".build/release/dojo")
     parser.add_argument("--cpu", type=int, default=os.cpu_count() - 1, help="core to pin both sides to (-1: none)")
     parser.add_argument("--only", default=",".join(WORKLOADS))
+    parser.add_argument("--native-blas", action="store_true",
+                        help="run dojo without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, letting OpenBLAS pick the CPU's own "
+                             "kernel (some machines force an older kernel through them; PyTorch ignores both)")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
 
@@ -104,6 +107,9 @@ def main():
         print("building dojo (release)...", file=sys.stderr)
         subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    if args.native_blas:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
     command = [args.dojo, "bench", "nn", "--json", "--threads", str(args.threads), "--seconds", str(args.seconds),
                "--only", ",".join(names)]
     if args.cpu >= 0 and args.threads == 1 and shutil.which("taskset"):

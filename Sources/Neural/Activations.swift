@@ -45,7 +45,14 @@ public final class Activation: ParameterFreeLayer {
         let y = output.pointer, dy = outputGradient
         let dx = inputGradient.reserve(count)
         switch function {
-        case .relu: for i in 0..<count { dx[i] = input[i] > 0 ? dy[i] : 0 }
+        case .relu:
+            // Branch-free: with random signs a branch mispredicts half the time.
+            var i = 0
+            while i + 8 <= count {
+                dx.storeVector(dy.loadVector(i).replacing(with: 0, where: input.loadVector(i) .<= 0), i)
+                i += 8
+            }
+            while i < count { dx[i] = input[i] > 0 ? dy[i] : 0; i += 1 }
         case .tanh: for i in 0..<count { dx[i] = dy[i] * (1 - y[i] * y[i]) }
         case .sigmoid: for i in 0..<count { dx[i] = dy[i] * y[i] * (1 - y[i]) }
         case .gelu:

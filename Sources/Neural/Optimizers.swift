@@ -50,6 +50,10 @@ public final class SGD: Optimizer {
     public func step() {
         let p = arena.values, grad = arena.grads, buf = momentumBuffer.value
         let first = stepCount == 0
+        // Hyperparameters as locals: stores through the arena pointers could otherwise alias the stored
+        // properties, which forces reloads and blocks vectorization.
+        let learningRate = learningRate, momentum = momentum, dampening = dampening, weightDecay = weightDecay
+        let nesterov = nesterov
         for i in 0..<arena.count {
             var g = grad[i]
             if weightDecay != 0 { g = g + weightDecay * p[i] }
@@ -92,9 +96,9 @@ public final class Adam: Optimizer {
         self.weightDecay = weightDecay
         self.amsgrad = amsgrad
         self.decoupledWeightDecay = decoupledWeightDecay
-        firstMoment = stateBuffer(arena.count)
-        secondMoment = stateBuffer(arena.count)
-        maxSecondMoment = stateBuffer(amsgrad ? arena.count : 0)
+        firstMoment = stateBuffer(arena.paddedCount)
+        secondMoment = stateBuffer(arena.paddedCount)
+        maxSecondMoment = stateBuffer(amsgrad ? arena.paddedCount : 0)
     }
 
     /// AdamW with PyTorch's default decay of 0.01.
@@ -112,18 +116,29 @@ public final class Adam: Optimizer {
         let correction2Sqrt = Float((1 - pow(Double(beta2), t)).squareRoot())
         let p = arena.values, grad = arena.grads
         let m = firstMoment.value, v = secondMoment.value, vMax = maxSecondMoment.value
-        let shrink = 1 - learningRate * weightDecay
-        for i in 0..<arena.count {
-            var g = grad[i]
+        let shrink = SIMD8<Float>(repeating: 1 - learningRate * weightDecay)
+        let beta1 = beta1, beta2 = beta2, epsilon = epsilon, weightDecay = weightDecay  // locals: see SGD.step
+        let amsgrad = amsgrad, decoupledWeightDecay = decoupledWeightDecay
+        // Eight lanes at a time over the padded arena; the same operations in the same order as a scalar loop,
+        // so the result is bit-identical to one (and to PyTorch's within rounding).
+        for i in stride(from: 0, to: arena.paddedCount, by: 8) {
+            var g = grad.loadVector(i), w = p.loadVector(i)
             if weightDecay != 0 {
-                if decoupledWeightDecay { p[i] = p[i] * shrink } else { g = g + weightDecay * p[i] }
+                if decoupledWeightDecay { w = w * shrink } else { g = g + weightDecay * w }
             }
-            m[i] = m[i] + (1 - beta1) * (g - m[i])          // lerp, as PyTorch writes it
-            v[i] = v[i] * beta2 + (1 - beta2) * g * g
-            var second = v[i]
-            if amsgrad { vMax[i] = max(vMax[i], v[i]); second = vMax[i] }
-            let denominator = second.squareRoot() / correction2Sqrt + epsilon
-            p[i] = p[i] + (-stepSize) * (m[i] / denominator)
+            var first = m.loadVector(i)
+            first = first + (1 - beta1) * (g - first)          // lerp, as PyTorch writes it
+            let second = v.loadVector(i) * beta2 + (1 - beta2) * g * g
+            m.storeVector(first, i)
+            v.storeVector(second, i)
+            var denominatorSource = second
+            if amsgrad {
+                let previous = vMax.loadVector(i)
+                denominatorSource = previous.replacing(with: second, where: second .> previous)
+                vMax.storeVector(denominatorSource, i)
+            }
+            let denominator = denominatorSource.squareRoot() / correction2Sqrt + epsilon
+            p.storeVector(w + (-stepSize) * (first / denominator), i)
         }
     }
 
@@ -162,6 +177,7 @@ public final class Adamax: Optimizer {
         counter.value += 1
         let clr = Float(Double(learningRate) / (1 - pow(Double(beta1), Double(stepCount))))
         let p = arena.values, grad = arena.grads, m = firstMoment.value, u = infinityNorm.value
+        let beta1 = beta1, beta2 = beta2, epsilon = epsilon, weightDecay = weightDecay  // locals: see SGD.step
         for i in 0..<arena.count {
             var g = grad[i]
             if weightDecay != 0 { g = g + weightDecay * p[i] }
@@ -203,6 +219,7 @@ public final class AdaGrad: Optimizer {
         counter.value += 1
         let clr = Float(Double(learningRate) / (1 + Double(stepCount - 1) * Double(learningRateDecay)))
         let p = arena.values, grad = arena.grads, s = sumOfSquares.value
+        let epsilon = epsilon, weightDecay = weightDecay  // locals: see SGD.step
         for i in 0..<arena.count {
             var g = grad[i]
             if weightDecay != 0 { g = g + weightDecay * p[i] }
@@ -246,6 +263,8 @@ public final class RMSProp: Optimizer {
         counter.value += 1
         let p = arena.values, grad = arena.grads
         let s = squareAverage.value, gAvg = gradientAverage.value, buf = momentumBuffer.value
+        let learningRate = learningRate, alpha = alpha, epsilon = epsilon, weightDecay = weightDecay  // see SGD.step
+        let momentum = momentum, centered = centered
         for i in 0..<arena.count {
             var g = grad[i]
             if weightDecay != 0 { g = g + weightDecay * p[i] }

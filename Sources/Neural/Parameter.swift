@@ -66,6 +66,9 @@ public final class ParameterArena {
     public let parameters: [NamedParameter]
     /// Total number of scalars.
     public let count: Int
+    /// `count` rounded up to a multiple of 8. The blocks hold this many floats; the padding stays zero (its
+    /// gradient is zero), so optimizers can update eight lanes at a time with no scalar tail.
+    public let paddedCount: Int
     /// Offsets of each parameter in the flat blocks, same order as `parameters`.
     public let offsets: [Int]
     private let storage: Parameter.Storage
@@ -85,7 +88,8 @@ public final class ParameterArena {
         }
         self.offsets = offsets
         count = total
-        storage = Parameter.Storage(count: total)
+        paddedCount = (total + 7) / 8 * 8
+        storage = Parameter.Storage(count: paddedCount)
         for (entry, offset) in zip(parameters, offsets) { entry.parameter.move(into: storage, offset: offset) }
     }
 

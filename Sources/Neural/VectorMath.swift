@@ -7,7 +7,9 @@
 /// e^x stays a normal float) and NaN stays NaN.
 @inline(__always)
 public func vectorExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
-    let x = input.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.37626))
+    let low = SIMD8<Float>(repeating: -87.33654), high = SIMD8<Float>(repeating: 88.37626)
+    var x = input.replacing(with: low, where: input .< low)
+    x.replace(with: high, where: x .> high)
     // Adding 1.5·2²³ rounds x·log₂e to an integer held in the low mantissa bits.
     let magic = SIMD8<Float>(repeating: 12_582_912)
     let shifted = x * 1.442_695_04 + magic
@@ -38,6 +40,14 @@ public func vectorTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let absolute = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
     let magnitude = 1 - 2 / (vectorExp(2 * absolute) + 1)
     return magnitude.replacing(with: -magnitude, where: x .< 0)
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// Eight floats starting at `offset`.
+    @inline(__always)
+    func loadVector(_ offset: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD8<Float>.self)
+    }
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
