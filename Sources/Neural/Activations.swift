@@ -81,59 +81,30 @@ public func sigmoid(_ x: Float) -> Float {
     x >= 0 ? 1 / (1 + expf(-x)) : { let e = expf(x); return e / (1 + e) }()
 }
 
-/// Softmax over the last dimension: (rows, features) → (rows, features), each row summing to 1.
+/// Softmax over the last dimension, (rows, features) → (rows, features), each row summing to 1 (`nn.Softmax(-1)`);
+/// with `logarithmic` it is log-softmax, x − log Σ eˣ (`nn.LogSoftmax(-1)`), computed without forming the softmax.
 public final class Softmax: ParameterFreeLayer {
     public let inputFeatures: Int
     public var outputFeatures: Int { inputFeatures }
+    public let logarithmic: Bool
     public var isTraining = true
     private let output = Buffer()
     private let inputGradient = Buffer()
     private var rows = 0
 
-    public init(features: Int) {
+    public init(features: Int, logarithmic: Bool = false) {
         precondition(features > 0, "Softmax needs a positive feature count")
         inputFeatures = features
+        self.logarithmic = logarithmic
     }
 
     public func forward(_ input: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
         self.rows = rows
-        let y = output.reserve(rows * inputFeatures)
-        for r in 0..<rows { softmaxRow(input + r * inputFeatures, into: y + r * inputFeatures, count: inputFeatures) }
-        return y
-    }
-
-    public func backward(_ outputGradient: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let n = inputFeatures
-        let dx = inputGradient.reserve(rows * n)
+        let y = output.reserve(rows * n)
         for r in 0..<rows {
-            let y = output.pointer + r * n, dy = outputGradient + r * n, d = dx + r * n
-            var dot: Float = 0
-            for j in 0..<n { dot += dy[j] * y[j] }
-            for j in 0..<n { d[j] = y[j] * (dy[j] - dot) }
-        }
-        return dx
-    }
-}
-
-/// Log-softmax over the last dimension: (rows, features) → (rows, features).
-public final class LogSoftmax: ParameterFreeLayer {
-    public let inputFeatures: Int
-    public var outputFeatures: Int { inputFeatures }
-    public var isTraining = true
-    private let output = Buffer()
-    private let inputGradient = Buffer()
-    private var rows = 0
-
-    public init(features: Int) {
-        precondition(features > 0, "LogSoftmax needs a positive feature count")
-        inputFeatures = features
-    }
-
-    public func forward(_ input: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
-        self.rows = rows
-        let y = output.reserve(rows * inputFeatures)
-        for r in 0..<rows {
-            logSoftmaxRow(input + r * inputFeatures, into: y + r * inputFeatures, count: inputFeatures)
+            if logarithmic { logSoftmaxRow(input + r * n, into: y + r * n, count: n) }
+            else { softmaxRow(input + r * n, into: y + r * n, count: n) }
         }
         return y
     }
@@ -143,9 +114,15 @@ public final class LogSoftmax: ParameterFreeLayer {
         let dx = inputGradient.reserve(rows * n)
         for r in 0..<rows {
             let y = output.pointer + r * n, dy = outputGradient + r * n, d = dx + r * n
-            var sum: Float = 0
-            for j in 0..<n { sum += dy[j] }
-            for j in 0..<n { d[j] = dy[j] - expf(y[j]) * sum }
+            if logarithmic {  // dx = dy − softmax · Σ dy
+                var sum: Float = 0
+                for j in 0..<n { sum += dy[j] }
+                for j in 0..<n { d[j] = dy[j] - expf(y[j]) * sum }
+            } else {          // dx = y ⊙ (dy − Σ dy ⊙ y)
+                var dot: Float = 0
+                for j in 0..<n { dot += dy[j] * y[j] }
+                for j in 0..<n { d[j] = y[j] * (dy[j] - dot) }
+            }
         }
         return dx
     }

@@ -20,7 +20,7 @@ import TestSupport
 
     @Test func softmaxAndLogSoftmax() {
         #expect(GradientCheck.checkLayer(Softmax(features: 5), rows: 3) == [])
-        #expect(GradientCheck.checkLayer(LogSoftmax(features: 5), rows: 3) == [])
+        #expect(GradientCheck.checkLayer(Softmax(features: 5, logarithmic: true), rows: 3) == [])
     }
 
     @Test func layerNorm() {

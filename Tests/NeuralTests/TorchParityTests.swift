@@ -39,7 +39,7 @@ import TestSupport
         let layers: [(String, any Layer)] = [
             ("relu", Activation(.relu, features: 5)), ("tanh", Activation(.tanh, features: 5)),
             ("sigmoid", Activation(.sigmoid, features: 5)), ("gelu", Activation(.gelu, features: 5)),
-            ("softmax", Softmax(features: 5)), ("log_softmax", LogSoftmax(features: 5)),
+            ("softmax", Softmax(features: 5)), ("log_softmax", Softmax(features: 5, logarithmic: true)),
         ]
         for (name, layer) in layers {
             let input = try f.scalars("\(name).input")
