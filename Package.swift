@@ -21,6 +21,8 @@ let package = Package(
         // System libraries.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
                        providers: [.apt(["libsdl2-dev"])]),
 
@@ -29,7 +31,7 @@ let package = Package(
         // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.
         .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom"]),
         // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
-        .target(name: "Sim", dependencies: ["SeededRandom"]),
+        .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"]),
         .target(name: "Environments", dependencies: ["Sim"], path: "Environments"),
         .target(name: "Agents", dependencies: ["Sim", "Neural"], path: "Agents"),
         // Composition root: run loops, evaluation, checkpoints, logs, benchmarks.
@@ -39,7 +41,7 @@ let package = Package(
             .target(name: "CSDL2", condition: .when(traits: ["SDL"])),
         ]),
         .executableTarget(name: "dojo", dependencies: [
-            "Training", "Visualizer",
+            "Training", "Visualizer", "Environments", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
             bench/ run the same workloads on the Python anchors (PyTorch, Gymnasium, ...) in the same run and print
             ratios.
             """,
-        subcommands: [NeuralNetworks.self]
+        subcommands: [NeuralNetworks.self, Environments.self]
     )
 }
 
@@ -78,6 +78,42 @@ extension Bench {
                 let report = Report(threads: compute.threads, core: BLASThreads.coreName, sgemmCeilingGFLOPS: ceiling,
                                     workloads: results)
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+        }
+    }
+}
+
+extension Bench {
+    struct Environments: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "envs",
+            abstract: "Environment steps per second with random actions, single and vectorized.",
+            discussion: """
+                Cart-pole and gridworld (four-rooms and empty 8×8, 7×7 partial view as MiniGrid's default), with 1, 8
+                and 64 copies on one thread and 64 copies on --threads threads. Compare with Gymnasium, EnvPool and
+                MiniGrid: python3 bench/envs_vs_python.py
+                """)
+
+        @Option(help: "Threads for the multi-threaded run.")
+        var threads: Int = 2
+        @Option(help: "Seconds per measurement.")
+        var seconds: Double = 0.5
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        func run() throws {
+            if !json { print(pad("configuration", 24) + pad("copies", 8, right: true) + pad("threads", 9, right: true) + pad("steps/s", 16, right: true)) }
+            let results = try EnvironmentBenchmark.run(threads: threads, seconds: seconds) { result in
+                if !json {
+                    print(pad(result.configuration, 24) + pad("\(result.copies)", 8, right: true)
+                          + pad("\(result.threads)", 9, right: true)
+                          + pad(String(format: "%.0f", result.stepsPerSecond), 16, right: true))
+                }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(results), as: UTF8.self))
             }
         }
     }

@@ -6,11 +6,13 @@ struct Dojo: ParsableCommand {
         commandName: "dojo",
         abstract: "Train, watch and replay reinforcement-learning agents: one native binary, reproducible to the bit.",
         discussion: """
-            Start with a benchmark of the neural core:
-              dojo bench nn
-            More commands (train, eval, watch, replay, rollout, envs) arrive as the simulator and agents land.
+            Start here:
+              dojo envs                                  what can be simulated, with its options
+              dojo rollout gridworld --random 20 --json  one episode, step by step
+              dojo bench nn                              speed of the neural core
+            Training (train, eval, watch) arrives with the agents.
             """,
-        subcommands: [Bench.self]
+        subcommands: [Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )
 }
 

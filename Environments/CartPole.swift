@@ -1,0 +1,166 @@
+import Foundation
+import Sim
+
+/// Cart-pole with exactly Gymnasium's `CartPole-v1` dynamics, constants, thresholds and reward.
+///
+/// ## Description
+/// A pole is hinged to a cart moving along a frictionless track; pushing the cart left or right keeps the pole
+/// upright (Barto, Sutton & Anderson, 1983).
+///
+/// ## Action space: `Discrete(2)`
+/// 0 pushes the cart left, 1 right, with a force of 10 N.
+///
+/// ## Observation space: `Box(4)` (or `Box(2)` with `velocity=false`)
+/// | index | observation | unit | min | max |
+/// |---|---|---|---|---|
+/// | 0 | cart position x | m | −4.8 | 4.8 |
+/// | 1 | cart velocity ẋ | m/s | −∞ | ∞ |
+/// | 2 | pole angle θ (0 upright) | rad | −0.418 (−24°) | 0.418 (24°) |
+/// | 3 | pole angular velocity θ̇ | rad/s | −∞ | ∞ |
+/// With `velocity=false` only x and θ are observed (a partially observed task for recurrent policies).
+///
+/// ## Reward
+/// +1 for every step, the terminating one included (`sutton_barto_reward=true`: 0 per step, −1 on failure).
+///
+/// ## Starting state
+/// Every state variable uniform in [−0.05, 0.05], or exactly the `state` option.
+///
+/// ## Episode end
+/// Terminated when |x| > 2.4 m or |θ| > 12°; truncated after `max_steps` (500) by the time limit.
+///
+/// The dynamics run in double precision, as Gymnasium's do, and observations are rounded to float32.
+public final class CartPole: Environment {
+    public static let gravity = 9.8               // m/s²
+    public static let cartMass = 1.0              // kg
+    public static let poleMass = 0.1              // kg
+    public static let totalMass = cartMass + poleMass
+    public static let poleHalfLength = 0.5        // m (Gymnasium's `length`: half the pole's length)
+    public static let poleMassLength = poleMass * poleHalfLength
+    public static let forceMagnitude = 10.0       // N
+    public static let timeStep = 0.02             // s between state updates (`tau`)
+    public static let thetaThreshold = 12 * 2 * Double.pi / 360  // rad
+    public static let xThreshold = 2.4            // m
+
+    public static let optionSpecs: [OptionSpec] = [
+        OptionSpec("state", .reals(count: 4), default: "", "initial state x,xdot,theta,thetadot at every reset (default: uniform ±0.05)"),
+        OptionSpec("velocity", .boolean, default: "true", "observe velocities; false leaves x and theta only (masked-velocity cart-pole)"),
+        OptionSpec("integrator", .choice(["euler", "semi-implicit"]), default: "euler", "kinematics integrator, as Gymnasium's kinematics_integrator"),
+        OptionSpec("sutton_barto_reward", .boolean, default: "false", "0 per step and −1 on failure instead of +1 per step"),
+        OptionSpec("max_steps", .integer(1...1_000_000), default: "500", "time limit (truncation)"),
+    ]
+
+    public let id = "cartpole"
+    public let options: ResolvedOptions
+    public let observesVelocity: Bool
+    public let semiImplicit: Bool
+    public let suttonBartoReward: Bool
+    public let initialState: [Double]?
+
+    /// (x, ẋ, θ, θ̇) in m, m/s, rad, rad/s.
+    public private(set) var state: (x: Double, xDot: Double, theta: Double, thetaDot: Double) = (0, 0, 0, 0)
+    private var rng = SeededGenerator(seed: 0)
+    private var stepsBeyondTerminated: Int?
+
+    public init(options given: [String: String] = [:]) throws {
+        options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "cartpole")
+        observesVelocity = options.bool("velocity")
+        semiImplicit = options.string("integrator") == "semi-implicit"
+        suttonBartoReward = options.bool("sutton_barto_reward")
+        initialState = options.reals("state")
+    }
+
+    public var observationSpace: Space {
+        let high: [Float] = observesVelocity
+            ? [Float(Self.xThreshold * 2), .greatestFiniteMagnitude, Float(Self.thetaThreshold * 2), .greatestFiniteMagnitude]
+            : [Float(Self.xThreshold * 2), Float(Self.thetaThreshold * 2)]
+        return .box(low: high.map { -$0 }, high: high, shape: [high.count])
+    }
+    public var actionSpace: Space { .discrete(2) }
+
+    public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
+        if let seed { rng = SeededGenerator(seed: seed) }
+        if let s = initialState {
+            state = (s[0], s[1], s[2], s[3])
+        } else {
+            state = (uniform(), uniform(), uniform(), uniform())
+        }
+        stepsBeyondTerminated = nil
+        writeObservation(observation)
+    }
+
+    private func uniform() -> Double { -0.05 + 0.1 * rng.nextDouble() }
+
+    public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        precondition(action[0] == 0 || action[0] == 1, "cartpole: action must be 0 or 1, got \(action[0])")
+        var (x, xDot, theta, thetaDot) = state
+        let force = action[0] == 1 ? Self.forceMagnitude : -Self.forceMagnitude
+        let cosTheta = cos(theta), sinTheta = sin(theta)
+        let temp = (force + Self.poleMassLength * (thetaDot * thetaDot) * sinTheta) / Self.totalMass
+        let thetaAcc = (Self.gravity * sinTheta - cosTheta * temp)
+            / (Self.poleHalfLength * (4.0 / 3.0 - Self.poleMass * (cosTheta * cosTheta) / Self.totalMass))
+        let xAcc = temp - Self.poleMassLength * thetaAcc * cosTheta / Self.totalMass
+        if semiImplicit {
+            xDot = xDot + Self.timeStep * xAcc
+            x = x + Self.timeStep * xDot
+            thetaDot = thetaDot + Self.timeStep * thetaAcc
+            theta = theta + Self.timeStep * thetaDot
+        } else {
+            x = x + Self.timeStep * xDot
+            xDot = xDot + Self.timeStep * xAcc
+            theta = theta + Self.timeStep * thetaDot
+            thetaDot = thetaDot + Self.timeStep * thetaAcc
+        }
+        state = (x, xDot, theta, thetaDot)
+        let terminated = x < -Self.xThreshold || x > Self.xThreshold || theta < -Self.thetaThreshold || theta > Self.thetaThreshold
+        let reward: Float
+        if !terminated {
+            reward = suttonBartoReward ? 0 : 1
+        } else if stepsBeyondTerminated == nil {
+            stepsBeyondTerminated = 0
+            reward = suttonBartoReward ? -1 : 1
+        } else {
+            stepsBeyondTerminated! += 1
+            reward = suttonBartoReward ? -1 : 0
+        }
+        writeObservation(observation)
+        return StepResult(reward: reward, terminated: terminated)
+    }
+
+    private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {
+        if observesVelocity {
+            observation[0] = Float(state.x); observation[1] = Float(state.xDot)
+            observation[2] = Float(state.theta); observation[3] = Float(state.thetaDot)
+        } else {
+            observation[0] = Float(state.x); observation[1] = Float(state.theta)
+        }
+    }
+
+    public var stateChecksum: UInt64 {
+        var hasher = StateHasher()
+        hasher.combine(state.x); hasher.combine(state.xDot); hasher.combine(state.theta); hasher.combine(state.thetaDot)
+        hasher.combine(stepsBeyondTerminated ?? -1)
+        hasher.combine(rng)
+        return hasher.value
+    }
+
+    public var info: [String: Double] {
+        ["x": state.x, "x_dot": state.xDot, "theta": state.theta, "theta_dot": state.thetaDot]
+    }
+
+    public var renderSize: (width: Int, height: Int) { (600, 400) }
+
+    public func render(into canvas: inout Canvas) {
+        canvas.fill(.white)
+        let scale = Double(canvas.width) / (Self.xThreshold * 2)  // pixels per metre
+        let trackY = Double(canvas.height) * 0.65
+        canvas.fillRect(x: 0, y: Int(trackY), width: canvas.width, height: 1, .black)
+        let cartX = state.x * scale + Double(canvas.width) / 2
+        let cartWidth = 50.0, cartHeight = 30.0
+        canvas.fillRect(x: Int(cartX - cartWidth / 2), y: Int(trackY - cartHeight / 2), width: Int(cartWidth),
+                        height: Int(cartHeight), .black)
+        let poleLength = scale * 2 * Self.poleHalfLength, axleY = trackY - cartHeight / 4
+        let tip = (x: cartX + sin(state.theta) * poleLength, y: axleY - cos(state.theta) * poleLength)
+        canvas.line(from: (cartX, axleY), to: tip, thickness: 10, Color(202, 152, 101))
+        canvas.fillCircle(centerX: cartX, centerY: axleY, radius: 5, Color(129, 132, 203))
+    }
+}

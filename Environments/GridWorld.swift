@@ -1,0 +1,279 @@
+import Foundation
+import Sim
+
+/// A MiniGrid-like gridworld: walls, a goal, lava, keys and locked doors, seeded random mazes and a memory task.
+///
+/// ## Description
+/// The agent moves on a grid toward a goal. Stepping onto a key picks it up; walking into a locked door while
+/// holding a key opens it. Lava ends the episode without reward. Maps come from text files (`map=path.txt`, format
+/// in ``GridMap/parse(_:file:)``) or are built in: `empty`, `four-rooms`, `key-door`, `lava-crossing`, `maze` (a new
+/// seeded maze every episode) and `memory` (a cue beside the start names which of two objects at a fork to reach).
+///
+/// ## Action space: `Discrete(4)`
+/// 0 up, 1 down, 2 left, 3 right. With `slip=p`, each action is replaced by a uniformly random one with probability p.
+///
+/// ## Observation space: `Box(0, 1)`
+/// One-hot planes, channel-major, followed by one "holding a key" flag:
+/// - `observation=full`: 12 planes over the whole H × W grid;
+/// - `observation=partial`: 12 planes over a `view` × `view` window centred on the agent; cells hidden behind walls or
+///   closed doors (straight line of sight) and cells off the map are marked in the `unseen` plane.
+/// Planes: wall, goal, lava, key, locked door, open door, cue A, cue B, choice A, choice B, agent (full view),
+/// unseen (partial view). Floor is all zeros.
+///
+/// ## Reward
+/// Reaching the goal (or, in the memory task, the choice matching the cue): `1 − 0.9 · steps / max_steps`.
+/// Anything else: 0.
+///
+/// ## Starting state
+/// The map's start. Built-in random maps (maze, memory) are drawn from the seeded generator at each reset.
+///
+/// ## Episode end
+/// Terminated at the goal, in lava, or at either choice of the memory task; truncated after `max_steps`
+/// (default 4 × width × height).
+public final class GridWorld: Environment {
+    public static let channels = ["wall", "goal", "lava", "key", "locked_door", "open_door", "cue_a", "cue_b",
+                                  "choice_a", "choice_b", "agent", "unseen"]
+    static let agentChannel = 10, unseenChannel = 11
+
+    public static let optionSpecs: [OptionSpec] = [
+        OptionSpec("map", .path, default: "four-rooms",
+                   "built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) or a path to a text map"),
+        OptionSpec("size", .integer(7...99), default: "11", "side of maze maps and width of the memory task (odd for mazes)"),
+        OptionSpec("observation", .choice(["auto", "full", "partial"]), default: "auto",
+                   "full grid or egocentric partial view; auto: partial for memory, full otherwise"),
+        OptionSpec("view", .integer(3...15), default: "7", "side of the partial view (odd)"),
+        OptionSpec("slip", .real(0...1), default: "0", "probability that an action is replaced by a random one"),
+        OptionSpec("max_steps", .integer(0...1_000_000), default: "0", "time limit; 0 means 4 × width × height"),
+    ]
+
+    public let id = "gridworld"
+    public let options: ResolvedOptions
+    public let mapName: String
+    public let partialView: Bool
+    public let viewSize: Int
+    public let slipProbability: Float
+    public let width: Int, height: Int
+    public let maxSteps: Int
+
+    /// The map loaded from a file or built in (random maps: the last one drawn).
+    public private(set) var layout: GridMap
+    public private(set) var agent: (x: Int, y: Int) = (0, 0)
+    public private(set) var hasKey = false
+    public private(set) var steps = 0
+    public private(set) var cue: GridCell?
+    public private(set) var succeeded = false
+    private var cells: [GridCell]
+    private var rng = SeededGenerator(seed: 0)
+    /// For each partial-view cell (row-major, view × view): the offsets between the agent and it that must be clear.
+    private let sightLines: [[(dx: Int, dy: Int)]]
+
+    public init(options given: [String: String] = [:]) throws {
+        options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "gridworld")
+        mapName = options.string("map")!
+        let size = options.int("size")
+        switch mapName {
+        case "maze":
+            guard size % 2 == 1 else {
+                throw OptionError.invalidValue(environment: "gridworld", name: "size", value: "\(size)", problem: "mazes need an odd size")
+            }
+            var probe = SeededGenerator(seed: 0)
+            layout = BuiltInGridMaps.maze(size: size, using: &probe)
+        case "memory":
+            var probe = SeededGenerator(seed: 0)
+            layout = BuiltInGridMaps.memory(size: size, using: &probe).map
+        default:
+            if let text = BuiltInGridMaps.text(mapName) {
+                layout = try GridMap.parse(text, file: "built-in map \(mapName)")
+            } else {
+                let text: String
+                do { text = try String(contentsOfFile: mapName, encoding: .utf8) } catch {
+                    throw OptionError.invalidValue(environment: "gridworld", name: "map", value: mapName,
+                                                   problem: "not a built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) and not a readable file")
+                }
+                layout = try GridMap.parse(text, file: mapName)
+            }
+        }
+        let mode = options.string("observation")!
+        partialView = mode == "partial" || (mode == "auto" && mapName == "memory")
+        viewSize = options.int("view")
+        guard viewSize % 2 == 1 else {
+            throw OptionError.invalidValue(environment: "gridworld", name: "view", value: "\(viewSize)", problem: "the view needs an odd side")
+        }
+        slipProbability = Float(options.double("slip"))
+        width = layout.width
+        height = layout.height
+        maxSteps = options.int("max_steps") == 0 ? 4 * width * height : options.int("max_steps")
+        cells = layout.cells
+        sightLines = Self.sightLines(viewSize: viewSize)
+    }
+
+    /// Cells strictly between the centre and each view cell on a straight (Bresenham) line.
+    static func sightLines(viewSize: Int) -> [[(dx: Int, dy: Int)]] {
+        let radius = viewSize / 2
+        var lines: [[(dx: Int, dy: Int)]] = []
+        for vy in -radius...radius {
+            for vx in -radius...radius {
+                var between: [(dx: Int, dy: Int)] = []
+                let steps = max(abs(vx), abs(vy))
+                if steps > 1 {
+                    for s in 1..<steps {
+                        let fx = Double(vx) * Double(s) / Double(steps), fy = Double(vy) * Double(s) / Double(steps)
+                        between.append((Int(fx.rounded()), Int(fy.rounded())))
+                    }
+                }
+                lines.append(between)
+            }
+        }
+        return lines
+    }
+
+    public var observationSpace: Space {
+        let side = partialView ? viewSize * viewSize : width * height
+        return .box(low: 0, high: 1, shape: [Self.channels.count * side + 1])
+    }
+    public var actionSpace: Space { .discrete(4) }
+
+    public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
+        if let seed { rng = SeededGenerator(seed: seed) }
+        switch mapName {
+        case "maze": layout = BuiltInGridMaps.maze(size: width, using: &rng)
+        case "memory":
+            let drawn = BuiltInGridMaps.memory(size: width, using: &rng)
+            layout = drawn.map
+            cue = drawn.cue
+        default: break
+        }
+        cells = layout.cells
+        agent = layout.start
+        hasKey = false
+        steps = 0
+        succeeded = false
+        writeObservation(observation)
+    }
+
+    public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        var move = Int(action[0])
+        precondition(move >= 0 && move < 4, "gridworld: action must be 0...3, got \(action[0])")
+        if slipProbability > 0 && rng.nextFloat() < slipProbability { move = rng.nextInt(below: 4) }
+        steps += 1
+        let target = (x: agent.x + GridMap.moves[move].dx, y: agent.y + GridMap.moves[move].dy)
+        var result = StepResult(reward: 0, terminated: false)
+        if target.x >= 0, target.y >= 0, target.x < width, target.y < height {
+            let index = target.y * width + target.x
+            let cell = cells[index]
+            switch cell {
+            case .wall, .cueA, .cueB: break
+            case .lockedDoor:
+                if hasKey { cells[index] = .openDoor; agent = target }
+            case .key:
+                hasKey = true
+                cells[index] = .floor
+                agent = target
+            case .lava:
+                agent = target
+                result.terminated = true
+            case .goal:
+                agent = target
+                succeed(&result)
+            case .choiceA, .choiceB:
+                agent = target
+                result.terminated = true
+                if (cell == .choiceA && cue == .cueA) || (cell == .choiceB && cue == .cueB) { succeed(&result) }
+            case .floor, .openDoor:
+                agent = target
+            }
+        }
+        writeObservation(observation)
+        return result
+    }
+
+    private func succeed(_ result: inout StepResult) {
+        result.terminated = true
+        result.reward = 1 - 0.9 * Float(steps) / Float(maxSteps)
+        succeeded = true
+    }
+
+    private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {
+        let count = observationSpace.flatCount
+        observation.update(repeating: 0, count: count)
+        observation[count - 1] = hasKey ? 1 : 0
+        if partialView {
+            let radius = viewSize / 2, plane = viewSize * viewSize
+            for vy in 0..<viewSize {
+                for vx in 0..<viewSize {
+                    let x = agent.x + vx - radius, y = agent.y + vy - radius
+                    let slot = vy * viewSize + vx
+                    var visible = x >= 0 && y >= 0 && x < width && y < height
+                    if visible {
+                        for offset in sightLines[slot] where cells[(agent.y + offset.dy) * width + agent.x + offset.dx].isOpaque {
+                            visible = false
+                            break
+                        }
+                    }
+                    if !visible { observation[Self.unseenChannel * plane + slot] = 1; continue }
+                    let cell = cells[y * width + x]
+                    if cell != .floor { observation[(Int(cell.rawValue) - 1) * plane + slot] = 1 }
+                }
+            }
+        } else {
+            let plane = width * height
+            for i in 0..<plane where cells[i] != .floor { observation[(Int(cells[i].rawValue) - 1) * plane + i] = 1 }
+            observation[Self.agentChannel * plane + agent.y * width + agent.x] = 1
+        }
+    }
+
+    public var stateChecksum: UInt64 {
+        var hasher = StateHasher()
+        hasher.combine(agent.x); hasher.combine(agent.y); hasher.combine(hasKey); hasher.combine(steps)
+        hasher.combine(Int(cue?.rawValue ?? 255)); hasher.combine(succeeded)
+        for cell in cells { hasher.combine(Int(cell.rawValue)) }
+        hasher.combine(rng)
+        return hasher.value
+    }
+
+    public var info: [String: Double] {
+        ["success": succeeded ? 1 : 0, "has_key": hasKey ? 1 : 0, "x": Double(agent.x), "y": Double(agent.y)]
+    }
+
+    /// The map as currently seen (doors opened, keys taken), for solvers and displays.
+    public var currentMap: GridMap {
+        GridMap(width: width, height: height, cells: cells, start: agent)
+    }
+
+    static let tile = 24
+    public var renderSize: (width: Int, height: Int) { (width * Self.tile, height * Self.tile) }
+
+    public func render(into canvas: inout Canvas) {
+        let t = Self.tile
+        canvas.fill(.black)
+        for y in 0..<height {
+            for x in 0..<width {
+                let px = x * t, py = y * t
+                switch cells[y * width + x] {
+                case .floor: canvas.strokeRect(x: px, y: py, width: t, height: t, Color(40, 40, 40))
+                case .wall: canvas.fillRect(x: px, y: py, width: t, height: t, Color(100, 100, 100))
+                case .goal: canvas.fillRect(x: px + 1, y: py + 1, width: t - 2, height: t - 2, .green)
+                case .lava: canvas.fillRect(x: px, y: py, width: t, height: t, .orange)
+                case .key:
+                    canvas.fillCircle(centerX: Double(px) + 8, centerY: Double(py) + Double(t) / 2, radius: 5, .yellow)
+                    canvas.fillRect(x: px + 11, y: py + t / 2 - 1, width: 9, height: 3, .yellow)
+                case .lockedDoor: canvas.fillRect(x: px + 1, y: py + 1, width: t - 2, height: t - 2, .yellow)
+                    canvas.fillRect(x: px + t / 2 - 2, y: py + t / 2 - 2, width: 4, height: 4, .black)
+                case .openDoor: canvas.strokeRect(x: px + 1, y: py + 1, width: t - 2, height: t - 2, thickness: 2, .yellow)
+                case .cueA, .choiceA: canvas.fillCircle(centerX: Double(px) + Double(t) / 2, centerY: Double(py) + Double(t) / 2, radius: 9, .blue)
+                    canvas.text("A", x: px + t / 2 - 2, y: py + t / 2 - 3, .white)
+                case .cueB, .choiceB: canvas.fillCircle(centerX: Double(px) + Double(t) / 2, centerY: Double(py) + Double(t) / 2, radius: 9, .purple)
+                    canvas.text("B", x: px + t / 2 - 2, y: py + t / 2 - 3, .white)
+                }
+            }
+        }
+        if partialView {
+            let radius = viewSize / 2
+            canvas.fillRect(x: (agent.x - radius) * t, y: (agent.y - radius) * t, width: viewSize * t, height: viewSize * t,
+                            Color.white.withAlpha(40))
+        }
+        let ax = Double(agent.x * t) + Double(t) / 2, ay = Double(agent.y * t) + Double(t) / 2
+        canvas.fillPolygon([(ax, ay - 9), (ax + 8, ay + 7), (ax - 8, ay + 7)], .red)
+        if hasKey { canvas.fillCircle(centerX: ax, centerY: ay + 2, radius: 3, .yellow) }
+    }
+}

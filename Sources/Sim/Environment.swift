@@ -1,0 +1,82 @@
+/// The outcome of one step. `terminated`: the MDP ended (goal reached, crash, pole fell); no value beyond it.
+/// `truncated`: stopped by a limit outside the MDP (time); the episode could have continued, so learners bootstrap.
+public struct StepResult: Equatable, Sendable {
+    public var reward: Float
+    public var terminated: Bool
+    public var truncated: Bool
+
+    public init(reward: Float, terminated: Bool, truncated: Bool = false) {
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+    }
+
+    /// Whether the episode is over either way.
+    public var done: Bool { terminated || truncated }
+}
+
+/// The environment contract, in Gymnasium's terms.
+///
+/// Observations are written into a caller-owned buffer of `observationSpace.flatCount` floats; actions are read from
+/// `actionSpace.actionWidth` floats (a discrete action is its index as a float). `step` must not allocate. All
+/// randomness comes from the environment's own ``SeededGenerator``, reseeded by `reset(seed:)`; with the same seed and
+/// actions, two instances produce bitwise-identical observations, rewards and ``stateChecksum``s.
+public protocol Environment: AnyObject {
+    /// The registry id this environment was made from (e.g. "cartpole"), for replays.
+    var id: String { get }
+    /// The complete options it was built with (defaults filled in): `id` plus `options` rebuild it exactly.
+    var options: ResolvedOptions { get }
+    var observationSpace: Space { get }
+    var actionSpace: Space { get }
+
+    /// Starts an episode and writes its first observation. A seed reseeds the generator; nil continues the stream.
+    func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>)
+    /// Advances one step with `action` and writes the next observation.
+    func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult
+    /// A hash of the full simulator state, generator included.
+    var stateChecksum: UInt64 { get }
+    /// Named facts about the current state for logs and displays (e.g. "success", "speed"); not for hot loops.
+    var info: [String: Double] { get }
+    /// Pixel size of ``render(into:)``'s frame.
+    var renderSize: (width: Int, height: Int) { get }
+    /// Draws the current state.
+    func render(into canvas: inout Canvas)
+}
+
+extension Environment {
+    public var info: [String: Double] { [:] }
+
+    /// Resets and returns the first observation as an array (convenience for tests and tools).
+    public func reset(seed: UInt64?) -> [Float] {
+        var observation = [Float](repeating: 0, count: observationSpace.flatCount)
+        reset(seed: seed, observation: &observation)
+        return observation
+    }
+
+    /// Steps and returns the observation as an array (convenience for tests and tools).
+    public func step(_ action: [Float]) -> (observation: [Float], result: StepResult) {
+        precondition(action.count == actionSpace.actionWidth,
+                     "\(id): an action has \(actionSpace.actionWidth) floats, got \(action.count)")
+        var observation = [Float](repeating: 0, count: observationSpace.flatCount)
+        let result = step(action, observation: &observation)
+        return (observation, result)
+    }
+
+    /// A rendered frame of the current state.
+    public func renderFrame() -> Canvas {
+        var canvas = Canvas(width: renderSize.width, height: renderSize.height)
+        render(into: &canvas)
+        return canvas
+    }
+}
+
+/// A typed error for a simulation that cannot go on (diverged physics, a broken map at reset).
+public struct SimulationError: Error, CustomStringConvertible {
+    public let environment: String
+    public let message: String
+    public init(environment: String, message: String) {
+        self.environment = environment
+        self.message = message
+    }
+    public var description: String { "\(environment): \(message)" }
+}

@@ -1,0 +1,63 @@
+/// Checks an environment against the contract, like Gymnasium's `check_env`: observations inside their space and
+/// finite, rewards finite, seeded resets and steps deterministic (bitwise, checksums included), the reset/step
+/// contract, rendering. Returns one message per problem; an empty list means it passed.
+public enum EnvironmentChecker {
+    public static func check(seed: UInt64 = 7, steps: Int = 600, make: () throws -> any Environment) rethrows -> [String] {
+        var problems: [String] = []
+        let a = try make(), b = try make()
+        let id = a.id
+        let observationSize = a.observationSpace.flatCount, actionWidth = a.actionSpace.actionWidth
+        if a.observationSpace != b.observationSpace || a.actionSpace != b.actionSpace {
+            problems.append("\(id): two instances declare different spaces")
+        }
+        var observationA = [Float](repeating: .nan, count: observationSize)
+        var observationB = [Float](repeating: .nan, count: observationSize)
+        func inspect(_ observation: [Float], _ where_: String) {
+            if observation.contains(where: { !$0.isFinite }) { problems.append("\(id): non-finite observation \(where_)") }
+            if !observation.withUnsafeBufferPointer({ a.observationSpace.contains($0.baseAddress!) }) {
+                problems.append("\(id): observation \(where_) is outside \(a.observationSpace)")
+            }
+        }
+        a.reset(seed: seed, observation: &observationA)
+        b.reset(seed: seed, observation: &observationB)
+        inspect(observationA, "after reset")
+        if observationA.map(\.bitPattern) != observationB.map(\.bitPattern) || a.stateChecksum != b.stateChecksum {
+            problems.append("\(id): two resets with seed \(seed) differ")
+        }
+        let firstChecksum = a.stateChecksum
+        var actionRNG = SeededGenerator(seed: seed, stream: 99)
+        var action = [Float](repeating: 0, count: actionWidth)
+        var episodes = 0
+        for step in 1...steps where problems.count < 10 {
+            a.actionSpace.sample(into: &action, using: &actionRNG)
+            let resultA = a.step(action, observation: &observationA)
+            let resultB = b.step(action, observation: &observationB)
+            inspect(observationA, "at step \(step)")
+            if !resultA.reward.isFinite { problems.append("\(id): non-finite reward at step \(step)") }
+            if resultA != resultB || observationA.map(\.bitPattern) != observationB.map(\.bitPattern)
+                || a.stateChecksum != b.stateChecksum {
+                problems.append("\(id): identically seeded instances diverge at step \(step)")
+                break
+            }
+            if resultA.done {
+                episodes += 1
+                a.reset(seed: nil, observation: &observationA)
+                b.reset(seed: nil, observation: &observationB)
+                inspect(observationA, "after reset \(episodes)")
+            }
+        }
+        // Reseeding brings back the first state exactly.
+        a.reset(seed: seed, observation: &observationA)
+        if a.stateChecksum != firstChecksum { problems.append("\(id): reset(seed: \(seed)) does not restore the first state") }
+        let frame = a.renderFrame()
+        if frame.width != a.renderSize.width || frame.height != a.renderSize.height {
+            problems.append("\(id): render produced \(frame.width)×\(frame.height), renderSize says \(a.renderSize)")
+        }
+        let firstPixel = frame.pixel(x: 0, y: 0)
+        let blank = (0..<frame.height).allSatisfy { y in (0..<frame.width).allSatisfy { x in frame.pixel(x: x, y: y) == firstPixel } }
+        if blank {
+            problems.append("\(id): render drew a blank frame")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,102 @@
+/// The shape and bounds of observations or actions, in Gymnasium's terms.
+///
+/// Observations are written into caller-owned flat `Float` buffers of ``flatCount`` values. Actions are passed as
+/// ``actionWidth`` floats: a discrete action is one float holding the index, a box action its components, a
+/// multi-discrete action one index per component.
+public enum Space: Equatable, Sendable, CustomStringConvertible {
+    /// One of `n` actions, 0..<n.
+    case discrete(Int)
+    /// Real vectors of `shape` (row-major), each component within [low, high] (±infinity allowed).
+    case box(low: [Float], high: [Float], shape: [Int])
+    /// One index per component, component i in 0..<counts[i].
+    case multiDiscrete([Int])
+    /// A set of `rows` entities with `features` features each, row-major; feature 0 is presence (1 present, 0 an
+    /// empty row whose other features are 0). Attention encoders mask the absent rows.
+    case entitySet(rows: Int, features: Int)
+
+    /// A box with the same bounds for every component.
+    public static func box(low: Float, high: Float, shape: [Int]) -> Space {
+        let count = shape.reduce(1, *)
+        return .box(low: [Float](repeating: low, count: count), high: [Float](repeating: high, count: count), shape: shape)
+    }
+
+    /// Number of floats an element of this space occupies.
+    public var flatCount: Int {
+        switch self {
+        case .discrete: return 1
+        case .box(_, _, let shape): return shape.reduce(1, *)
+        case .multiDiscrete(let counts): return counts.count
+        case .entitySet(let rows, let features): return rows * features
+        }
+    }
+
+    /// Number of floats an action of this space occupies (same as ``flatCount``).
+    public var actionWidth: Int { flatCount }
+
+    /// The shape of an element, outermost first.
+    public var shape: [Int] {
+        switch self {
+        case .discrete: return []
+        case .box(_, _, let shape): return shape
+        case .multiDiscrete(let counts): return [counts.count]
+        case .entitySet(let rows, let features): return [rows, features]
+        }
+    }
+
+    /// Whether the `flatCount` floats at `values` are an element of this space (finite unless the bound is infinite).
+    public func contains(_ values: UnsafePointer<Float>) -> Bool {
+        switch self {
+        case .discrete(let n):
+            return values[0] == values[0].rounded() && values[0] >= 0 && values[0] < Float(n)
+        case .box(let low, let high, _):
+            for i in 0..<low.count where !(values[i] >= low[i] && values[i] <= high[i]) || values[i].isNaN { return false }
+            return true
+        case .multiDiscrete(let counts):
+            for (i, n) in counts.enumerated() where !(values[i] == values[i].rounded() && values[i] >= 0 && values[i] < Float(n)) {
+                return false
+            }
+            return true
+        case .entitySet(let rows, let features):
+            for r in 0..<rows {
+                let presence = values[r * features]
+                guard presence == 0 || presence == 1 else { return false }
+                for f in 0..<features where !values[r * features + f].isFinite { return false }
+                if presence == 0 {
+                    for f in 1..<features where values[r * features + f] != 0 { return false }
+                }
+            }
+            return true
+        }
+    }
+
+    /// A random element written to `values` (uniform for discrete spaces; uniform in finite box bounds, standard
+    /// normal where a bound is infinite).
+    public func sample(into values: UnsafeMutablePointer<Float>, using rng: inout SeededGenerator) {
+        switch self {
+        case .discrete(let n): values[0] = Float(rng.nextInt(below: n))
+        case .box(let low, let high, _):
+            for i in 0..<low.count {
+                values[i] = low[i].isFinite && high[i].isFinite ? rng.nextFloat(in: low[i], high[i])
+                                                                : Float(rng.nextGaussian())
+            }
+        case .multiDiscrete(let counts): for (i, n) in counts.enumerated() { values[i] = Float(rng.nextInt(below: n)) }
+        case .entitySet(let rows, let features):
+            for r in 0..<rows {
+                let present = rng.nextInt(below: 2) == 1
+                values[r * features] = present ? 1 : 0
+                for f in 1..<features { values[r * features + f] = present ? Float(rng.nextGaussian()) : 0 }
+            }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .discrete(let n): return "Discrete(\(n))"
+        case .box(let low, let high, let shape):
+            let l = Set(low).count == 1 ? "\(low[0])" : "[…]", h = Set(high).count == 1 ? "\(high[0])" : "[…]"
+            return "Box(\(l), \(h), shape: \(shape))"
+        case .multiDiscrete(let counts): return "MultiDiscrete(\(counts))"
+        case .entitySet(let rows, let features): return "EntitySet(\(rows) × \(features), presence in feature 0)"
+        }
+    }
+}

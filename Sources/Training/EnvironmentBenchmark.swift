@@ -1,0 +1,78 @@
+import Dispatch
+import Environments
+import Sim
+
+/// The `dojo bench envs` workloads: random-action stepping of cart-pole and gridworld, single and vectorized.
+/// `bench/envs_vs_python.py` runs the same configurations on Gymnasium, EnvPool and MiniGrid.
+public enum EnvironmentBenchmark {
+    public struct Result: Codable, Sendable {
+        public let environment: String
+        public let configuration: String
+        public let copies: Int
+        public let threads: Int
+        public let stepsPerSecond: Double
+    }
+
+    /// The configurations: (name, registry id, options). Gridworld uses MiniGrid's default 7×7 partial view.
+    public static let configurations: [(name: String, id: String, options: [String: String])] = [
+        ("cartpole", "cartpole", [:]),
+        ("gridworld-four-rooms", "gridworld", ["map": "four-rooms", "observation": "partial"]),
+        ("gridworld-empty-8x8", "gridworld", ["map": "empty", "observation": "partial"]),
+    ]
+
+    /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
+    public static func run(copyCounts: [Int] = [1, 8, 64], threads: Int = 2, seconds: Double = 0.5,
+                           progress: (Result) -> Void = { _ in }) throws -> [Result] {
+        var results: [Result] = []
+        for configuration in configurations {
+            var runs = copyCounts.map { ($0, 1) }
+            if threads > 1, let largest = copyCounts.max() { runs.append((largest, threads)) }
+            for (copies, threadCount) in runs {
+                let rate: Double
+                switch configuration.id {
+                case "cartpole":
+                    rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
+                        let env = try CartPole(options: configuration.options)
+                        return TimeLimit(env, maxSteps: env.options.int("max_steps"))
+                    }
+                default:
+                    rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
+                        let env = try GridWorld(options: configuration.options)
+                        return TimeLimit(env, maxSteps: env.maxSteps)
+                    }
+                }
+                let result = Result(environment: configuration.id, configuration: configuration.name, copies: copies,
+                                    threads: threadCount, stepsPerSecond: rate)
+                results.append(result)
+                progress(result)
+            }
+        }
+        return results
+    }
+
+    /// Environment steps per second of `copies` copies stepped with random actions (drawn in advance) on `threads`.
+    /// Specialized per concrete environment type, so no existential calls sit in the loop.
+    static func measure<E: Environment>(seconds: Double, copies: Int, threads: Int,
+                                        make: (Int) throws -> E) rethrows -> Double {
+        let vector = try VectorEnvironment(count: copies, threads: threads, make: make)
+        vector.reset(seed: 1)
+        let batches = 256
+        var actions = [Float](repeating: 0, count: batches * copies * vector.actionWidth)
+        var rng = SeededGenerator(seed: 2)
+        let space = vector.environments[0].actionSpace
+        actions.withUnsafeMutableBufferPointer { buffer in
+            for row in 0..<(batches * copies) { space.sample(into: buffer.baseAddress! + row * vector.actionWidth, using: &rng) }
+        }
+        return actions.withUnsafeBufferPointer { buffer -> Double in
+            let base = buffer.baseAddress!, stride = copies * vector.actionWidth
+            var iterations = 64
+            while true {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<iterations { vector.step(base + (i % batches) * stride) }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if elapsed >= seconds || iterations >= 1 << 30 { return Double(iterations * copies) / elapsed }
+                iterations = elapsed < seconds / 20 ? iterations * 8 : Int(Double(iterations) * seconds / elapsed * 1.1)
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Environments
+import Foundation
+import Sim
+
+/// Options that pick and configure an environment.
+struct EnvironmentOptions: ParsableArguments {
+    @Argument(help: "Environment id (see `dojo envs`).")
+    var environment: String
+
+    @Option(name: [.customLong("option"), .customShort("o")],
+            help: ArgumentHelp("Environment option key=value, repeatable (e.g. map=mymap.txt, view=7, state=0,0,0.1,0).",
+                               valueName: "key=value"))
+    var options: [String] = []
+
+    @Option(help: "Seed for reset.")
+    var seed: UInt64 = 0
+
+    func make() throws -> any Environment {
+        try EnvironmentRegistry.make(environment, options: parseOptionAssignments(options))
+    }
+}
+
+struct Envs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the environments with their spaces and options.",
+        discussion: "Options are passed to train, rollout, render and watch as --option key=value.")
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        var report: [[String: Any]] = []
+        for entry in EnvironmentRegistry.entries {
+            let env = try entry.make([:])
+            if json {
+                report.append(["id": entry.id, "summary": entry.summary,
+                               "observation_space": env.observationSpace.description,
+                               "action_space": env.actionSpace.description,
+                               "options": entry.optionSpecs.map { ["name": $0.name, "default": $0.defaultValue,
+                                                                  "accepts": $0.accepted, "summary": $0.summary] }])
+                continue
+            }
+            print("\(entry.id) — \(entry.summary)")
+            print("  observation: \(env.observationSpace) (default options)")
+            print("  action:      \(env.actionSpace)")
+            print("  options:")
+            for spec in entry.optionSpecs {
+                let value = spec.defaultValue.isEmpty ? "unset" : spec.defaultValue
+                print("    \(pad(spec.name, 20)) default \(pad(value, 11)) \(spec.summary) [\(spec.accepted)]")
+            }
+            print()
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("Example: dojo rollout gridworld --option map=key-door --random 50 --json")
+        }
+    }
+}
+
+struct Rollout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one episode with given or random actions; print it or record a replay.",
+        discussion: """
+            Actions come from --actions FILE (one action per line, numbers separated by commas or spaces, # comments)
+            or are random (--random N caps the episode at N steps). With --json, one JSON line per step:
+            {"step": k, "action": [...], "observation": [...], "reward": r, "terminated": b, "truncated": b}
+            (step 0 is the observation after reset).
+            Example: dojo rollout cartpole --option state=0,0,0.05,0 --actions pushes.txt --json
+            """)
+
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "File of actions, one per line.")
+    var actions: String?
+    @Option(help: "Take random actions, at most N steps (default: until the episode ends).")
+    var random: Int?
+    @Flag(help: "Print one JSON line per step.")
+    var json = false
+    @Option(help: "Write the episode as a replay file (see docs/replay-format.md).")
+    var record: String?
+    @Flag(help: "Keep observations in the replay.")
+    var recordObservations = false
+
+    func validate() throws {
+        if actions != nil && random != nil { throw ValidationError("give --actions FILE or --random N, not both.") }
+        if let random, random < 1 { throw ValidationError("--random needs a positive step count (got \(random)).") }
+    }
+
+    func run() throws {
+        let env = try environment.make()
+        let scripted = try actions.map { try readActions($0, width: env.actionSpace.actionWidth, space: env.actionSpace) }
+        var observation = env.reset(seed: environment.seed)
+        var recorder = ReplayRecorder(environment: env, seed: environment.seed,
+                                      observation: recordObservations ? observation : nil,
+                                      metadata: ["recorded_by": "dojo rollout", "policy": scripted == nil ? "random" : "scripted"])
+        if json { printJSON(["step": 0, "observation": observation]) }
+        var rng = SeededGenerator(seed: environment.seed, stream: 7)
+        var action = [Float](repeating: 0, count: env.actionSpace.actionWidth)
+        var total = 0.0, steps = 0, last = StepResult(reward: 0, terminated: false)
+        let limit = scripted?.count ?? random ?? Int.max
+        while steps < limit {
+            if let scripted { action = scripted[steps] } else { env.actionSpace.sample(into: &action, using: &rng) }
+            let outcome = env.step(action)
+            observation = outcome.observation
+            last = outcome.result
+            steps += 1
+            total += Double(last.reward)
+            recorder.record(action: action, result: last, environment: env, observation: recordObservations ? observation : nil)
+            if json {
+                printJSON(["step": steps, "action": action, "observation": observation, "reward": last.reward,
+                           "terminated": last.terminated, "truncated": last.truncated])
+            }
+            if last.done { break }
+        }
+        if let record {
+            var replay = recorder.replay
+            replay.metadata["return"] = String(total)
+            try replay.write(to: record)
+        }
+        if !json {
+            let end = last.terminated ? "terminated" : (last.truncated ? "truncated" : "stopped (step limit)")
+            print("\(env.id): \(steps) steps, return \(String(format: "%.4f", total)), \(end)"
+                  + (record.map { "; replay written to \($0) (check it: dojo replay \($0) --verify)" } ?? ""))
+        }
+    }
+}
+
+/// Reads an actions file: one action per line, `width` numbers each, each inside `space`.
+func readActions(_ path: String, width: Int, space: Space) throws -> [[Float]] {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw ValidationError("\(path): cannot read the actions file (\(error.localizedDescription)).")
+    }
+    var actions: [[Float]] = []
+    for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" })
+        if fields.isEmpty { continue }
+        let values = fields.compactMap { Float($0) }
+        guard values.count == fields.count, values.count == width else {
+            throw ValidationError("\(path):\(index + 1): expected \(width) number(s) per action, got '\(line)'.")
+        }
+        guard values.withUnsafeBufferPointer({ space.contains($0.baseAddress!) }) else {
+            throw ValidationError("\(path):\(index + 1): action \(values) is outside the action space \(space).")
+        }
+        actions.append(values)
+    }
+    return actions
+}
+
+func printJSON(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Show, verify or export a recorded replay.",
+        discussion: """
+            --verify re-simulates the episode from its environment, options, seed and actions and checks every
+            reward and state checksum; it reports the first step that differs (exit code 1).
+            --frames DIR writes one PNG per step. Example: dojo replay run.replay --verify
+            """)
+
+    @Argument(help: "A replay file.")
+    var file: String
+    @Flag(help: "Re-simulate and check every step.")
+    var verify = false
+    @Option(help: "Write PNG frames (000000.png, ...) into this folder.")
+    var frames: String?
+
+    func run() throws {
+        let replay = try Replay.read(from: file)
+        let env = try EnvironmentRegistry.make(for: replay)
+        let end = replay.terminated ? "terminated" : (replay.truncated ? "truncated" : "stopped")
+        print("\(file): \(replay.env), seed \(replay.seed), \(replay.stepCount) steps, return "
+              + "\(String(format: "%.4f", replay.totalReward)), \(end)")
+        if verify {
+            switch replay.verify(on: env) {
+            case .identical(let steps):
+                print("verified: all \(steps) steps re-simulate bit for bit")
+            case .diverged(let step, let detail):
+                print("DIVERGED at step \(step): \(detail)")
+                throw ExitCode(1)
+            }
+        }
+        if let frames {
+            try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
+            var observation = env.reset(seed: UInt64(replay.seed)!)
+            try env.renderFrame().writePNG(to: "\(frames)/000000.png")
+            for (index, action) in replay.actions.enumerated() {
+                observation = env.step(action).observation
+                try env.renderFrame().writePNG(to: "\(frames)/\(String(format: "%06d", index + 1)).png")
+            }
+            _ = observation
+            print("wrote \(replay.stepCount + 1) frames to \(frames)")
+        }
+    }
+}
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render the first frame of an environment to a PNG.",
+        discussion: "Example: dojo render gridworld --option map=key-door --out keydoor.png")
+
+    @OptionGroup var environment: EnvironmentOptions
+    @Option(help: "Output PNG path.")
+    var out: String
+
+    func run() throws {
+        let env = try environment.make()
+        _ = env.reset(seed: environment.seed)
+        let frame = env.renderFrame()
+        try frame.writePNG(to: out)
+        print("wrote \(frame.width)×\(frame.height) frame to \(out)")
+    }
+}
