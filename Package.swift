@@ -3,6 +3,10 @@
 // arrows point one way only (dojo → Training → Agents/Environments → Neural/Sim → SeededRandom).
 import PackageDescription
 
+/// Hot loops (environment steps, layer kernels) run on class state; dynamic exclusivity checks there cost more than
+/// the work. The code keeps its own access discipline (one owner per buffer, one thread per environment copy).
+let hotLoopSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "Dojo",
     products: [
@@ -29,10 +33,10 @@ let package = Package(
         // Leaf: the one seeded generator every consumer derives its streams from.
         .target(name: "SeededRandom"),
         // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.
-        .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom"]),
+        .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom"], swiftSettings: hotLoopSettings),
         // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
-        .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"]),
-        .target(name: "Environments", dependencies: ["Sim"], path: "Environments"),
+        .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"], swiftSettings: hotLoopSettings),
+        .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings),
         .target(name: "Agents", dependencies: ["Sim", "Neural"], path: "Agents"),
         // Composition root: run loops, evaluation, checkpoints, logs, benchmarks.
         .target(name: "Training", dependencies: ["Agents", "Environments", "Neural", "Sim", "CBLAS"]),

@@ -54,6 +54,8 @@ public final class GridWorld: Environment {
     public let slipProbability: Float
     public let width: Int, height: Int
     public let maxSteps: Int
+    /// Floats in an observation (planes plus the key flag).
+    public let observationCount: Int
 
     /// The map loaded from a file or built in (random maps: the last one drawn).
     public private(set) var layout: GridMap
@@ -62,10 +64,14 @@ public final class GridWorld: Environment {
     public private(set) var steps = 0
     public private(set) var cue: GridCell?
     public private(set) var succeeded = false
-    private var cells: [GridCell]
+    /// The live cells (width × height, row-major), in a buffer the environment owns: the step loop touches no
+    /// reference-counted storage.
+    private let cells: UnsafeMutablePointer<GridCell>
     private var rng = SeededGenerator(seed: 0)
-    /// For each partial-view cell (row-major, view × view): the offsets between the agent and it that must be clear.
-    private let sightLines: [[(dx: Int, dy: Int)]]
+    /// Lines of sight for the partial view: for view cell k (row-major), the grid offsets that must be clear are
+    /// `sightOffsets[sightStarts[k] ..< sightStarts[k + 1]]`, each stored as dy · width + dx.
+    private let sightStarts: UnsafeMutablePointer<Int>
+    private let sightOffsets: UnsafeMutablePointer<Int>
 
     public init(options given: [String: String] = [:]) throws {
         options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "gridworld")
@@ -103,8 +109,24 @@ public final class GridWorld: Environment {
         width = layout.width
         height = layout.height
         maxSteps = options.int("max_steps") == 0 ? 4 * width * height : options.int("max_steps")
-        cells = layout.cells
-        sightLines = Self.sightLines(viewSize: viewSize)
+        cells = .allocate(capacity: layout.cells.count)
+        cells.initialize(from: layout.cells, count: layout.cells.count)
+        let lines = Self.sightLines(viewSize: viewSize)
+        sightStarts = .allocate(capacity: lines.count + 1)
+        sightOffsets = .allocate(capacity: max(1, lines.reduce(0) { $0 + $1.count }))
+        var cursor = 0
+        for (k, line) in lines.enumerated() {
+            sightStarts[k] = cursor
+            for offset in line { sightOffsets[cursor] = offset.dy * layout.width + offset.dx; cursor += 1 }
+        }
+        sightStarts[lines.count] = cursor
+        observationCount = Self.channels.count * (partialView ? viewSize * viewSize : width * height) + 1
+    }
+
+    deinit {
+        cells.deallocate()
+        sightStarts.deallocate()
+        sightOffsets.deallocate()
     }
 
     /// Cells strictly between the centre and each view cell on a straight (Bresenham) line.
@@ -127,10 +149,7 @@ public final class GridWorld: Environment {
         return lines
     }
 
-    public var observationSpace: Space {
-        let side = partialView ? viewSize * viewSize : width * height
-        return .box(low: 0, high: 1, shape: [Self.channels.count * side + 1])
-    }
+    public var observationSpace: Space { .box(low: 0, high: 1, shape: [observationCount]) }
     public var actionSpace: Space { .discrete(4) }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
@@ -143,7 +162,7 @@ public final class GridWorld: Environment {
             cue = drawn.cue
         default: break
         }
-        cells = layout.cells
+        cells.update(from: layout.cells, count: layout.cells.count)
         agent = layout.start
         hasKey = false
         steps = 0
@@ -156,7 +175,8 @@ public final class GridWorld: Environment {
         precondition(move >= 0 && move < 4, "gridworld: action must be 0...3, got \(action[0])")
         if slipProbability > 0 && rng.nextFloat() < slipProbability { move = rng.nextInt(below: 4) }
         steps += 1
-        let target = (x: agent.x + GridMap.moves[move].dx, y: agent.y + GridMap.moves[move].dy)
+        let delta = GridMap.move(move)
+        let target = (x: agent.x + delta.dx, y: agent.y + delta.dy)
         var result = StepResult(reward: 0, terminated: false)
         if target.x >= 0, target.y >= 0, target.x < width, target.y < height {
             let index = target.y * width + target.x
@@ -194,7 +214,7 @@ public final class GridWorld: Environment {
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {
-        let count = observationSpace.flatCount
+        let count = observationCount
         observation.update(repeating: 0, count: count)
         observation[count - 1] = hasKey ? 1 : 0
         if partialView {
@@ -205,7 +225,8 @@ public final class GridWorld: Environment {
                     let slot = vy * viewSize + vx
                     var visible = x >= 0 && y >= 0 && x < width && y < height
                     if visible {
-                        for offset in sightLines[slot] where cells[(agent.y + offset.dy) * width + agent.x + offset.dx].isOpaque {
+                        let origin = agent.y * width + agent.x
+                        for k in sightStarts[slot]..<sightStarts[slot + 1] where cells[origin + sightOffsets[k]].isOpaque {
                             visible = false
                             break
                         }
@@ -226,7 +247,7 @@ public final class GridWorld: Environment {
         var hasher = StateHasher()
         hasher.combine(agent.x); hasher.combine(agent.y); hasher.combine(hasKey); hasher.combine(steps)
         hasher.combine(Int(cue?.rawValue ?? 255)); hasher.combine(succeeded)
-        for cell in cells { hasher.combine(Int(cell.rawValue)) }
+        for i in 0..<(width * height) { hasher.combine(Int(cells[i].rawValue)) }
         hasher.combine(rng)
         return hasher.value
     }
@@ -237,7 +258,7 @@ public final class GridWorld: Environment {
 
     /// The map as currently seen (doors opened, keys taken), for solvers and displays.
     public var currentMap: GridMap {
-        GridMap(width: width, height: height, cells: cells, start: agent)
+        GridMap(width: width, height: height, cells: Array(UnsafeBufferPointer(start: cells, count: width * height)), start: agent)
     }
 
     static let tile = 24

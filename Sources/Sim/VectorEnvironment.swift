@@ -1,5 +1,3 @@
-import Dispatch
-
 /// N copies of an environment stepped in lockstep, with flat buffers for observations (N × obs), rewards, flags
 /// and episode statistics, allocated once.
 ///
@@ -17,7 +15,9 @@ public final class VectorEnvironment<E: Environment> {
     public let count: Int
     public let observationSize: Int
     public let actionWidth: Int
-    public var threads: Int
+    /// Threads stepping the copies (the caller's plus `threads − 1` workers).
+    public let threads: Int
+    private let pool: WorkerPool
 
     /// (N, obs): current observations.
     public let observations: UnsafeMutablePointer<Float>
@@ -33,6 +33,9 @@ public final class VectorEnvironment<E: Environment> {
     /// (N) return and length of the episode copy i finished in the last step (valid where done).
     public let finishedReturns: UnsafeMutablePointer<Double>
     public let finishedLengths: UnsafeMutablePointer<Int>
+    /// (N) step results written by the stepping threads (8 bytes a copy, so chunks of 8 copies own whole cache lines;
+    /// the Bool flag arrays are filled from it afterwards, as 64 flags share one line).
+    private let results: UnsafeMutablePointer<StepResult>
 
     /// Builds `count` copies with `make(i)`.
     public init(count: Int, threads: Int = 1, make: (Int) throws -> E) rethrows {
@@ -41,6 +44,7 @@ public final class VectorEnvironment<E: Environment> {
         environments = try (0..<count).map(make)
         self.count = count
         self.threads = threads
+        pool = WorkerPool(threads: threads)
         observationSize = environments[0].observationSpace.flatCount
         actionWidth = environments[0].actionSpace.actionWidth
         for (i, env) in environments.enumerated() {
@@ -58,12 +62,13 @@ public final class VectorEnvironment<E: Environment> {
         episodeLengths = .allocate(capacity: count); episodeLengths.initialize(repeating: 0, count: count)
         finishedReturns = .allocate(capacity: count); finishedReturns.initialize(repeating: 0, count: count)
         finishedLengths = .allocate(capacity: count); finishedLengths.initialize(repeating: 0, count: count)
+        results = .allocate(capacity: count); results.initialize(repeating: StepResult(reward: 0, terminated: false), count: count)
     }
 
     deinit {
         observations.deallocate(); finalObservations.deallocate(); rewards.deallocate()
         terminated.deallocate(); truncated.deallocate(); episodeReturns.deallocate(); episodeLengths.deallocate()
-        finishedReturns.deallocate(); finishedLengths.deallocate()
+        finishedReturns.deallocate(); finishedLengths.deallocate(); results.deallocate()
     }
 
     /// The seed copy `index` gets from run seed `seed`.
@@ -83,27 +88,37 @@ public final class VectorEnvironment<E: Environment> {
 
     /// Steps every copy with its row of `actions` (N × actionWidth), autoresetting finished copies.
     public func step(_ actions: UnsafePointer<Float>) {
-        if threads <= 1 || count < 2 * threads {
+        if threads <= 1 || count < 8 * threads {
             stepCopies(0..<count, actions)
-            return
+        } else {
+            // Each chunk steps its own copies and writes only their rows; boundaries fall on multiples of 8 copies so
+            // no two threads write the same cache line of the per-copy arrays.
+            let chunks = threads, blocks = (count + 7) / 8
+            pool.run { chunk in
+                stepCopies(min(count, chunk * blocks / chunks * 8)..<min(count, (chunk + 1) * blocks / chunks * 8), actions)
+            }
         }
-        // Safe to share: each chunk touches only its own copies and rows of the buffers.
-        nonisolated(unsafe) let vector = self
-        nonisolated(unsafe) let actions = actions
-        let chunks = threads, total = count
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            vector.stepCopies((chunk * total / chunks)..<((chunk + 1) * total / chunks), actions)
+        for i in 0..<count {
+            rewards[i] = results[i].reward
+            terminated[i] = results[i].terminated
+            truncated[i] = results[i].truncated
         }
     }
 
     @inline(__always)
     private func stepCopies(_ range: Range<Int>, _ actions: UnsafePointer<Float>) {
+        // One access to the shared array per chunk: per-copy accesses would bounce its reference count between cores.
+        environments.withUnsafeBufferPointer { environments in
+            stepCopies(range, actions, environments)
+        }
+    }
+
+    @inline(__always)
+    private func stepCopies(_ range: Range<Int>, _ actions: UnsafePointer<Float>, _ environments: UnsafeBufferPointer<E>) {
         for i in range {
             let observation = observations + i * observationSize
             let result = environments[i].step(actions + i * actionWidth, observation: observation)
-            rewards[i] = result.reward
-            terminated[i] = result.terminated
-            truncated[i] = result.truncated
+            results[i] = result
             episodeReturns[i] += Double(result.reward)
             episodeLengths[i] += 1
             if result.done {

@@ -21,10 +21,10 @@ public enum EnvironmentBenchmark {
     ]
 
     /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
-    public static func run(copyCounts: [Int] = [1, 8, 64], threads: Int = 2, seconds: Double = 0.5,
+    public static func run(copyCounts: [Int] = [1, 8, 64], threads: Int = 2, seconds: Double = 0.5, only: [String]? = nil,
                            progress: (Result) -> Void = { _ in }) throws -> [Result] {
         var results: [Result] = []
-        for configuration in configurations {
+        for configuration in configurations where only?.contains(configuration.name) ?? true {
             var runs = copyCounts.map { ($0, 1) }
             if threads > 1, let largest = copyCounts.max() { runs.append((largest, threads)) }
             for (copies, threadCount) in runs {

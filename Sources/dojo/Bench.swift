@@ -96,6 +96,10 @@ extension Bench {
 
         @Option(help: "Threads for the multi-threaded run.")
         var threads: Int = 2
+        @Option(help: "Copy counts, comma-separated (the largest is also run on --threads threads).")
+        var copies: String = "1,8,64"
+        @Option(help: "Run only these configurations (comma-separated).")
+        var only: String?
         @Option(help: "Seconds per measurement.")
         var seconds: Double = 0.5
         @Flag(help: "Print JSON instead of a table.")
@@ -103,7 +107,10 @@ extension Bench {
 
         func run() throws {
             if !json { print(pad("configuration", 24) + pad("copies", 8, right: true) + pad("threads", 9, right: true) + pad("steps/s", 16, right: true)) }
-            let results = try EnvironmentBenchmark.run(threads: threads, seconds: seconds) { result in
+            let counts = copies.split(separator: ",").compactMap { Int($0) }
+            let names = only.map { $0.split(separator: ",").map(String.init) }
+            let results = try EnvironmentBenchmark.run(copyCounts: counts, threads: threads, seconds: seconds,
+                                                       only: names) { result in
                 if !json {
                     print(pad(result.configuration, 24) + pad("\(result.copies)", 8, right: true)
                           + pad("\(result.threads)", 9, right: true)
