@@ -54,5 +54,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Neural", "SeededRandom", "CAllocationCounter", "CBLAS"],
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
     ]
 )

@@ -80,3 +80,24 @@ public struct SimulationError: Error, CustomStringConvertible {
     }
     public var description: String { "\(environment): \(message)" }
 }
+
+/// Any environment behind one concrete type, so code that picks environments at run time (by registry id) can use
+/// the generic machinery (``VectorEnvironment``, wrappers). Costs one dynamic call per method; benchmarks and hot
+/// paths that know the type use it directly.
+public final class AnyEnvironment: Environment {
+    public let base: any Environment
+    public init(_ base: any Environment) { self.base = base }
+
+    public var id: String { base.id }
+    public var options: ResolvedOptions { base.options }
+    public var observationSpace: Space { base.observationSpace }
+    public var actionSpace: Space { base.actionSpace }
+    public var stateChecksum: UInt64 { base.stateChecksum }
+    public var info: [String: Double] { base.info }
+    public var renderSize: (width: Int, height: Int) { base.renderSize }
+    public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { base.reset(seed: seed, observation: observation) }
+    public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        base.step(action, observation: observation)
+    }
+    public func render(into canvas: inout Canvas) { base.render(into: &canvas) }
+}

@@ -10,7 +10,7 @@
 /// results do not depend on the number of threads. **Threads**: with `threads > 1` the copies are split into
 /// contiguous chunks stepped in parallel; each copy is touched by one thread per step, so the results are bitwise
 /// the same as with one thread.
-public final class VectorEnvironment<E: Environment> {
+public final class VectorEnvironment<E: Environment>: ChunkedWork {
     public let environments: [E]
     public let count: Int
     public let observationSize: Int
@@ -36,6 +36,8 @@ public final class VectorEnvironment<E: Environment> {
     /// (N) step results written by the stepping threads (8 bytes a copy, so chunks of 8 copies own whole cache lines;
     /// the Bool flag arrays are filled from it afterwards, as 64 flags share one line).
     private let results: UnsafeMutablePointer<StepResult>
+    /// The actions of the step in progress, for the worker threads.
+    private var currentActions: UnsafePointer<Float>?
 
     /// Builds `count` copies with `make(i)`.
     public init(count: Int, threads: Int = 1, make: (Int) throws -> E) rethrows {
@@ -91,18 +93,22 @@ public final class VectorEnvironment<E: Environment> {
         if threads <= 1 || count < 8 * threads {
             stepCopies(0..<count, actions)
         } else {
-            // Each chunk steps its own copies and writes only their rows; boundaries fall on multiples of 8 copies so
-            // no two threads write the same cache line of the per-copy arrays.
-            let chunks = threads, blocks = (count + 7) / 8
-            pool.run { chunk in
-                stepCopies(min(count, chunk * blocks / chunks * 8)..<min(count, (chunk + 1) * blocks / chunks * 8), actions)
-            }
+            currentActions = actions
+            pool.run(self)
+            currentActions = nil
         }
         for i in 0..<count {
             rewards[i] = results[i].reward
             terminated[i] = results[i].terminated
             truncated[i] = results[i].truncated
         }
+    }
+
+    /// Steps one thread's share. Chunk boundaries fall on multiples of 8 copies, so no two threads write the same
+    /// cache line of the per-copy arrays.
+    func performChunk(_ chunk: Int) {
+        let blocks = (count + 7) / 8
+        stepCopies(min(count, chunk * blocks / threads * 8)..<min(count, (chunk + 1) * blocks / threads * 8), currentActions!)
     }
 
     @inline(__always)

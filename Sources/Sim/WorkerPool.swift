@@ -6,8 +6,8 @@ import Synchronization
 /// an atomic generation counter, then back off to short sleeps, so an idle pool costs little; they exit when the
 /// pool is released.
 ///
-/// `run(body)` calls `body(0)` on the caller's thread and `body(1) … body(threads − 1)` on the workers, and returns
-/// when all are done. It allocates nothing.
+/// `run(work)` calls `work.performChunk(0)` on the caller's thread and chunks 1 … threads − 1 on the workers, and
+/// returns when all are done. It allocates nothing (the work is an object, not a closure whose context would be boxed).
 final class WorkerPool {
     let threads: Int
     private let shared: Shared
@@ -17,8 +17,8 @@ final class WorkerPool {
         let generation = Atomic<Int>(0)
         let pending = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
-        /// The current loop body; written before `generation` is bumped (release), read after it is seen (acquire).
-        nonisolated(unsafe) var body: ((Int) -> Void)?
+        /// The current work; written before `generation` is bumped (release), read after it is seen (acquire).
+        nonisolated(unsafe) var work: (any ChunkedWork)?
     }
 
     init(threads: Int) {
@@ -35,16 +35,14 @@ final class WorkerPool {
 
     deinit { shared.stopping.store(true, ordering: .releasing) }
 
-    func run(_ work: (Int) -> Void) {
-        if threads == 1 { work(0); return }
-        withoutActuallyEscaping(work) { escapable in
-            shared.body = escapable
-            shared.pending.store(threads - 1, ordering: .relaxed)
-            shared.generation.add(1, ordering: .releasing)
-            escapable(0)
-            while shared.pending.load(ordering: .acquiring) > 0 {}
-            shared.body = nil
-        }
+    func run(_ work: some ChunkedWork) {
+        if threads == 1 { work.performChunk(0); return }
+        shared.work = work
+        shared.pending.store(threads - 1, ordering: .relaxed)
+        shared.generation.add(1, ordering: .releasing)
+        work.performChunk(0)
+        while shared.pending.load(ordering: .acquiring) > 0 {}
+        shared.work = nil
     }
 
     private static func work(_ shared: Shared, index: Int) {
@@ -59,8 +57,13 @@ final class WorkerPool {
                 current = shared.generation.load(ordering: .acquiring)
             }
             seen = current
-            shared.body!(index)
+            shared.work!.performChunk(index)
             shared.pending.subtract(1, ordering: .releasing)
         }
     }
+}
+
+/// Work split into `threads` chunks by index.
+protocol ChunkedWork: AnyObject {
+    func performChunk(_ chunk: Int)
 }

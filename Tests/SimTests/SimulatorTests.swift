@@ -1,0 +1,336 @@
+import CZlib
+import Environments
+import Foundation
+import Sim
+import Testing
+import TestSupport
+
+/// Registry configurations every test below runs on.
+let checkedConfigurations: [(String, [String: String])] = [
+    ("cartpole", [:]), ("cartpole", ["velocity": "false"]), ("cartpole", ["integrator": "semi-implicit"]),
+    ("gridworld", ["map": "empty"]), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
+    ("gridworld", ["map": "key-door"]), ("gridworld", ["map": "lava-crossing", "slip": "0.2"]),
+    ("gridworld", ["map": "maze", "size": "9"]), ("gridworld", ["map": "memory"]),
+]
+
+@Suite struct EnvironmentContractTests {
+    @Test("Every environment passes the checker", arguments: checkedConfigurations.indices)
+    func checker(index: Int) throws {
+        let (id, options) = checkedConfigurations[index]
+        let problems = try EnvironmentChecker.check { try EnvironmentRegistry.make(id, options: options) }
+        #expect(problems == [], "\(id) \(options)")
+    }
+
+    @Test("The checker catches a broken environment (so its silence means something)")
+    func checkerCatchesProblems() {
+        let problems = EnvironmentChecker.check { NondeterministicEnvironment() }
+        #expect(problems.contains { $0.contains("diverge") })
+        #expect(problems.contains { $0.contains("outside") })
+    }
+
+    @Test("Identically seeded vectorized rollouts are bitwise identical, on one thread or two", arguments: checkedConfigurations.indices)
+    func vectorDeterminism(index: Int) throws {
+        let (id, options) = checkedConfigurations[index]
+        func rollout(threads: Int) throws -> (observations: [UInt32], rewards: [Float], checksums: [UInt64]) {
+            let vector = try VectorEnvironment(count: 16, threads: threads) { _ in
+                AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
+            }
+            vector.reset(seed: 42)
+            var rng = SeededGenerator(seed: 9)
+            var actions = [Float](repeating: 0, count: 16 * vector.actionWidth)
+            var observations: [UInt32] = [], rewards: [Float] = []
+            for _ in 0..<300 {
+                for i in 0..<16 {
+                    actions.withUnsafeMutableBufferPointer {
+                        vector.environments[i].actionSpace.sample(into: $0.baseAddress! + i * vector.actionWidth, using: &rng)
+                    }
+                }
+                vector.step(actions)
+                let stepObservations = UnsafeBufferPointer(start: vector.observations, count: 16 * vector.observationSize)
+                observations += stepObservations.map { (value: Float) in value.bitPattern }
+                rewards += Array(UnsafeBufferPointer(start: vector.rewards, count: 16))
+            }
+            return (observations, rewards, vector.environments.map { (env: AnyEnvironment) in env.stateChecksum })
+        }
+        let a = try rollout(threads: 1), b = try rollout(threads: 1), c = try rollout(threads: 2)
+        #expect(a.observations == b.observations && a.rewards == b.rewards && a.checksums == b.checksums)
+        #expect(a.observations == c.observations && a.rewards == c.rewards && a.checksums == c.checksums)
+    }
+
+    @Test("Unknown environments, options and values are rejected with the valid ones listed")
+    func optionErrors() throws {
+        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld"])) {
+            try EnvironmentRegistry.make("cartpol")
+        }
+        #expect(throws: OptionError.unknownOption(environment: "cartpole", name: "gravity",
+                                                  valid: ["state", "velocity", "integrator", "sutton_barto_reward", "max_steps"])) {
+            try EnvironmentRegistry.make("cartpole", options: ["gravity": "3"])
+        }
+        do {
+            _ = try EnvironmentRegistry.make("gridworld", options: ["observation": "half"])
+            Issue.record("accepted observation=half")
+        } catch {
+            #expect("\(error)" == "gridworld option observation=half: expected one of auto, full, partial")
+        }
+        #expect(throws: OptionError.self) { try EnvironmentRegistry.make("cartpole", options: ["state": "1,2,3"]) }
+        #expect(throws: OptionError.malformed("view7")) { try parseOptionAssignments(["view7"]) }
+        #expect(try parseOptionAssignments(["state=0,0,0.1,0", "map=a=b.txt"]) == ["state": "0,0,0.1,0", "map": "a=b.txt"])
+    }
+}
+
+/// Deliberately broken: its observation leaves its space and its rewards depend on a counter shared by instances.
+final class NondeterministicEnvironment: Environment {
+    nonisolated(unsafe) static var shared = 0
+    let id = "broken"
+    let options = try! ResolvedOptions([:], specs: [], environment: "broken")
+    var observationSpace: Space { .box(low: 0, high: 1, shape: [1]) }
+    var actionSpace: Space { .discrete(2) }
+    var renderSize: (width: Int, height: Int) { (4, 4) }
+    var stateChecksum: UInt64 { 0 }
+    func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { observation[0] = 2 }
+    func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        Self.shared += 1
+        observation[0] = 2
+        return StepResult(reward: Float(Self.shared), terminated: false)
+    }
+    func render(into canvas: inout Canvas) { canvas.fill(.red) }
+}
+
+@Suite struct ReplayTests {
+    func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString)-\(name)").path
+    }
+
+    /// A random rollout of up to `steps` steps recorded as a replay.
+    func record(_ id: String, _ options: [String: String], seed: UInt64, steps: Int) throws -> Replay {
+        let env = try EnvironmentRegistry.make(id, options: options)
+        let first = env.reset(seed: seed)
+        var recorder = ReplayRecorder(environment: env, seed: seed, observation: first)
+        var rng = SeededGenerator(seed: seed, stream: 5)
+        var action = [Float](repeating: 0, count: env.actionSpace.actionWidth)
+        for _ in 0..<steps {
+            env.actionSpace.sample(into: &action, using: &rng)
+            let (observation, result) = env.step(action)
+            recorder.record(action: action, result: result, environment: env, observation: observation)
+            if result.done { break }
+        }
+        return recorder.replay
+    }
+
+    @Test("A 1,000-step random rollout's replay verifies after a round trip through a file")
+    func longReplayVerifies() throws {
+        let replay = try record("gridworld", ["map": "maze", "size": "21", "max_steps": "5000"], seed: 3, steps: 1000)
+        #expect(replay.stepCount == 1000)
+        let path = temporaryPath("long.replay")
+        try replay.write(to: path)
+        let loaded = try Replay.read(from: path)
+        #expect(loaded == replay)
+        #expect(loaded.verify(on: try EnvironmentRegistry.make(for: loaded)) == .identical(steps: 1000))
+    }
+
+    @Test("A replay with one flipped action is reported divergent at that step")
+    func flippedActionDiverges() throws {
+        let replay = try record("gridworld", ["map": "maze", "size": "21", "max_steps": "5000"], seed: 3, steps: 1000)
+        let observations = try #require(replay.observations)
+        // Pick a step at which the agent moved: any other action then leads elsewhere.
+        let index = try #require((500..<1000).first { observations[$0] != observations[$0 + 1] })
+        var flipped = replay
+        flipped.actions[index] = [Float((Int(replay.actions[index][0]) + 1) % 4)]
+        #expect(flipped.verify(on: try EnvironmentRegistry.make(for: flipped)) == .diverged(
+            step: index + 1, detail: {
+                let env = try! EnvironmentRegistry.make(for: flipped)
+                _ = env.reset(seed: 3)
+                var last = StepResult(reward: 0, terminated: false)
+                for action in flipped.actions[0...index] { last = env.step(action).result }
+                return "reward \(last.reward) vs \(replay.rewards[index]), checksum \(env.stateChecksum.hex16) vs \(replay.checksums[index])"
+            }()))
+        // Cart-pole: every flip changes the state.
+        let cartpole = try record("cartpole", [:], seed: 8, steps: 500)
+        var flippedCartpole = cartpole
+        flippedCartpole.actions[5][0] = 1 - cartpole.actions[5][0]
+        if case .diverged(let step, _) = flippedCartpole.verify(on: try EnvironmentRegistry.make(for: cartpole)) {
+            #expect(step == 6)
+        } else {
+            Issue.record("a flipped cart-pole action was not detected")
+        }
+    }
+
+    @Test("Truncated, corrupted, future-version and unknown-environment replays give clear errors")
+    func badReplays() throws {
+        let replay = try record("cartpole", [:], seed: 1, steps: 50)
+        let bytes = try replay.encoded()
+        func readError(_ data: Data) -> String {
+            let path = temporaryPath("bad.replay")
+            try! data.write(to: URL(fileURLWithPath: path))
+            do { _ = try Replay.read(from: path); return "no error" } catch { return "\(error)".replacingOccurrences(of: path, with: "FILE") }
+        }
+        #expect(readError(bytes.prefix(bytes.count / 2)).hasPrefix("FILE: not a valid Dojo replay: not a JSON object"))
+        var future = replay
+        future.version = 2
+        #expect(readError(try future.encoded()) == "FILE: replay format version 2; this dojo reads version 1. Use the dojo that recorded it.")
+        var short = replay
+        short.rewards.removeLast()
+        #expect(readError(try short.encoded()).contains("\(replay.stepCount) actions but \(replay.stepCount - 1) rewards"))
+        var badChecksum = replay
+        badChecksum.checksums[3] = "zz"
+        #expect(readError(try badChecksum.encoded()).contains("checksum 3 is not 16 hex digits"))
+        let missing = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"seed\"", with: "\"sead\"")
+        #expect(readError(Data(missing.utf8)).contains("the field \"seed\" is missing"))
+        var unknown = replay
+        unknown.env = "pong"
+        #expect(throws: OptionError.unknownEnvironment(name: "pong", valid: EnvironmentRegistry.ids)) {
+            try EnvironmentRegistry.make(for: unknown)
+        }
+        #expect(readError(Data()).contains("not a JSON object"))
+    }
+
+    @Test("Recording never leaves a partial or temporary file")
+    func atomicWrite() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try record("cartpole", [:], seed: 1, steps: 20).write(to: folder.appendingPathComponent("a.replay").path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["a.replay"])
+        #expect(throws: ReplayError.self) { try record("cartpole", [:], seed: 1, steps: 20).write(to: "/no/such/folder/a.replay") }
+    }
+}
+
+@Suite struct WrapperAndVectorTests {
+    @Test("TimeLimit truncates at the limit; EpisodeStatistics records return and length")
+    func timeLimitAndStatistics() throws {
+        let env = EpisodeStatistics(TimeLimit(try CartPole(options: ["state": "0,0,0,0"]), maxSteps: 3))
+        _ = env.reset(seed: 0)
+        var last = StepResult(reward: 0, terminated: false)
+        for action: Float in [0, 1, 0] { last = env.step([action]).result }
+        #expect(last.truncated && !last.terminated)
+        #expect(env.lastEpisode?.return == 3 && env.lastEpisode?.length == 3 && env.finishedEpisodes == 1)
+    }
+
+    @Test("NormalizeObservation tracks the running mean and variance and freezes when not updating")
+    func normalization() throws {
+        let env = NormalizeObservation(TimeLimit(try CartPole(options: [:]), maxSteps: 500))
+        var rng = SeededGenerator(seed: 1)
+        var raw: [[Float]] = []
+        let inner = env.inner.inner
+        _ = env.reset(seed: 1)
+        raw.append([Float(inner.state.x), Float(inner.state.xDot), Float(inner.state.theta), Float(inner.state.thetaDot)])
+        for _ in 0..<200 {
+            let result = env.step([Float(rng.nextInt(below: 2))]).result
+            raw.append([Float(inner.state.x), Float(inner.state.xDot), Float(inner.state.theta), Float(inner.state.thetaDot)])
+            if result.done {  // the reset observation is counted too
+                _ = env.reset(seed: nil)
+                raw.append([Float(inner.state.x), Float(inner.state.xDot), Float(inner.state.theta), Float(inner.state.thetaDot)])
+            }
+        }
+        for k in 0..<4 {
+            let values = raw.map { Double($0[k]) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            #expect(abs(env.statistics.mean[k] - mean) < 1e-3, "mean \(k)")
+        }
+        env.isUpdating = false
+        let frozen = env.statistics
+        _ = env.step([1])
+        #expect(env.statistics == frozen)
+    }
+
+    @Test("FrameStack keeps the last frames oldest first; ActionRepeat sums rewards and stops at the end")
+    func stackAndRepeat() throws {
+        let stacked = FrameStack(try CartPole(options: ["state": "0,0,0,0"]), count: 3)
+        let first = stacked.reset(seed: 0)
+        #expect(first == [Float](repeating: 0, count: 12))
+        let second = stacked.step([1]).observation
+        let inner = stacked.inner.state
+        #expect(Array(second[0..<8]) == [Float](repeating: 0, count: 8))
+        #expect(Array(second[8..<12]) == [Float(inner.x), Float(inner.xDot), Float(inner.theta), Float(inner.thetaDot)])
+        let third = stacked.step([1]).observation
+        #expect(Array(third[4..<8]) == Array(second[8..<12]))
+
+        let repeated = ActionRepeat(try CartPole(options: ["state": "0,0,0,0"]), count: 4)
+        _ = repeated.reset(seed: 0)
+        #expect(repeated.step([1]).result.reward == 4)
+        let reference = try CartPole(options: ["state": "0,0,0,0"])
+        _ = reference.reset(seed: 0)
+        for _ in 0..<4 { _ = reference.step([1]) }
+        #expect(repeated.inner.state == reference.state)
+    }
+
+    @Test("Autoreset keeps the final observation and episode statistics, and the next episode starts at once")
+    func autoreset() throws {
+        let vector = try VectorEnvironment(count: 2) { _ in TimeLimit(try CartPole(options: ["state": "0,0,0.2,0"]), maxSteps: 500) }
+        vector.reset(seed: 0)
+        var steps = 0
+        repeat { vector.step([1, 1]); steps += 1 } while !vector.terminated[0] && steps < 100
+        #expect(vector.terminated[0] && vector.terminated[1])
+        #expect(vector.finishedLengths[0] == steps && vector.finishedReturns[0] == Double(steps))
+        #expect(abs(vector.finalObservations[2]) > Float(CartPole.thetaThreshold))  // the pole had fallen
+        #expect(vector.observations[2] == 0.2 && vector.episodeLengths[0] == 0)      // new episode's first observation
+    }
+
+    @Test("Vectorized stepping allocates nothing per step, on one thread or two", arguments: [1, 2])
+    func noAllocationPerStep(threads: Int) throws {
+        for (id, options) in [("cartpole", [String: String]()), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
+                              ("gridworld", ["map": "key-door"])] {
+            let vector = try VectorEnvironment(count: 32, threads: threads) { _ in
+                AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
+            }
+            vector.reset(seed: 1)
+            var actions = [Float](repeating: 1, count: 32)
+            vector.step(actions)
+            let allocations = actions.withUnsafeMutableBufferPointer { buffer in
+                allocationCount { for _ in 0..<200 { vector.step(buffer.baseAddress!) } }
+            }
+            #expect(allocations == 0, "\(id): \(allocations) allocations in 200 steps")
+            actions[0] = 0
+        }
+    }
+}
+
+@Suite struct CanvasTests {
+    @Test("Primitives draw where they should")
+    func primitives() {
+        var canvas = Canvas(width: 20, height: 10, background: .black)
+        canvas.fillRect(x: 2, y: 2, width: 3, height: 2, .red)
+        #expect(canvas.pixel(x: 2, y: 2) == .red && canvas.pixel(x: 4, y: 3) == .red && canvas.pixel(x: 5, y: 3) == .black)
+        canvas.fillCircle(centerX: 15, centerY: 5, radius: 3, .green)
+        #expect(canvas.pixel(x: 15, y: 5) == .green && canvas.pixel(x: 19, y: 5) == .black)
+        canvas.line(from: (0, 9.5), to: (20, 9.5), thickness: 1, .blue)
+        #expect(canvas.pixel(x: 10, y: 9) == .blue)
+        canvas.fillRect(x: 0, y: 0, width: 1, height: 1, Color.white.withAlpha(128))
+        #expect(canvas.pixel(x: 0, y: 0) == Color(128, 128, 128))
+        var text = Canvas(width: 12, height: 7)
+        text.text("1", x: 0, y: 0, .white)
+        #expect(text.pixel(x: 2, y: 0) == .white && text.pixel(x: 0, y: 0) == .black && text.pixel(x: 1, y: 6) == .white)
+    }
+
+    @Test("PNG output has a valid signature, chunk CRCs and pixel data that decompresses to the frame")
+    func png() throws {
+        let env = try EnvironmentRegistry.make("gridworld", options: ["map": "key-door"])
+        _ = env.reset(seed: 0)
+        let frame = env.renderFrame()
+        let png = [UInt8](frame.pngData())
+        #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        var offset = 8, idat: [UInt8] = [], types: [String] = []
+        func bigEndian(_ at: Int) -> Int {
+            var value = 0
+            for k in 0..<4 { value = value << 8 | Int(png[at + k]) }
+            return value
+        }
+        while offset < png.count {
+            let length = bigEndian(offset)
+            let typed = Array(png[(offset + 4)..<(offset + 8 + length)])
+            let stored = UInt32(bigEndian(offset + 8 + length))
+            #expect(UInt32(crc32(0, typed, uInt(typed.count))) == stored)
+            let type = String(decoding: typed[0..<4], as: UTF8.self)
+            types.append(type)
+            if type == "IDAT" { idat += typed[4...] }
+            offset += 12 + length
+        }
+        #expect(types == ["IHDR", "IDAT", "IEND"])
+        var rawLength = uLong(frame.height * (frame.width * 4 + 1))
+        var raw = [UInt8](repeating: 0, count: Int(rawLength))
+        #expect(uncompress(&raw, &rawLength, idat, uLong(idat.count)) == Z_OK)
+        let stride = frame.width * 4 + 1
+        var rows: [UInt8] = []
+        for y in 0..<frame.height { rows += raw[(y * stride + 1)..<((y + 1) * stride)] }
+        #expect(rows == frame.pixels)
+    }
+}
