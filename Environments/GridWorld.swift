@@ -72,6 +72,13 @@ public final class GridWorld: Environment {
     /// `sightOffsets[sightStarts[k] ..< sightStarts[k + 1]]`, each stored as dy · width + dx.
     private let sightStarts: UnsafeMutablePointer<Int>
     private let sightOffsets: UnsafeMutablePointer<Int>
+    /// Which view cells are visible from each grid position, computed on first use: `visibilityWords` bits per
+    /// position (bit k: view cell k is on the map and in line of sight). Cleared when walls or doors change.
+    private let visibility: UnsafeMutablePointer<UInt64>
+    private let visibilityKnown: UnsafeMutablePointer<Bool>
+    private let visibilityWords: Int
+    /// Grid offset (dy · width + dx) of each view cell from the agent.
+    private let viewOffsets: UnsafeMutablePointer<Int>
 
     public init(options given: [String: String] = [:]) throws {
         options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "gridworld")
@@ -120,6 +127,15 @@ public final class GridWorld: Environment {
             for offset in line { sightOffsets[cursor] = offset.dy * layout.width + offset.dx; cursor += 1 }
         }
         sightStarts[lines.count] = cursor
+        visibilityWords = (viewSize * viewSize + 63) / 64
+        visibility = .allocate(capacity: layout.cells.count * visibilityWords)
+        visibility.initialize(repeating: 0, count: layout.cells.count * visibilityWords)
+        visibilityKnown = .allocate(capacity: layout.cells.count)
+        visibilityKnown.initialize(repeating: false, count: layout.cells.count)
+        viewOffsets = .allocate(capacity: viewSize * viewSize)
+        for k in 0..<(viewSize * viewSize) {
+            viewOffsets[k] = (k / viewSize - viewSize / 2) * layout.width + (k % viewSize - viewSize / 2)
+        }
         observationCount = Self.channels.count * (partialView ? viewSize * viewSize : width * height) + 1
     }
 
@@ -127,6 +143,9 @@ public final class GridWorld: Environment {
         cells.deallocate()
         sightStarts.deallocate()
         sightOffsets.deallocate()
+        visibility.deallocate()
+        visibilityKnown.deallocate()
+        viewOffsets.deallocate()
     }
 
     /// Cells strictly between the centre and each view cell on a straight (Bresenham) line.
@@ -162,7 +181,12 @@ public final class GridWorld: Environment {
             cue = drawn.cue
         default: break
         }
-        cells.update(from: layout.cells, count: layout.cells.count)
+        var changed = false
+        for i in 0..<(width * height) where cells[i] != layout.cells[i] { changed = true }
+        if changed {
+            cells.update(from: layout.cells, count: layout.cells.count)
+            visibilityKnown.update(repeating: false, count: layout.cells.count)  // walls or doors changed
+        }
         agent = layout.start
         hasKey = false
         steps = 0
@@ -184,7 +208,11 @@ public final class GridWorld: Environment {
             switch cell {
             case .wall, .cueA, .cueB: break
             case .lockedDoor:
-                if hasKey { cells[index] = .openDoor; agent = target }
+                if hasKey {
+                    cells[index] = .openDoor
+                    visibilityKnown.update(repeating: false, count: width * height)  // sight lines through it changed
+                    agent = target
+                }
             case .key:
                 hasKey = true
                 cells[index] = .floor
@@ -218,29 +246,38 @@ public final class GridWorld: Environment {
         observation.update(repeating: 0, count: count)
         observation[count - 1] = hasKey ? 1 : 0
         if partialView {
-            let radius = viewSize / 2, plane = viewSize * viewSize
-            for vy in 0..<viewSize {
-                for vx in 0..<viewSize {
-                    let x = agent.x + vx - radius, y = agent.y + vy - radius
-                    let slot = vy * viewSize + vx
-                    var visible = x >= 0 && y >= 0 && x < width && y < height
-                    if visible {
-                        let origin = agent.y * width + agent.x
-                        for k in sightStarts[slot]..<sightStarts[slot + 1] where cells[origin + sightOffsets[k]].isOpaque {
-                            visible = false
-                            break
-                        }
-                    }
-                    if !visible { observation[Self.unseenChannel * plane + slot] = 1; continue }
-                    let cell = cells[y * width + x]
-                    if cell != .floor { observation[(Int(cell.rawValue) - 1) * plane + slot] = 1 }
+            let plane = viewSize * viewSize, origin = agent.y &* width &+ agent.x
+            let visible = visibleCells(from: origin)
+            for slot in 0..<plane {
+                if visible[slot >> 6] & (1 << UInt64(slot & 63)) == 0 {
+                    observation[Self.unseenChannel &* plane &+ slot] = 1
+                    continue
                 }
+                let cell = cells[origin &+ viewOffsets[slot]]
+                if cell != .floor { observation[(Int(cell.rawValue) &- 1) &* plane &+ slot] = 1 }
             }
         } else {
             let plane = width * height
             for i in 0..<plane where cells[i] != .floor { observation[(Int(cells[i].rawValue) - 1) * plane + i] = 1 }
             observation[Self.agentChannel * plane + agent.y * width + agent.x] = 1
         }
+    }
+
+    /// The visibility bits of the view from grid position `origin` (computed and cached on first use).
+    private func visibleCells(from origin: Int) -> UnsafeMutablePointer<UInt64> {
+        let bits = visibility + origin * visibilityWords
+        if visibilityKnown[origin] { return bits }
+        bits.update(repeating: 0, count: visibilityWords)
+        let radius = viewSize / 2, ax = origin % width, ay = origin / width
+        for slot in 0..<(viewSize * viewSize) {
+            let x = ax + slot % viewSize - radius, y = ay + slot / viewSize - radius
+            guard x >= 0, y >= 0, x < width, y < height else { continue }
+            var blocked = false
+            for k in sightStarts[slot]..<sightStarts[slot + 1] where cells[origin + sightOffsets[k]].isOpaque { blocked = true }
+            if !blocked { bits[slot >> 6] |= 1 << UInt64(slot & 63) }
+        }
+        visibilityKnown[origin] = true
+        return bits
     }
 
     public var stateChecksum: UInt64 {
