@@ -1,9 +1,27 @@
 /// Gymnasium-style wrappers. Each is an ``Environment`` around another one, so they compose:
 /// `EpisodeStatistics(TimeLimit(CartPole(...), maxSteps: 500))`. They add no allocation to `step`.
 
+/// An environment around another one: everything it does not override is forwarded to `inner`.
+public protocol EnvironmentWrapper: Environment {
+    associatedtype Inner: Environment
+    var inner: Inner { get }
+}
+
+extension EnvironmentWrapper {
+    public var id: String { inner.id }
+    public var options: ResolvedOptions { inner.options }
+    public var observationSpace: Space { inner.observationSpace }
+    public var actionSpace: Space { inner.actionSpace }
+    public var renderSize: (width: Int, height: Int) { inner.renderSize }
+    public var info: [String: Double] { inner.info }
+    public var stateChecksum: UInt64 { inner.stateChecksum }
+    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
+    public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }
+}
+
 /// Truncates an episode after `maxSteps` steps (Gymnasium's `TimeLimit`): the step that reaches the limit reports
 /// `truncated` unless it also terminated.
-public final class TimeLimit<Inner: Environment>: Environment {
+public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public let maxSteps: Int
     public private(set) var elapsedSteps = 0
@@ -14,11 +32,6 @@ public final class TimeLimit<Inner: Environment>: Environment {
         self.maxSteps = maxSteps
     }
 
-    public var id: String { inner.id }
-    public var options: ResolvedOptions { inner.options }
-    public var observationSpace: Space { inner.observationSpace }
-    public var actionSpace: Space { inner.actionSpace }
-    public var renderSize: (width: Int, height: Int) { inner.renderSize }
     public var info: [String: Double] { inner.info.merging(["elapsed_steps": Double(elapsedSteps)]) { a, _ in a } }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
@@ -39,13 +52,11 @@ public final class TimeLimit<Inner: Environment>: Environment {
         hasher.combine(elapsedSteps)
         return hasher.value
     }
-
-    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
 }
 
 /// Tracks the return and length of the running episode and of the last finished one (Gymnasium's
 /// `RecordEpisodeStatistics`).
-public final class EpisodeStatistics<Inner: Environment>: Environment {
+public final class EpisodeStatistics<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public private(set) var episodeReturn: Double = 0
     public private(set) var episodeLength = 0
@@ -54,15 +65,6 @@ public final class EpisodeStatistics<Inner: Environment>: Environment {
     public private(set) var finishedEpisodes = 0
 
     public init(_ inner: Inner) { self.inner = inner }
-
-    public var id: String { inner.id }
-    public var options: ResolvedOptions { inner.options }
-    public var observationSpace: Space { inner.observationSpace }
-    public var actionSpace: Space { inner.actionSpace }
-    public var renderSize: (width: Int, height: Int) { inner.renderSize }
-    public var info: [String: Double] { inner.info }
-    public var stateChecksum: UInt64 { inner.stateChecksum }
-    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         episodeReturn = 0
@@ -118,7 +120,7 @@ public struct RunningStatistics: Sendable, Equatable {
 /// Normalizes observations to zero mean and unit variance with running statistics (Gymnasium's
 /// `NormalizeObservation`): y = (x − mean) / √(var + 1e-8), clipped to ±`clip`. Statistics update while
 /// `isUpdating` (training) and freeze otherwise (evaluation); save them with the agent.
-public final class NormalizeObservation<Inner: Environment>: Environment {
+public final class NormalizeObservation<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public var statistics: RunningStatistics
     public var isUpdating = true
@@ -134,14 +136,7 @@ public final class NormalizeObservation<Inner: Environment>: Environment {
 
     deinit { raw.deallocate() }
 
-    public var id: String { inner.id }
-    public var options: ResolvedOptions { inner.options }
     public var observationSpace: Space { .box(low: -clip, high: clip, shape: inner.observationSpace.shape) }
-    public var actionSpace: Space { inner.actionSpace }
-    public var renderSize: (width: Int, height: Int) { inner.renderSize }
-    public var info: [String: Double] { inner.info }
-    public var stateChecksum: UInt64 { inner.stateChecksum }
-    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         inner.reset(seed: seed, observation: raw)
@@ -165,7 +160,7 @@ public final class NormalizeObservation<Inner: Environment>: Environment {
 
 /// Concatenates the last `count` observations, oldest first (Gymnasium's `FrameStackObservation`); at reset the
 /// first observation fills every slot.
-public final class FrameStack<Inner: Environment>: Environment {
+public final class FrameStack<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public let count: Int
     private let frames: UnsafeMutablePointer<Float>  // count × frameSize, oldest first
@@ -182,8 +177,6 @@ public final class FrameStack<Inner: Environment>: Environment {
 
     deinit { frames.deallocate() }
 
-    public var id: String { inner.id }
-    public var options: ResolvedOptions { inner.options }
     public var observationSpace: Space {
         switch inner.observationSpace {
         case .box(let low, let high, let shape):
@@ -193,10 +186,6 @@ public final class FrameStack<Inner: Environment>: Environment {
             return .box(low: -.infinity, high: .infinity, shape: [count, other.flatCount])
         }
     }
-    public var actionSpace: Space { inner.actionSpace }
-    public var renderSize: (width: Int, height: Int) { inner.renderSize }
-    public var info: [String: Double] { inner.info }
-    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
 
     public var stateChecksum: UInt64 {
         var hasher = StateHasher()
@@ -220,7 +209,7 @@ public final class FrameStack<Inner: Environment>: Environment {
 }
 
 /// Repeats each action `count` times, summing rewards and stopping early when the episode ends (frame skip).
-public final class ActionRepeat<Inner: Environment>: Environment {
+public final class ActionRepeat<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public let count: Int
 
@@ -229,16 +218,6 @@ public final class ActionRepeat<Inner: Environment>: Environment {
         self.inner = inner
         self.count = count
     }
-
-    public var id: String { inner.id }
-    public var options: ResolvedOptions { inner.options }
-    public var observationSpace: Space { inner.observationSpace }
-    public var actionSpace: Space { inner.actionSpace }
-    public var renderSize: (width: Int, height: Int) { inner.renderSize }
-    public var info: [String: Double] { inner.info }
-    public var stateChecksum: UInt64 { inner.stateChecksum }
-    public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
-    public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }
 
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         var total = StepResult(reward: 0, terminated: false)
