@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries.
@@ -39,7 +40,8 @@ let package = Package(
         .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings),
         .target(name: "Agents", dependencies: ["Sim", "Neural"], path: "Agents"),
         // Composition root: run loops, evaluation, checkpoints, logs, benchmarks.
-        .target(name: "Training", dependencies: ["Agents", "Environments", "Neural", "Sim", "CBLAS"]),
+        .target(name: "Training", dependencies: ["Agents", "Environments", "Neural", "Sim", "CBLAS",
+                                                 .product(name: "Yams", package: "Yams")]),
         .target(name: "Visualizer", dependencies: [
             "Sim",
             .target(name: "CSDL2", condition: .when(traits: ["SDL"])),

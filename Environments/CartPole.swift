@@ -143,6 +143,22 @@ public final class CartPole: Environment {
         return hasher.value
     }
 
+    public func saveState() -> [UInt64] {
+        [state.x.bitPattern, state.xDot.bitPattern, state.theta.bitPattern, state.thetaDot.bitPattern,
+         (stepsBeyondTerminated ?? -1).stateWord] + rng.stateWords
+    }
+
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let restored = (x: try reader.double(), xDot: try reader.double(), theta: try reader.double(), thetaDot: try reader.double())
+        let beyond = try reader.int()
+        let generator = try reader.generator()
+        try reader.finish()
+        state = restored
+        stepsBeyondTerminated = beyond < 0 ? nil : beyond
+        rng = generator
+    }
+
     public var info: [String: Double] {
         ["x": state.x, "x_dot": state.xDot, "theta": state.theta, "theta_dot": state.thetaDot]
     }

@@ -289,6 +289,45 @@ public final class GridWorld: Environment {
         return hasher.value
     }
 
+    public func saveState() -> [UInt64] {
+        var words = [agent.x.stateWord, agent.y.stateWord, hasKey.stateWord, steps.stateWord,
+                     UInt64(cue?.rawValue ?? 255), succeeded.stateWord] + rng.stateWords
+        words += (0..<(width * height)).map { UInt64(cells[$0].rawValue) }
+        words += [layout.start.x.stateWord, layout.start.y.stateWord] + layout.cells.map { UInt64($0.rawValue) }
+        return words
+    }
+
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let position = (x: try reader.int(), y: try reader.int())
+        let key = try reader.bool(), stepCount = try reader.int(), cueCode = try reader.word(), success = try reader.bool()
+        let generator = try reader.generator()
+        func cellList() throws -> [GridCell] {
+            try (0..<(width * height)).map { _ in
+                guard let cell = GridCell(rawValue: UInt8(truncatingIfNeeded: try reader.word())) else {
+                    throw SimulationError(environment: id, message: "saved state has an unknown cell code")
+                }
+                return cell
+            }
+        }
+        let live = try cellList()
+        let start = (x: try reader.int(), y: try reader.int())
+        let layoutCells = try cellList()
+        try reader.finish()
+        guard (0..<width).contains(position.x), (0..<height).contains(position.y) else {
+            throw SimulationError(environment: id, message: "saved agent position \(position) is off the \(width)×\(height) map")
+        }
+        agent = position
+        hasKey = key
+        steps = stepCount
+        cue = cueCode == 255 ? nil : GridCell(rawValue: UInt8(cueCode))
+        succeeded = success
+        rng = generator
+        cells.update(from: live, count: live.count)
+        layout = GridMap(width: width, height: height, cells: layoutCells, start: start)
+        visibilityKnown.update(repeating: false, count: width * height)
+    }
+
     public var info: [String: Double] {
         ["success": succeeded ? 1 : 0, "has_key": hasKey ? 1 : 0, "x": Double(agent.x), "y": Double(agent.y)]
     }

@@ -7,25 +7,33 @@ import Foundation
 /// Dojo stores float32 tensors (`F32`) and int64 counters (`I64`, e.g. BatchNorm's `num_batches_tracked`).
 public enum SafeTensors {
     public enum DType: String, Sendable {
-        case float32 = "F32", int64 = "I64"
-        var byteCount: Int { self == .float32 ? 4 : 8 }
+        case float32 = "F32", int64 = "I64", uint8 = "U8"
+        var byteCount: Int {
+            switch self {
+            case .float32: return 4
+            case .int64: return 8
+            case .uint8: return 1
+            }
+        }
     }
 
     /// One stored tensor's values.
     public enum Value: Equatable, Sendable {
         case float32(Tensor)
         case int64(shape: [Int], values: [Int64])
+        case uint8(shape: [Int], values: [UInt8])
 
         public var shape: [Int] {
             switch self {
             case .float32(let t): return t.shape
-            case .int64(let shape, _): return shape
+            case .int64(let shape, _), .uint8(let shape, _): return shape
             }
         }
         public var dtype: DType {
             switch self {
             case .float32: return .float32
             case .int64: return .int64
+            case .uint8: return .uint8
             }
         }
     }
@@ -50,6 +58,15 @@ public enum SafeTensors {
         }
 
         /// The float32 tensor `name`, or an error naming the file, the tensor and what was found instead.
+        /// The int64 values of tensor `name`, or an error naming the file and the tensor.
+        public func int64(_ name: String, path: String) throws -> [Int64] {
+            guard let value = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, tensor: name) }
+            guard case .int64(_, let values) = value else {
+                throw SafeTensorsError.wrongDType(path: path, tensor: name, expected: "I64", found: value.dtype.rawValue)
+            }
+            return values
+        }
+
         public func float32(_ name: String, path: String) throws -> Tensor {
             guard let value = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, tensor: name) }
             guard case .float32(let tensor) = value else {
@@ -89,6 +106,7 @@ public enum SafeTensors {
             switch file.tensors[name]! {
             case .float32(let t): t.scalars.withUnsafeBytes { data.append(contentsOf: $0) }
             case .int64(_, let values): values.withUnsafeBytes { data.append(contentsOf: $0) }
+            case .uint8(_, let values): data.append(contentsOf: values)
             }
         }
         return data
@@ -147,7 +165,7 @@ public enum SafeTensors {
                 throw SafeTensorsError.malformedHeader(path: path, detail: "tensor '\(name)' lacks dtype, shape or data_offsets")
             }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw SafeTensorsError.wrongDType(path: path, tensor: name, expected: "F32 or I64", found: dtypeName)
+                throw SafeTensorsError.wrongDType(path: path, tensor: name, expected: "F32, I64 or U8", found: dtypeName)
             }
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw SafeTensorsError.malformedHeader(path: path, detail: "tensor '\(name)' has a negative shape or offsets")
@@ -185,6 +203,8 @@ public enum SafeTensors {
                 case .int64:
                     let values = (0..<count).map { Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
                     file.append(entry.name, .int64(shape: entry.shape, values: values))
+                case .uint8:
+                    file.append(entry.name, .uint8(shape: entry.shape, values: Array(bytes)))
                 }
             }
         }

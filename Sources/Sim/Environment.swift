@@ -41,6 +41,10 @@ public protocol Environment: AnyObject {
     var renderSize: (width: Int, height: Int) { get }
     /// Draws the current state.
     func render(into canvas: inout Canvas)
+    /// The full state (generator included) as words, for checkpoints: `restoreState` of it continues exactly.
+    func saveState() -> [UInt64]
+    /// Restores a state from `saveState`; throws if the words do not fit this environment.
+    func restoreState(_ words: [UInt64]) throws
 }
 
 extension Environment {
@@ -100,4 +104,46 @@ public final class AnyEnvironment: Environment {
         base.step(action, observation: observation)
     }
     public func render(into canvas: inout Canvas) { base.render(into: &canvas) }
+    public func saveState() -> [UInt64] { base.saveState() }
+    public func restoreState(_ words: [UInt64]) throws { try base.restoreState(words) }
 }
+
+/// Reads the words of a saved environment state in order, with a clear error when they run out.
+public struct StateReader {
+    private let words: [UInt64]
+    private var cursor = 0
+    private let environment: String
+
+    public init(_ words: [UInt64], environment: String) {
+        self.words = words
+        self.environment = environment
+    }
+
+    public mutating func word() throws -> UInt64 {
+        guard cursor < words.count else {
+            throw SimulationError(environment: environment, message: "saved state is too short (\(words.count) words)")
+        }
+        cursor += 1
+        return words[cursor - 1]
+    }
+    public mutating func int() throws -> Int { Int(Int64(bitPattern: try word())) }
+    public mutating func double() throws -> Double { Double(bitPattern: try word()) }
+    public mutating func bool() throws -> Bool { try word() != 0 }
+    public mutating func generator() throws -> SeededGenerator {
+        try SeededGenerator(state: [word(), word(), word(), word()])
+    }
+    /// The words not read yet.
+    public mutating func rest() -> [UInt64] {
+        defer { cursor = words.count }
+        return Array(words[cursor...])
+    }
+    /// Throws unless every word was read.
+    public func finish() throws {
+        guard cursor == words.count else {
+            throw SimulationError(environment: environment, message: "saved state has \(words.count - cursor) extra words")
+        }
+    }
+}
+
+extension Int { public var stateWord: UInt64 { UInt64(bitPattern: Int64(self)) } }
+extension Bool { public var stateWord: UInt64 { self ? 1 : 0 } }

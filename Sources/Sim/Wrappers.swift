@@ -17,6 +17,8 @@ extension EnvironmentWrapper {
     public var stateChecksum: UInt64 { inner.stateChecksum }
     public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }
+    public func saveState() -> [UInt64] { inner.saveState() }
+    public func restoreState(_ words: [UInt64]) throws { try inner.restoreState(words) }
 }
 
 /// Truncates an episode after `maxSteps` steps (Gymnasium's `TimeLimit`): the step that reaches the limit reports
@@ -52,6 +54,14 @@ public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
         hasher.combine(elapsedSteps)
         return hasher.value
     }
+
+    public func saveState() -> [UInt64] { [elapsedSteps.stateWord] + inner.saveState() }
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let elapsed = try reader.int()
+        try inner.restoreState(reader.rest())
+        elapsedSteps = elapsed
+    }
 }
 
 /// Tracks the return and length of the running episode and of the last finished one (Gymnasium's
@@ -70,6 +80,16 @@ public final class EpisodeStatistics<Inner: Environment>: EnvironmentWrapper {
         episodeReturn = 0
         episodeLength = 0
         inner.reset(seed: seed, observation: observation)
+    }
+
+    public func saveState() -> [UInt64] {
+        [episodeReturn.bitPattern, episodeLength.stateWord, finishedEpisodes.stateWord] + inner.saveState()
+    }
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let (total, length, finished) = (try reader.double(), try reader.int(), try reader.int())
+        try inner.restoreState(reader.rest())
+        (episodeReturn, episodeLength, finishedEpisodes) = (total, length, finished)
     }
 
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
@@ -149,6 +169,17 @@ public final class NormalizeObservation<Inner: Environment>: EnvironmentWrapper 
         return result
     }
 
+    public func saveState() -> [UInt64] {
+        [statistics.count.bitPattern] + statistics.mean.map(\.bitPattern) + statistics.variance.map(\.bitPattern) + inner.saveState()
+    }
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let count = try reader.double(), size = statistics.mean.count
+        let mean = try (0..<size).map { _ in try reader.double() }, variance = try (0..<size).map { _ in try reader.double() }
+        try inner.restoreState(reader.rest())
+        statistics = RunningStatistics(mean: mean, variance: variance, count: count)
+    }
+
     private func normalize(into observation: UnsafeMutablePointer<Float>) {
         if isUpdating { statistics.update(raw) }
         for i in 0..<statistics.mean.count {
@@ -192,6 +223,16 @@ public final class FrameStack<Inner: Environment>: EnvironmentWrapper {
         hasher.combine(inner.stateChecksum)
         for i in 0..<(count * frameSize) { hasher.combine(frames[i]) }
         return hasher.value
+    }
+
+    public func saveState() -> [UInt64] {
+        (0..<(count * frameSize)).map { UInt64(frames[$0].bitPattern) } + inner.saveState()
+    }
+    public func restoreState(_ words: [UInt64]) throws {
+        var reader = StateReader(words, environment: id)
+        let saved = try (0..<(count * frameSize)).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: try reader.word())) }
+        try inner.restoreState(reader.rest())
+        frames.update(from: saved, count: saved.count)
     }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {

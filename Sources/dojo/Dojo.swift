@@ -7,12 +7,13 @@ struct Dojo: ParsableCommand {
         abstract: "Train, watch and replay reinforcement-learning agents: one native binary, reproducible to the bit.",
         discussion: """
             Start here:
+              dojo train                                 train the default agent (DQN, four-rooms gridworld)
+              dojo eval runs/<run>                       evaluate it
               dojo envs                                  what can be simulated, with its options
               dojo rollout gridworld --random 20 --json  one episode, step by step
               dojo bench nn                              speed of the neural core
-            Training (train, eval, watch) arrives with the agents.
             """,
-        subcommands: [Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )
 }
 

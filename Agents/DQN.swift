@@ -1,0 +1,210 @@
+import Foundation
+import Neural
+import Sim
+
+/// DQN hyperparameters, with Stable-Baselines3's names (so rl-baselines3-zoo settings transfer) and defaults.
+public struct DQNConfig: Codable, Equatable, Sendable {
+    /// Adam learning rate.
+    public var learningRate: Double = 1e-4
+    /// Replay buffer capacity, in transitions.
+    public var bufferSize: Int = 100_000
+    /// Environment steps collected before learning starts.
+    public var learningStarts: Int = 100
+    /// Minibatch size.
+    public var batchSize: Int = 32
+    /// Target update coefficient: 1 = hard copy, < 1 = Polyak averaging.
+    public var tau: Double = 1.0
+    /// Discount factor.
+    public var gamma: Double = 0.99
+    /// Environment steps (per copy) between updates.
+    public var trainFreq: Int = 4
+    /// Gradient steps per update.
+    public var gradientSteps: Int = 1
+    /// Environment steps between target updates.
+    public var targetUpdateInterval: Int = 10_000
+    /// Fraction of training over which ε falls from initial to final.
+    public var explorationFraction: Double = 0.1
+    public var explorationInitialEps: Double = 1.0
+    public var explorationFinalEps: Double = 0.05
+    /// Global gradient-norm clip.
+    public var maxGradNorm: Double = 10
+    /// Hidden layer sizes of the Q-network.
+    public var netArch: [Int] = [64, 64]
+    /// Double DQN: the online network picks the next action, the target network values it.
+    public var doubleQ: Bool = false
+    /// Dueling head.
+    public var dueling: Bool = false
+    /// n-step returns.
+    public var nStep: Int = 1
+    /// Prioritized replay (proportional) with exponents α and β (β annealed to 1).
+    public var prioritizedReplay: Bool = false
+    public var priorityAlpha: Double = 0.6
+    public var priorityBeta0: Double = 0.4
+
+    public init() {}
+
+    /// The hyperparameter names, as config files and `--set` take them.
+    public static var hyperparameterNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case learningRate = "learning_rate", bufferSize = "buffer_size", learningStarts = "learning_starts"
+        case batchSize = "batch_size", tau, gamma, trainFreq = "train_freq", gradientSteps = "gradient_steps"
+        case targetUpdateInterval = "target_update_interval", explorationFraction = "exploration_fraction"
+        case explorationInitialEps = "exploration_initial_eps", explorationFinalEps = "exploration_final_eps"
+        case maxGradNorm = "max_grad_norm", netArch = "net_arch", doubleQ = "double_q", dueling, nStep = "n_step"
+        case prioritizedReplay = "prioritized_replay", priorityAlpha = "priority_alpha", priorityBeta0 = "priority_beta0"
+    }
+
+    /// Decodes a partial config: missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ current: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? current }
+        learningRate = try value(.learningRate, learningRate); bufferSize = try value(.bufferSize, bufferSize)
+        learningStarts = try value(.learningStarts, learningStarts); batchSize = try value(.batchSize, batchSize)
+        tau = try value(.tau, tau); gamma = try value(.gamma, gamma); trainFreq = try value(.trainFreq, trainFreq)
+        gradientSteps = try value(.gradientSteps, gradientSteps)
+        targetUpdateInterval = try value(.targetUpdateInterval, targetUpdateInterval)
+        explorationFraction = try value(.explorationFraction, explorationFraction)
+        explorationInitialEps = try value(.explorationInitialEps, explorationInitialEps)
+        explorationFinalEps = try value(.explorationFinalEps, explorationFinalEps)
+        maxGradNorm = try value(.maxGradNorm, maxGradNorm); netArch = try value(.netArch, netArch)
+        doubleQ = try value(.doubleQ, doubleQ); dueling = try value(.dueling, dueling); nStep = try value(.nStep, nStep)
+        prioritizedReplay = try value(.prioritizedReplay, prioritizedReplay)
+        priorityAlpha = try value(.priorityAlpha, priorityAlpha); priorityBeta0 = try value(.priorityBeta0, priorityBeta0)
+    }
+
+    /// Problems with these values for the given spaces, each saying what to change (empty when valid).
+    public func problems(observationSpace: Space, actionSpace: Space) -> [String] {
+        var problems: [String] = []
+        func require(_ condition: Bool, _ message: String) { if !condition { problems.append(message) } }
+        require(learningRate > 0 && learningRate.isFinite, "learning_rate must be positive (got \(learningRate)); try 1e-4")
+        require(bufferSize > 0, "buffer_size must be positive (got \(bufferSize))")
+        require(batchSize > 0 && batchSize <= bufferSize, "batch_size (\(batchSize)) must be between 1 and buffer_size (\(bufferSize))")
+        require(learningStarts >= 0, "learning_starts must be ≥ 0 (got \(learningStarts))")
+        require(tau > 0 && tau <= 1, "tau must be in (0, 1] (got \(tau)); 1 copies the network, 0.005 averages slowly")
+        require(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1] (got \(gamma))")
+        require(trainFreq >= 1, "train_freq must be ≥ 1 (got \(trainFreq))")
+        require(gradientSteps >= 1, "gradient_steps must be ≥ 1 (got \(gradientSteps))")
+        require(targetUpdateInterval >= 1, "target_update_interval must be ≥ 1 (got \(targetUpdateInterval))")
+        require(explorationFraction >= 0 && explorationFraction <= 1, "exploration_fraction must be in [0, 1] (got \(explorationFraction))")
+        require((0...1).contains(explorationInitialEps) && (0...1).contains(explorationFinalEps),
+                "exploration_initial_eps and exploration_final_eps must be in [0, 1]")
+        require(maxGradNorm > 0, "max_grad_norm must be positive (got \(maxGradNorm))")
+        require(netArch.allSatisfy { $0 > 0 } && (!dueling || !netArch.isEmpty), "net_arch needs positive sizes (and at least one layer for dueling)")
+        require(nStep >= 1, "n_step must be ≥ 1 (got \(nStep))")
+        require(priorityAlpha >= 0 && (0...1).contains(priorityBeta0), "priority_alpha must be ≥ 0 and priority_beta0 in [0, 1]")
+        if case .discrete = actionSpace {} else {
+            problems.append("DQN needs a discrete action space, this environment has \(actionSpace); use a discretized-action option or PPO")
+        }
+        switch observationSpace {
+        case .box, .discrete: break
+        default: problems.append("the MLP encoder takes box observations, this environment has \(observationSpace)")
+        }
+        return problems
+    }
+}
+
+/// Deep Q-learning (Mnih et al. 2015) with the standard improvements as options: Double DQN, dueling head, n-step
+/// returns, prioritized replay, Polyak target updates. Owns the online and target networks, the optimizer and the
+/// minibatch buffers; the run loop (collect, store, learn) lives in Training.
+public final class DQNAgent {
+    public let config: DQNConfig
+    public let observationSize: Int
+    public let actionCount: Int
+    public let online: QNetwork
+    public let target: QNetwork
+    public let onlineParameters: ParameterArena
+    public let targetParameters: ParameterArena
+    public let optimizer: Adam
+    public let batch: ReplayBuffer.Batch
+
+    private let qGradient: UnsafeMutablePointer<Float>        // (batch, actions)
+    private let targets: UnsafeMutablePointer<Float>          // (batch)
+    private let tdErrors: UnsafeMutablePointer<Float>         // (batch)
+    private let nextActions: UnsafeMutablePointer<Int32>      // (batch)
+
+    public init(config: DQNConfig, observationSpace: Space, actionSpace: Space, rng: inout SeededGenerator) {
+        guard case .discrete(let actions) = actionSpace else { preconditionFailure("DQN needs a discrete action space") }
+        self.config = config
+        observationSize = observationSpace.flatCount
+        actionCount = actions
+        online = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
+                          dueling: config.dueling, rng: &rng)
+        var targetRNG = rng  // any values: the target starts as a copy of the online network
+        target = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
+                          dueling: config.dueling, rng: &targetRNG)
+        onlineParameters = ParameterArena(module: online, prefix: "q_net.")
+        targetParameters = ParameterArena(module: target, prefix: "q_net_target.")
+        targetParameters.copyValues(from: onlineParameters)
+        optimizer = Adam(onlineParameters, learningRate: Float(config.learningRate))
+        batch = ReplayBuffer.Batch(size: config.batchSize, observationSize: observationSize)
+        qGradient = .allocate(capacity: config.batchSize * actions)
+        targets = .allocate(capacity: config.batchSize)
+        tdErrors = .allocate(capacity: config.batchSize)
+        nextActions = .allocate(capacity: config.batchSize)
+    }
+
+    deinit { qGradient.deallocate(); targets.deallocate(); tdErrors.deallocate(); nextActions.deallocate() }
+
+    /// Greedy actions for `rows` observations, written as floats into `actions`.
+    public func greedyActions(_ observations: UnsafePointer<Float>, rows: Int, into actions: UnsafeMutablePointer<Float>) {
+        let q = online.forward(observations, rows: rows)
+        for r in 0..<rows { actions[r] = Float(Self.argmax(q + r * actionCount, count: actionCount)) }
+    }
+
+    /// Q-values of the last `greedyActions` call, (rows, actions) — for displays.
+    @inline(__always)
+    static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+        var best = 0
+        for j in 1..<count where values[j] > values[best] { best = j }
+        return best
+    }
+
+    /// One gradient step on a minibatch from `buffer`. Returns the loss (Huber, importance-weighted mean).
+    @discardableResult
+    public func train(on buffer: ReplayBuffer, beta: Double, rng: inout SeededGenerator) -> Float {
+        buffer.sample(into: batch, beta: beta, using: &rng)
+        let B = batch.size, A = actionCount
+        // Bootstrapped targets: y = r + γ^k (1 − terminated) Q_target(s', a*), a* from the online net for Double DQN.
+        if config.doubleQ {
+            let qNextOnline = online.forward(batch.nextObservations, rows: B)
+            for k in 0..<B { nextActions[k] = Int32(Self.argmax(qNextOnline + k * A, count: A)) }
+        }
+        let qNextTarget = target.forward(batch.nextObservations, rows: B)
+        for k in 0..<B {
+            let row = qNextTarget + k * A
+            let next = config.doubleQ ? row[Int(nextActions[k])] : row[Self.argmax(row, count: A)]
+            targets[k] = batch.rewards[k] + batch.discounts[k] * (1 - batch.terminated[k]) * next
+        }
+        // Huber loss on the taken actions' Q-values.
+        onlineParameters.zeroGrad()
+        let q = online.forward(batch.observations, rows: B)
+        qGradient.update(repeating: 0, count: B * A)
+        var loss = 0.0
+        for k in 0..<B {
+            let index = k * A + Int(batch.actions[k])
+            let error = q[index] - targets[k]
+            tdErrors[k] = error
+            let weight = batch.weights[k] / Float(B)
+            if abs(error) < 1 {
+                loss += Double(weight * 0.5 * error * error)
+                qGradient[index] = weight * error
+            } else {
+                loss += Double(weight * (abs(error) - 0.5))
+                qGradient[index] = weight * (error > 0 ? 1 : -1)
+            }
+        }
+        online.backward(qGradient)
+        Regularization.clipGradientNorm(onlineParameters, maxNorm: Float(config.maxGradNorm))
+        optimizer.step()
+        buffer.updatePriorities(indices: batch.indices, errors: tdErrors, count: B)
+        return Float(loss)
+    }
+
+    /// Moves the target network toward the online one: θ′ ← τθ + (1 − τ)θ′ (τ = 1: copy).
+    public func updateTarget() {
+        if config.tau >= 1 { targetParameters.copyValues(from: onlineParameters); return }
+        let tau = Float(config.tau), source = onlineParameters.values, destination = targetParameters.values
+        for i in 0..<onlineParameters.count { destination[i] = tau * source[i] + (1 - tau) * destination[i] }
+    }
+}

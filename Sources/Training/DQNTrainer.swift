@@ -1,0 +1,397 @@
+import Agents
+import Environments
+import Foundation
+import Neural
+import Sim
+import Synchronization
+
+/// Set by SIGINT (Ctrl-C): the run loop saves a resumable checkpoint and stops at the next step.
+public let interruptRequested = Atomic<Bool>(false)
+
+/// Installs the SIGINT handler that asks running training to stop cleanly.
+public func installInterruptHandler() {
+    signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
+}
+
+/// Trains a DQN agent, top to bottom as CleanRL lays it out: seed → environments → networks → replay buffer → loop
+/// (act, step, store, learn, log, evaluate, checkpoint). The run directory holds `config.json`, `metrics.csv`,
+/// `metrics.jsonl`, TensorBoard events, `learning_curve.png`, `checkpoints/{last,best}` and `best_episode.replay`.
+///
+/// Resuming (`resume: true`) restores the networks, optimizer, replay buffer, generators, environment states and
+/// counters from `checkpoints/last`, so the run continues exactly as if it had never stopped.
+public final class DQNTrainer {
+    public let config: RunConfig
+    public let directory: String
+    public let agent: DQNAgent
+    public let environments: VectorEnvironment<AnyEnvironment>
+    public let buffer: ReplayBuffer
+    let observationSize: Int
+
+    // Loop state (all saved in checkpoints).
+    public private(set) var step = 0                 // environment steps so far (all copies)
+    public private(set) var iteration = 0            // vector steps so far
+    public private(set) var episodes = 0
+    private var explorationRNG: SeededGenerator
+    private var samplingRNG: SeededGenerator
+    private var recentReturns: [Double] = []         // last 100 finished episodes
+    private var recentLengths: [Double] = []
+    private var bestEvaluation = -Double.infinity
+    private var lossSum = 0.0, lossCount = 0
+    // n-step queues: per copy a ring of the last n (observation, action, reward).
+    private let queueObservations: UnsafeMutablePointer<Float>   // nEnvs × n × obs
+    private let queueActions: UnsafeMutablePointer<Int32>        // nEnvs × n
+    private let queueRewards: UnsafeMutablePointer<Float>        // nEnvs × n
+    private var queueCounts: [Int]
+    private var queueHeads: [Int]
+    private let previousObservations: UnsafeMutablePointer<Float> // nEnvs × obs: observations the actions were taken on
+    private let actions: UnsafeMutablePointer<Float>              // nEnvs
+
+    private var history: [(step: Double, value: Double)] = []
+    private var evaluationHistory: [(step: Double, value: Double)] = []
+
+    public init(config: RunConfig, directory: String, resume: Bool = false) throws {
+        let problems = config.problems()
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+        self.config = config
+        self.directory = directory
+        var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
+        explorationRNG = SeededGenerator(seed: config.seed, stream: 2)
+        samplingRNG = SeededGenerator(seed: config.seed, stream: 3)
+        environments = try VectorEnvironment(count: config.nEnvs) { _ in
+            AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions))
+        }
+        let observationSpace = environments.environments[0].observationSpace
+        observationSize = observationSpace.flatCount
+        agent = DQNAgent(config: config.dqn, observationSpace: observationSpace,
+                         actionSpace: environments.environments[0].actionSpace, rng: &networkRNG)
+        buffer = ReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
+                              prioritized: config.dqn.prioritizedReplay, alpha: config.dqn.priorityAlpha)
+        let n = config.dqn.nStep, copies = config.nEnvs
+        queueObservations = .allocate(capacity: copies * n * observationSize)
+        queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
+        queueActions = .allocate(capacity: copies * n); queueActions.initialize(repeating: 0, count: copies * n)
+        queueRewards = .allocate(capacity: copies * n); queueRewards.initialize(repeating: 0, count: copies * n)
+        queueCounts = [Int](repeating: 0, count: copies)
+        queueHeads = [Int](repeating: 0, count: copies)
+        previousObservations = .allocate(capacity: copies * observationSize)
+        previousObservations.initialize(repeating: 0, count: copies * observationSize)
+        actions = .allocate(capacity: copies); actions.initialize(repeating: 0, count: copies)
+
+        try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+        if resume {
+            try restore(from: directory + "/checkpoints/last")
+        } else {
+            environments.reset(seed: config.seed)
+            try config.encodedJSON().write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
+        }
+    }
+
+    deinit {
+        queueObservations.deallocate(); queueActions.deallocate(); queueRewards.deallocate()
+        previousObservations.deallocate(); actions.deallocate()
+    }
+
+    /// A finished run's headline figures.
+    public struct Summary: Sendable {
+        public let steps: Int
+        public let episodes: Int
+        public let interrupted: Bool
+        public let lastEvaluation: EvaluationResult?
+        public let bestEvaluationReturn: Double
+    }
+
+    /// Trains until `total_timesteps` (or `stopAt`, or Ctrl-C). Returns a summary.
+    public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> Summary {
+        let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
+        let total = config.totalTimesteps, copies = config.nEnvs, d = config.dqn
+        let epsilonSchedule = LinearSchedule(start: d.explorationInitialEps, end: d.explorationFinalEps, fraction: d.explorationFraction)
+        let betaSchedule = LinearSchedule(start: d.priorityBeta0, end: 1, fraction: 1)
+        let targetEvery = max(d.targetUpdateInterval / copies, 1)
+        var lastEvaluation: EvaluationResult?
+        var interrupted = false
+        let started = Date()
+        let startStep = step
+
+        while step < total {
+            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+                interrupted = true
+                break
+            }
+            // Act: ε-greedy over all copies with one forward pass.
+            let epsilon = epsilonSchedule.value(progress: Double(step) / Double(total))
+            previousObservations.update(from: environments.observations, count: copies * observationSize)
+            agent.greedyActions(environments.observations, rows: copies, into: actions)
+            for i in 0..<copies where explorationRNG.nextDouble() < epsilon {
+                actions[i] = Float(explorationRNG.nextInt(below: agent.actionCount))
+            }
+            environments.step(actions)
+            step += copies
+            iteration += 1
+            // Store transitions (n-step) and episode statistics.
+            for i in 0..<copies {
+                let done = environments.terminated[i] || environments.truncated[i]
+                let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
+                push(copy: i, observation: previousObservations + i * observationSize, action: Int32(actions[i]),
+                     reward: environments.rewards[i], next: next, done: done, terminated: environments.terminated[i])
+                if done {
+                    episodes += 1
+                    recentReturns.append(environments.finishedReturns[i])
+                    recentLengths.append(Double(environments.finishedLengths[i]))
+                    if recentReturns.count > 100 { recentReturns.removeFirst(); recentLengths.removeFirst() }
+                }
+            }
+            // Learn.
+            if step > d.learningStarts && iteration % d.trainFreq == 0 {
+                let beta = betaSchedule.value(progress: Double(step) / Double(total))
+                for _ in 0..<d.gradientSteps {
+                    let loss = agent.train(on: buffer, beta: beta, rng: &samplingRNG)
+                    guard loss.isFinite else {
+                        throw TrainingError.diverged(step: step, detail: "loss is \(loss)")
+                    }
+                    lossSum += Double(loss)
+                    lossCount += 1
+                }
+            }
+            if iteration % targetEvery == 0 { agent.updateTarget() }
+            // Log, evaluate, checkpoint.
+            if step % config.logInterval < copies || step >= total {
+                let elapsed = Date().timeIntervalSince(started)
+                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: mean(recentReturns),
+                                         lengthMean: mean(recentLengths), loss: lossCount > 0 ? lossSum / Double(lossCount) : nil,
+                                         epsilon: epsilon, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9))
+                metrics.write(row)
+                if let value = row.returnMean { history.append((Double(step), value)) }
+                lossSum = 0; lossCount = 0
+                progress?.update(step: step, recentReturn: row.returnMean,
+                                 extra: lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
+            }
+            if step % config.evalFreq < copies || step >= total {
+                try checkParametersFinite()
+                let evaluation = try evaluate()
+                lastEvaluation = evaluation.result
+                metrics.writeEvaluation(step: step, evaluation.result)
+                evaluationHistory.append((Double(step), evaluation.result.meanReturn))
+                if evaluation.result.meanReturn > bestEvaluation {
+                    bestEvaluation = evaluation.result.meanReturn
+                    try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
+                    try evaluation.best.write(to: directory + "/best_episode.replay")
+                }
+                try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+                try writeLearningCurve()
+            }
+        }
+        if interrupted {
+            try checkParametersFinite()
+            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+            try writeLearningCurve()
+        }
+        metrics.flush()
+        progress?.finish()
+        return Summary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
+                       bestEvaluationReturn: bestEvaluation)
+    }
+
+    private func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+
+    /// Greedy evaluation of the current online network.
+    public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
+                               episodes: episodes ?? config.nEvalEpisodes) { observation, action in
+            agent.greedyActions(observation, rows: 1, into: action)
+        }
+    }
+
+    private func checkParametersFinite() throws {
+        let values = agent.onlineParameters.values
+        for i in 0..<agent.onlineParameters.count where !values[i].isFinite {
+            throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
+        }
+    }
+
+    // MARK: n-step transitions
+
+    /// Queues (observation, action, reward) for copy `i` and emits the n-step transitions that are complete.
+    private func push(copy i: Int, observation: UnsafePointer<Float>, action: Int32, reward: Float,
+                      next: UnsafePointer<Float>, done: Bool, terminated: Bool) {
+        let n = config.dqn.nStep, gamma = Float(config.dqn.gamma)
+        let slot = (queueHeads[i] + queueCounts[i]) % n
+        (queueObservations + (i * n + slot) * observationSize).update(from: observation, count: observationSize)
+        queueActions[i * n + slot] = action
+        queueRewards[i * n + slot] = reward
+        queueCounts[i] += 1
+        func emitOldest(terminated: Bool) {
+            let head = queueHeads[i], count = queueCounts[i]
+            var total: Float = 0, discount: Float = 1
+            for k in 0..<count {
+                total += discount * queueRewards[i * n + (head + k) % n]
+                discount *= gamma
+            }
+            buffer.add(observation: queueObservations + (i * n + head) * observationSize, action: Int(queueActions[i * n + head]),
+                       reward: total, nextObservation: next, terminated: terminated, discount: discount)
+            queueHeads[i] = (head + 1) % n
+            queueCounts[i] -= 1
+        }
+        if done {
+            while queueCounts[i] > 0 { emitOldest(terminated: terminated) }
+            queueHeads[i] = 0
+        } else if queueCounts[i] == n {
+            emitOldest(terminated: false)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes a checkpoint folder atomically: files go to a temporary folder that then replaces `path`.
+    func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
+        let manager = FileManager.default
+        let temporary = path + ".tmp"
+        try? manager.removeItem(atPath: temporary)
+        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": "dqn", "env": config.env, "step": String(step)])
+        for entry in agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") {
+            model.append(entry.name, entry.value)
+        }
+        try SafeTensors.write(model, to: temporary + "/model.safetensors")
+        if includeTrainingState { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
+        try config.encodedJSON().write(to: URL(fileURLWithPath: temporary + "/config.json"), options: .atomic)
+        let old = path + ".old"
+        try? manager.removeItem(atPath: old)
+        if manager.fileExists(atPath: path) { try manager.moveItem(atPath: path, toPath: old) }
+        try manager.moveItem(atPath: temporary, toPath: path)
+        try? manager.removeItem(atPath: old)
+    }
+
+    private func words(_ values: [UInt64]) -> SafeTensors.Value {
+        .int64(shape: [values.count], values: values.map { Int64(bitPattern: $0) })
+    }
+
+    private func floats(_ pointer: UnsafePointer<Float>, _ count: Int) -> SafeTensors.Value {
+        .float32(Tensor(shape: [count], copying: pointer))
+    }
+
+    /// Everything besides the weights needed to continue exactly.
+    func trainingState() -> SafeTensors.File {
+        var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
+        for entry in agent.optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
+        file.append("counters", words([step, iteration, episodes, buffer.count, buffer.position].map(\.stateWord)
+                                      + [bestEvaluation.bitPattern]))
+        file.append("rng.exploration", words(explorationRNG.stateWords))
+        file.append("rng.sampling", words(samplingRNG.stateWords))
+        file.append("recent.returns", .float32(Tensor(shape: [recentReturns.count], scalars: recentReturns.map(Float.init))))
+        file.append("recent.returns_bits", words(recentReturns.map(\.bitPattern)))
+        file.append("recent.lengths_bits", words(recentLengths.map(\.bitPattern)))
+        file.append("history.steps_bits", words(history.map(\.step.bitPattern)))
+        file.append("history.values_bits", words(history.map(\.value.bitPattern)))
+        file.append("eval_history.steps_bits", words(evaluationHistory.map(\.step.bitPattern)))
+        file.append("eval_history.values_bits", words(evaluationHistory.map(\.value.bitPattern)))
+        // Environments: each copy's state, the current observations and running episode statistics.
+        for (i, env) in environments.environments.enumerated() { file.append("env.\(i)", words(env.saveState())) }
+        file.append("env.observations", floats(environments.observations, config.nEnvs * observationSize))
+        file.append("env.episode_returns_bits", words((0..<config.nEnvs).map { environments.episodeReturns[$0].bitPattern }))
+        file.append("env.episode_lengths", words((0..<config.nEnvs).map { environments.episodeLengths[$0].stateWord }))
+        // n-step queues.
+        let n = config.dqn.nStep
+        file.append("nstep.observations", floats(queueObservations, config.nEnvs * n * observationSize))
+        file.append("nstep.actions", words((0..<(config.nEnvs * n)).map { Int(queueActions[$0]).stateWord }))
+        file.append("nstep.rewards", floats(queueRewards, config.nEnvs * n))
+        file.append("nstep.counts", words(queueCounts.map(\.stateWord) + queueHeads.map(\.stateWord)))
+        // Replay buffer (filled part).
+        let filled = buffer.count, rows = 2 * filled * observationSize
+        if buffer.storesBytes {
+            file.append("buffer.observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: buffer.byteObservations!, count: rows))))
+        } else {
+            file.append("buffer.observations", floats(buffer.floatObservations!, rows))
+        }
+        file.append("buffer.actions", words((0..<filled).map { Int(buffer.actions[$0]).stateWord }))
+        file.append("buffer.rewards", floats(buffer.rewards, filled))
+        file.append("buffer.terminated", floats(buffer.terminated, filled))
+        file.append("buffer.discounts", floats(buffer.discounts, filled))
+        if let tree = buffer.priorities {
+            file.append("buffer.priorities_bits", words((0..<filled).map { tree.value($0).bitPattern } + [buffer.maxPriorityValue.bitPattern]))
+        }
+        return file
+    }
+
+    /// Restores weights and training state from a `last` checkpoint folder.
+    func restore(from path: String) throws {
+        let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
+        }
+        let model = try SafeTensors.read(from: modelPath)
+        try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
+            .load(from: model, path: modelPath)
+        let state = try SafeTensors.read(from: statePath)
+        func int64(_ name: String) throws -> [UInt64] { try state.int64(name, path: statePath).map { UInt64(bitPattern: $0) } }
+        func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
+            let tensor = try state.float32(name, path: statePath)
+            guard tensor.count == count else {
+                throw SafeTensorsError.wrongShape(path: statePath, tensor: name, expected: [count], found: tensor.shape)
+            }
+            tensor.copy(to: pointer)
+        }
+        try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
+        let counters = try int64("counters")
+        guard counters.count == 6 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
+        step = Int(Int64(bitPattern: counters[0])); iteration = Int(Int64(bitPattern: counters[1]))
+        episodes = Int(Int64(bitPattern: counters[2]))
+        bestEvaluation = Double(bitPattern: counters[5])
+        explorationRNG = SeededGenerator(state: try int64("rng.exploration"))
+        samplingRNG = SeededGenerator(state: try int64("rng.sampling"))
+        recentReturns = try int64("recent.returns_bits").map(Double.init(bitPattern:))
+        recentLengths = try int64("recent.lengths_bits").map(Double.init(bitPattern:))
+        history = zip(try int64("history.steps_bits"), try int64("history.values_bits")).map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
+        evaluationHistory = zip(try int64("eval_history.steps_bits"), try int64("eval_history.values_bits"))
+            .map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
+        for (i, env) in environments.environments.enumerated() { try env.restoreState(try int64("env.\(i)")) }
+        try float32("env.observations", into: environments.observations, count: config.nEnvs * observationSize)
+        for (i, bits) in try int64("env.episode_returns_bits").enumerated() { environments.episodeReturns[i] = Double(bitPattern: bits) }
+        for (i, word) in try int64("env.episode_lengths").enumerated() { environments.episodeLengths[i] = Int(Int64(bitPattern: word)) }
+        let n = config.dqn.nStep
+        try float32("nstep.observations", into: queueObservations, count: config.nEnvs * n * observationSize)
+        for (k, word) in try int64("nstep.actions").enumerated() { queueActions[k] = Int32(Int64(bitPattern: word)) }
+        try float32("nstep.rewards", into: queueRewards, count: config.nEnvs * n)
+        let queue = try int64("nstep.counts").map { Int(Int64(bitPattern: $0)) }
+        queueCounts = Array(queue[0..<config.nEnvs]); queueHeads = Array(queue[config.nEnvs...])
+        try buffer.restore(count: Int(Int64(bitPattern: counters[3])), position: Int(Int64(bitPattern: counters[4])),
+                           state: state, path: statePath, priorities: buffer.isPrioritized ? try int64("buffer.priorities_bits") : nil)
+    }
+
+    // MARK: Plots
+
+    func writeLearningCurve() throws {
+        let title = "\(config.preset ?? config.env) - dqn - seed \(config.seed)"
+        try LearningCurve.render(title: title, training: history, evaluation: evaluationHistory)
+            .writePNG(to: directory + "/learning_curve.png")
+    }
+}
+
+extension ReplayBuffer {
+    var maxPriorityValue: Double { priorities.map { _ in maxPriorityForCheckpoint } ?? 1 }
+
+    /// Restores the filled part saved by `DQNTrainer.trainingState`.
+    func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, priorities saved: [UInt64]?) throws {
+        guard filled <= capacity, position < capacity else {
+            throw TrainingError.corruptCheckpoint("\(path): buffer holds \(filled) transitions, capacity is \(capacity)")
+        }
+        let rows = 2 * filled * observationSize
+        switch state.tensors["buffer.observations"] {
+        case .uint8(_, let values)? where storesBytes && values.count == rows:
+            byteObservations!.update(from: values, count: rows)
+        case .float32(let tensor)? where !storesBytes && tensor.count == rows:
+            tensor.copy(to: floatObservations!)
+        default:
+            throw TrainingError.corruptCheckpoint("\(path): buffer.observations does not fit this buffer")
+        }
+        let savedActions = try state.int64("buffer.actions", path: path)
+        for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
+        try state.float32("buffer.rewards", path: path).copy(to: rewards)
+        try state.float32("buffer.terminated", path: path).copy(to: terminated)
+        try state.float32("buffer.discounts", path: path).copy(to: discounts)
+        if let saved, let tree = priorities {
+            for k in 0..<filled { tree.set(k, Double(bitPattern: saved[k])) }
+            maxPriorityForCheckpoint = Double(bitPattern: saved[filled])
+        }
+        restoreCounters(count: filled, position: position)
+    }
+}

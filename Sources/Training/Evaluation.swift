@@ -1,0 +1,116 @@
+import Environments
+import Foundation
+import Sim
+
+/// Greedy evaluation: `episodes` episodes on fresh copies of the environment, episode k seeded from the evaluation
+/// seed, so every evaluation of a run sees the same starts.
+public struct EvaluationResult: Codable, Sendable {
+    public var returns: [Double]
+    public var lengths: [Int]
+    /// Per-episode success (1/0) where the environment reports `success`, else nil.
+    public var successes: [Double]?
+
+    public var meanReturn: Double { returns.reduce(0, +) / Double(returns.count) }
+    public var stdReturn: Double {
+        let mean = meanReturn
+        return (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
+    }
+    public var meanLength: Double { Double(lengths.reduce(0, +)) / Double(lengths.count) }
+    public var successRate: Double? { successes.map { $0.reduce(0, +) / Double($0.count) } }
+}
+
+public enum Evaluator {
+    /// Runs `episodes` greedy episodes with `policy` (observations → actions, one row). Returns the statistics and a
+    /// replay of the best episode.
+    public static func evaluate(env id: String, options: [String: String], seed: UInt64, episodes: Int,
+                                policy: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) throws
+        -> (result: EvaluationResult, best: Replay) {
+        let env = try EnvironmentRegistry.make(id, options: options)
+        var result = EvaluationResult(returns: [], lengths: [], successes: env.info["success"] == nil ? nil : [])
+        var best: Replay?
+        var bestReturn = -Double.infinity
+        var observation = [Float](repeating: 0, count: env.observationSpace.flatCount)
+        var action = [Float](repeating: 0, count: env.actionSpace.actionWidth)
+        for episode in 0..<episodes {
+            let episodeSeed = VectorEnvironment<AnyEnvironment>.copySeed(seed, index: episode)
+            env.reset(seed: episodeSeed, observation: &observation)
+            var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
+            var total = 0.0, length = 0
+            while true {
+                policy(observation, &action)
+                let step = env.step(action, observation: &observation)
+                recorder.record(action: action, result: step, environment: env)
+                total += Double(step.reward)
+                length += 1
+                if step.done { break }
+            }
+            result.returns.append(total)
+            result.lengths.append(length)
+            if result.successes != nil { result.successes!.append(env.info["success"] ?? 0) }
+            if total > bestReturn {
+                bestReturn = total
+                best = recorder.replay
+                best!.metadata["return"] = String(total)
+                best!.metadata["episode"] = String(episode)
+            }
+        }
+        return (result, best!)
+    }
+}
+
+/// Progress on the terminal: a redrawn bar when stdout is a terminal, a line every tenth of the run otherwise.
+public final class ProgressReporter {
+    public let total: Int
+    private let interactive: Bool
+    private let start = Date()
+    private var lastPrintedTenth = -1
+    private let quiet: Bool
+
+    public init(total: Int, quiet: Bool = false) {
+        self.total = total
+        self.quiet = quiet
+        interactive = isatty(STDOUT_FILENO) == 1
+    }
+
+    public func update(step: Int, recentReturn: Double?, extra: String = "") {
+        guard !quiet else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        let fraction = min(1, Double(step) / Double(max(total, 1)))
+        let rate = elapsed > 0 ? Double(step) / elapsed : 0
+        let eta = rate > 0 ? Double(total - step) / rate : 0
+        let returnText = recentReturn.map { String(format: "return %.3f", $0) } ?? "return –"
+        let text = String(format: "%3.0f%% %@/%@ steps | %@ steps/s | %@ | ETA %@", fraction * 100,
+                          Self.grouped(step), Self.grouped(total), Self.grouped(Int(rate)), returnText, Self.clock(eta))
+            + (extra.isEmpty ? "" : " | " + extra)
+        if interactive {
+            let width = 24, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            FileHandle.standardOutput.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
+        } else {
+            let tenth = Int(fraction * 10)
+            if tenth > lastPrintedTenth {
+                lastPrintedTenth = tenth
+                print(text)
+            }
+        }
+    }
+
+    public func finish() {
+        if interactive && !quiet { print() }
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return out
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,186 @@
+import Agents
+import Environments
+import Foundation
+import Sim
+
+/// Everything needed to rebuild a training run: environment and options, agent and hyperparameters, budget, seed,
+/// evaluation and checkpoint schedule. Saved as `config.json` in the run directory; keys are snake_case like
+/// Stable-Baselines3's.
+public struct RunConfig: Codable, Equatable, Sendable {
+    /// Environment id and options (as `--option key=value`).
+    public var env: String = "gridworld"
+    public var envOptions: [String: String] = [:]
+    /// The agent: "dqn".
+    public var agent: String = "dqn"
+    /// The preset this run started from, if any.
+    public var preset: String?
+    /// Environment steps to train for (over all copies).
+    public var totalTimesteps: Int = 100_000
+    public var seed: UInt64 = 0
+    /// Environment copies stepped in lockstep.
+    public var nEnvs: Int = 1
+    /// Environment steps between evaluations, and episodes per evaluation (greedy).
+    public var evalFreq: Int = 10_000
+    public var nEvalEpisodes: Int = 10
+    /// Environment steps between metric rows.
+    public var logInterval: Int = 1_000
+    public var dqn = DQNConfig()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case env, envOptions = "env_options", agent, preset, totalTimesteps = "total_timesteps", seed, nEnvs = "n_envs"
+        case evalFreq = "eval_freq", nEvalEpisodes = "n_eval_episodes", logInterval = "log_interval", dqn
+    }
+
+    /// Decodes a partial config over the defaults.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        try merge(from: decoder)
+    }
+
+    /// Overrides the fields present in `decoder`.
+    public mutating func merge(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        env = try c.decodeIfPresent(String.self, forKey: .env) ?? env
+        envOptions = try c.decodeIfPresent([String: String].self, forKey: .envOptions) ?? envOptions
+        agent = try c.decodeIfPresent(String.self, forKey: .agent) ?? agent
+        preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? preset
+        totalTimesteps = try c.decodeIfPresent(Int.self, forKey: .totalTimesteps) ?? totalTimesteps
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        nEnvs = try c.decodeIfPresent(Int.self, forKey: .nEnvs) ?? nEnvs
+        evalFreq = try c.decodeIfPresent(Int.self, forKey: .evalFreq) ?? evalFreq
+        nEvalEpisodes = try c.decodeIfPresent(Int.self, forKey: .nEvalEpisodes) ?? nEvalEpisodes
+        logInterval = try c.decodeIfPresent(Int.self, forKey: .logInterval) ?? logInterval
+        if c.contains(.dqn) {
+            // Merge field by field so a partial "dqn" section keeps the other values.
+            let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(dqn)) as! [String: Any]
+            let partial = try c.decode(AnyJSON.self, forKey: .dqn).value as? [String: Any] ?? [:]
+            let merged = base.merging(partial) { _, new in new }
+            dqn = try JSONDecoder().decode(DQNConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+        }
+    }
+
+    /// Checks everything before training, building the environment once to check the spaces. Each problem says
+    /// what to change.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if agent != "dqn" { problems.append("unknown agent '\(agent)'; available: dqn (a2c and ppo come with the actor-critic agents)") }
+        if totalTimesteps < 1 { problems.append("total_timesteps must be positive (got \(totalTimesteps))") }
+        if nEnvs < 1 || nEnvs > 1024 { problems.append("n_envs must be in 1...1024 (got \(nEnvs))") }
+        if evalFreq < 1 || nEvalEpisodes < 1 { problems.append("eval_freq and n_eval_episodes must be positive") }
+        if logInterval < 1 { problems.append("log_interval must be positive") }
+        do {
+            let environment = try EnvironmentRegistry.make(env, options: envOptions)
+            problems += dqn.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace)
+        } catch {
+            problems.append("\(error)")
+        }
+        return problems
+    }
+
+    public func encodedJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try encoder.encode(self)
+    }
+}
+
+/// Any JSON value, for merging partial sections.
+struct AnyJSON: Decodable {
+    let value: Any
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Bool.self) { value = v }
+        else if let v = try? c.decode(Double.self) { value = v }
+        else if let v = try? c.decode(String.self) { value = v }
+        else if let v = try? c.decode([AnyJSON].self) { value = v.map(\.value) }
+        else if let v = try? c.decode([String: AnyJSON].self) { value = v.mapValues(\.value) }
+        else { value = NSNull() }
+    }
+}
+
+/// A named starting point: environment, options, agent hyperparameters and budget that are known to work.
+public struct Preset: Sendable {
+    public let name: String
+    public let summary: String
+    /// What this preset reaches, as measured (see bench/).
+    public let target: String
+    public let config: RunConfig
+}
+
+public enum Presets {
+    /// The preset `dojo train` uses with no arguments.
+    public static let defaultName = "gridworld-four-rooms-dqn"
+
+    public static let all: [Preset] = [
+        preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed)",
+               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "four-rooms"],
+               steps: 60_000) { c in
+            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64; c.gamma = 0.99
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true
+        },
+        preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
+               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "key-door"], steps: 60_000) { c in
+            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true
+        },
+        preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
+               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "lava-crossing"], steps: 60_000) { c in
+            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true
+        },
+        preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
+               target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], steps: 50_000) { c in
+            c.learningRate = 2.3e-3; c.batchSize = 64; c.bufferSize = 100_000; c.learningStarts = 1_000; c.gamma = 0.99
+            c.targetUpdateInterval = 10; c.trainFreq = 256; c.gradientSteps = 128; c.explorationFraction = 0.16
+            c.explorationFinalEps = 0.04; c.netArch = [256, 256]
+        },
+    ]
+
+    public static var names: [String] { all.map(\.name) }
+
+    public static func named(_ name: String) throws -> Preset {
+        guard let preset = all.first(where: { $0.name == name }) else {
+            throw TrainingError.unknownPreset(name, valid: names)
+        }
+        return preset
+    }
+
+    private static func preset(_ name: String, _ summary: String, target: String, env: String, options: [String: String],
+                               steps: Int, dqn tune: (inout DQNConfig) -> Void) -> Preset {
+        var config = RunConfig()
+        config.env = env
+        config.envOptions = options
+        config.preset = name
+        config.totalTimesteps = steps
+        tune(&config.dqn)
+        return Preset(name: name, summary: summary, target: target, config: config)
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case unknownPreset(String, valid: [String])
+    case invalidConfig([String])
+    case diverged(step: Int, detail: String)
+    case notARun(String)
+    case corruptCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case .unknownPreset(let name, let valid):
+            return "unknown preset '\(name)'; available: \(valid.joined(separator: ", ")) (see `dojo train --help`)"
+        case .invalidConfig(let problems):
+            return "the run cannot start:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .diverged(let step, let detail):
+            return "training diverged at step \(step) (\(detail)); the last good checkpoint is kept. Lower learning_rate or max_grad_norm."
+        case .notARun(let path):
+            return "\(path) is not a Dojo run directory (no config.json); pass the folder `dojo train` printed"
+        case .corruptCheckpoint(let detail):
+            return "the checkpoint cannot be used: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Agents
+import Environments
+import Foundation
+import Neural
+import Sim
+import Yams
+
+/// Builds a run's config from the command line's layers, each overriding the one before: the preset (the default
+/// one when neither a preset nor an environment is named; for a named environment its first preset), a YAML or JSON
+/// config file, `--option` environment options, `--set key=value` hyperparameters, and the explicit flags.
+public struct RunRequest {
+    public var environment: String?
+    public var agent: String = "dqn"
+    public var preset: String?
+    public var configFile: String?
+    public var options: [String: String] = [:]
+    public var overrides: [String] = []
+    public var steps: Int?
+    public var seed: UInt64?
+    public var envs: Int?
+
+    public init() {}
+
+    public func resolve() throws -> RunConfig {
+        var config: RunConfig
+        if let preset {
+            config = try Presets.named(preset).config
+        } else if let environment {
+            if let match = Presets.all.first(where: { $0.config.env == environment && $0.config.agent == agent }) {
+                config = match.config
+            } else {
+                config = RunConfig()
+                config.env = environment
+                config.preset = nil
+            }
+        } else {
+            config = try Presets.named(Presets.defaultName).config
+        }
+        if let environment, environment != config.env {
+            throw TrainingError.invalidConfig(["preset \(config.preset ?? "") is for \(config.env), not \(environment); drop one of them"])
+        }
+        config.agent = agent
+        if let configFile { try Self.merge(file: configFile, into: &config) }
+        config.envOptions.merge(options) { _, new in new }
+        if !overrides.isEmpty { try Self.apply(overrides, to: &config) }
+        if let steps { config.totalTimesteps = steps }
+        if let seed { config.seed = seed }
+        if let envs { config.nEnvs = envs }
+        return config
+    }
+
+    /// Merges a YAML or JSON file (same keys as config.json; a partial file is fine).
+    static func merge(file path: String, into config: inout RunConfig) throws {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TrainingError.invalidConfig(["\(path): cannot read the config file (\(error.localizedDescription))"])
+        }
+        let object: Any?
+        do { object = try Yams.load(yaml: text) } catch {
+            throw TrainingError.invalidConfig(["\(path): not valid YAML or JSON: \(error)"])
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw TrainingError.invalidConfig(["\(path): the config must be a mapping of keys such as total_timesteps, dqn"])
+        }
+        try mergeDictionary(dictionary, into: &config, source: path)
+    }
+
+    static let topLevelKeys: Set<String> = ["env", "env_options", "agent", "preset", "total_timesteps", "seed", "n_envs",
+                                            "eval_freq", "n_eval_episodes", "log_interval", "dqn"]
+
+    static func mergeDictionary(_ dictionary: [String: Any], into config: inout RunConfig, source: String) throws {
+        var dictionary = dictionary
+        if let options = dictionary["env_options"] as? [String: Any] {
+            dictionary["env_options"] = options.mapValues { "\($0)" }
+        }
+        let unknown = dictionary.keys.filter { !topLevelKeys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw TrainingError.invalidConfig(["\(source): unknown keys \(unknown.joined(separator: ", ")); valid: \(topLevelKeys.sorted().joined(separator: ", "))"])
+        }
+        if let dqn = dictionary["dqn"] as? [String: Any] {
+            let valid = Set(DQNConfig.hyperparameterNames)
+            let unknownDQN = dqn.keys.filter { !valid.contains($0) }.sorted()
+            if !unknownDQN.isEmpty {
+                throw TrainingError.invalidConfig(["\(source): unknown dqn hyperparameters \(unknownDQN.joined(separator: ", ")); valid: \(valid.sorted().joined(separator: ", "))"])
+            }
+        }
+        do {
+            let data = try JSONSerialization.data(withJSONObject: dictionary)
+            try config.merge(from: JSONDecoderBox(data: data).decoder())
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw TrainingError.invalidConfig(["\(source): a value has the wrong type (\(error))"])
+        }
+    }
+
+    /// `--set key=value`: `key` is a top-level key or a DQN hyperparameter (`learning_rate`, or `dqn.learning_rate`);
+    /// the value is read as YAML (numbers, true/false, [64, 64], strings).
+    static func apply(_ assignments: [String], to config: inout RunConfig) throws {
+        var top: [String: Any] = [:], dqn: [String: Any] = [:]
+        let dqnKeys = Set(DQNConfig.hyperparameterNames)
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "=") else {
+                throw TrainingError.invalidConfig(["--set \(assignment): expected key=value, e.g. --set learning_rate=0.001"])
+            }
+            var key = String(assignment[..<equals])
+            let raw = String(assignment[assignment.index(after: equals)...])
+            let value: Any = (try? Yams.load(yaml: raw)).flatMap { $0 } ?? raw
+            if key.hasPrefix("dqn.") { key.removeFirst(4) ; dqn[key] = value; continue }
+            if dqnKeys.contains(key) { dqn[key] = value } else { top[key] = value }
+        }
+        if !dqn.isEmpty { top["dqn"] = dqn }
+        try mergeDictionary(top, into: &config, source: "--set")
+    }
+}
+
+/// Gets a `Decoder` for JSON data (to merge a partial config into an existing value).
+struct JSONDecoderBox: Decodable {
+    let inner: any Decoder
+    init(from decoder: any Decoder) throws { inner = decoder }
+    init(data: Data) throws { self = try JSONDecoder().decode(JSONDecoderBox.self, from: data) }
+    func decoder() -> any Decoder { inner }
+}
+
+/// Loads a run directory's config and the greedy Q-network of one of its checkpoints.
+public struct TrainedRun {
+    public let directory: String
+    public let config: RunConfig
+    public let agent: DQNAgent
+
+    public init(directory: String, checkpoint: String = "best") throws {
+        let configPath = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: configPath) else { throw TrainingError.notARun(directory) }
+        do { config = try JSONDecoder().decode(RunConfig.self, from: data) } catch {
+            throw TrainingError.corruptCheckpoint("\(configPath): \(error)")
+        }
+        self.directory = directory
+        let env = try EnvironmentRegistry.make(config.env, options: config.envOptions)
+        var rng = SeededGenerator(seed: 0)
+        var agentConfig = config.dqn
+        agentConfig.bufferSize = max(agentConfig.batchSize, 1)
+        agent = DQNAgent(config: agentConfig, observationSpace: env.observationSpace, actionSpace: env.actionSpace, rng: &rng)
+        let modelPath = directory + "/checkpoints/\(checkpoint)/model.safetensors"
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw TrainingError.corruptCheckpoint("\(modelPath) does not exist; checkpoints are written at each evaluation")
+        }
+        let model = try SafeTensors.read(from: modelPath)
+        try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
+            .load(from: model, path: modelPath)
+    }
+
+    public func evaluate(episodes: Int, seed: UInt64) throws -> (result: EvaluationResult, best: Replay) {
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes) { observation, action in
+            agent.greedyActions(observation, rows: 1, into: action)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Neural
+import Sim
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an agent headless, with progress, logs, evaluations and checkpoints.",
+        discussion: """
+            With no arguments: the default preset (\(Presets.defaultName)), about a minute on a laptop core.
+            Presets:
+            \(Presets.all.map { "  \($0.name.padding(toLength: 30, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
+
+            Settings are layered: preset → --config FILE (YAML or JSON, keys as in config.json) → --option (environment)
+            → --set key=value (hyperparameters, Stable-Baselines3 names: learning_rate, buffer_size, batch_size, gamma,
+            train_freq, gradient_steps, target_update_interval, exploration_fraction, exploration_final_eps, net_arch,
+            double_q, dueling, n_step, prioritized_replay, ...) → --steps/--seed/--envs.
+
+            The run directory holds config.json, metrics.csv, metrics.jsonl, tensorboard/ (tensorboard --logdir runs),
+            learning_curve.png, checkpoints/{best,last} (weights as safetensors with PyTorch names) and
+            best_episode.replay. Ctrl-C saves a resumable checkpoint; continue with --resume DIR.
+
+            Examples:
+              dojo train
+              dojo train cartpole --seed 3
+              dojo train gridworld --option map=mymap.txt --set learning_rate=0.0005 --steps 200000
+              dojo train --preset gridworld-key-door-dqn --config tuned.yaml
+              dojo train --resume runs/gridworld-four-rooms-dqn-seed0
+            """)
+
+    @Argument(help: "Environment id (see `dojo envs`); default: the preset's.")
+    var environment: String?
+    @Option(help: "Agent: dqn.")
+    var agent: String = "dqn"
+    @Option(help: "Preset name (listed above).")
+    var preset: String?
+    @Option(help: "Total environment steps.")
+    var steps: Int?
+    @Option(help: "Run seed (environments, exploration, initialization, sampling).")
+    var seed: UInt64?
+    @Option(help: "Environment copies stepped in lockstep.")
+    var envs: Int?
+    @Option(help: "Run directory (default: runs/<preset>-seed<S>).")
+    var out: String?
+    @Option(help: "YAML or JSON config file.")
+    var config: String?
+    @Option(name: [.customLong("option"), .customShort("o")], help: ArgumentHelp("Environment option key=value (repeatable).", valueName: "key=value"))
+    var options: [String] = []
+    @Option(name: .customLong("set"), help: ArgumentHelp("Hyperparameter key=value (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+    @Option(help: "Continue the run in this directory from its last checkpoint.")
+    var resume: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        BLASThreads.set(compute.threads)
+        installInterruptHandler()
+        let trainer: DQNTrainer
+        if let resume {
+            guard let data = FileManager.default.contents(atPath: resume + "/config.json") else {
+                throw TrainingError.notARun(resume)
+            }
+            let config = try JSONDecoder().decode(RunConfig.self, from: data)
+            trainer = try DQNTrainer(config: config, directory: resume, resume: true)
+            print("resuming \(resume) at step \(trainer.step) of \(config.totalTimesteps)")
+        } else {
+            var request = RunRequest()
+            request.environment = environment
+            request.agent = agent
+            request.preset = preset
+            request.configFile = config
+            request.options = try parseOptionAssignments(options)
+            request.overrides = overrides
+            request.steps = steps
+            request.seed = seed
+            request.envs = envs
+            let config = try request.resolve()
+            let directory = out ?? Self.freshDirectory("runs/\(config.preset ?? "\(config.env)-\(config.agent)")-seed\(config.seed)")
+            trainer = try DQNTrainer(config: config, directory: directory)
+            print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : "\(config.envOptions) ")"
+                  + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
+        }
+        let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps))
+        let directory = trainer.directory
+        if summary.interrupted {
+            print("interrupted at step \(summary.steps); checkpoint saved. Continue with: dojo train --resume \(directory)")
+            throw ExitCode(130)
+        }
+        if let evaluation = summary.lastEvaluation {
+            print(String(format: "done: %d steps, %d episodes; final evaluation: return %.3f ± %.3f over %d episodes",
+                         summary.steps, summary.episodes, evaluation.meanReturn, evaluation.stdReturn, evaluation.returns.count)
+                  + (evaluation.successRate.map { String(format: ", success %.0f%%", $0 * 100) } ?? ""))
+        }
+        print("""
+            next:
+              dojo eval \(directory)                                  evaluate the best checkpoint
+              dojo replay \(directory)/best_episode.replay --verify   check the best evaluation episode
+              open \(directory)/learning_curve.png, or: tensorboard --logdir \(directory)/tensorboard
+            """)
+    }
+
+    /// `base`, or `base-2`, `base-3`, … if it exists.
+    static func freshDirectory(_ base: String) -> String {
+        var candidate = base, index = 2
+        while FileManager.default.fileExists(atPath: candidate) { candidate = "\(base)-\(index)"; index += 1 }
+        return candidate
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a trained run greedily: return and length statistics, success rate.",
+        discussion: "Example: dojo eval runs/gridworld-four-rooms-dqn-seed0 --episodes 20 --record best.replay")
+
+    @Argument(help: "Run directory (from dojo train).")
+    var directory: String
+    @Option(help: "Episodes to run.")
+    var episodes: Int = 10
+    @Option(help: "Checkpoint: best or last.")
+    var checkpoint: String = "best"
+    @Option(help: "Evaluation seed (episode k is seeded from it).")
+    var seed: UInt64 = 12345
+    @Option(help: "Write the best episode as a replay.")
+    var record: String?
+
+    func validate() throws {
+        guard episodes > 0 else { throw ValidationError("--episodes must be positive (got \(episodes)).") }
+        guard ["best", "last"].contains(checkpoint) else { throw ValidationError("--checkpoint is best or last (got \(checkpoint)).") }
+    }
+
+    func run() throws {
+        BLASThreads.set(1)
+        let trained = try TrainedRun(directory: directory, checkpoint: checkpoint)
+        let (result, best) = try trained.evaluate(episodes: episodes, seed: seed)
+        func stats(_ values: [Double]) -> String {
+            let mean = values.reduce(0, +) / Double(values.count)
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+            return String(format: "mean %.4f  std %.4f  min %.4f  max %.4f", mean, std, values.min()!, values.max()!)
+        }
+        print("\(directory) (\(checkpoint) checkpoint), \(trained.config.env), \(episodes) greedy episodes")
+        print("  return: \(stats(result.returns))")
+        print("  length: \(stats(result.lengths.map(Double.init)))")
+        if let rate = result.successRate { print(String(format: "  success rate: %.1f%%", rate * 100)) }
+        if let record {
+            try best.write(to: record)
+            print("best episode written to \(record) (dojo replay \(record) --verify)")
+        }
+    }
+}
