@@ -57,5 +57,6 @@ let package = Package(
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport"]),
     ]
 )

@@ -187,7 +187,7 @@ public final class SumTree {
     private var sums: [Double]
     private var minima: [Double]
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         var size = 1
         while size < capacity { size *= 2 }
         leaves = size
@@ -195,8 +195,8 @@ public final class SumTree {
         minima = [Double](repeating: .infinity, count: 2 * size)
     }
 
-    var total: Double { sums[1] }
-    var minimum: Double { minima[1] }
+    public var total: Double { sums[1] }
+    public var minimum: Double { minima[1] }
     public func value(_ index: Int) -> Double { sums[leaves + index] }
 
     public func set(_ index: Int, _ priority: Double) {
@@ -212,7 +212,7 @@ public final class SumTree {
     }
 
     /// The leaf whose prefix-sum interval contains `target`.
-    func find(_ target: Double) -> Int {
+    public func find(_ target: Double) -> Int {
         var node = 1, remaining = target
         while node < leaves {
             if remaining < sums[2 * node] || sums[2 * node + 1] == 0 { node = 2 * node }

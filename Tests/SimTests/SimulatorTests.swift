@@ -94,6 +94,8 @@ final class NondeterministicEnvironment: Environment {
         return StepResult(reward: Float(Self.shared), terminated: false)
     }
     func render(into canvas: inout Canvas) { canvas.fill(.red) }
+    func saveState() -> [UInt64] { [] }
+    func restoreState(_ words: [UInt64]) throws {}
 }
 
 @Suite struct ReplayTests {
