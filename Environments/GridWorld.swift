@@ -43,6 +43,7 @@ public final class GridWorld: Environment {
                    "full grid or egocentric partial view; auto: partial for memory, full otherwise"),
         OptionSpec("view", .integer(3...15), default: "7", "side of the partial view (odd)"),
         OptionSpec("slip", .real(0...1), default: "0", "probability that an action is replaced by a random one"),
+        OptionSpec("random_start", .boolean, default: "false", "start each episode on a random floor cell instead of S"),
         OptionSpec("max_steps", .integer(0...1_000_000), default: "0", "time limit; 0 means 4 × width × height"),
     ]
 
@@ -52,6 +53,8 @@ public final class GridWorld: Environment {
     public let partialView: Bool
     public let viewSize: Int
     public let slipProbability: Float
+    public let randomStart: Bool
+    private var startCandidates: [Int]?
     public let width: Int, height: Int
     public let maxSteps: Int
     /// Floats in an observation (planes plus the key flag).
@@ -113,6 +116,7 @@ public final class GridWorld: Environment {
             throw OptionError.invalidValue(environment: "gridworld", name: "view", value: "\(viewSize)", problem: "the view needs an odd side")
         }
         slipProbability = Float(options.double("slip"))
+        randomStart = options.bool("random_start")
         width = layout.width
         height = layout.height
         maxSteps = options.int("max_steps") == 0 ? 4 * width * height : options.int("max_steps")
@@ -188,6 +192,21 @@ public final class GridWorld: Environment {
             visibilityKnown.update(repeating: false, count: layout.cells.count)  // walls or doors changed
         }
         agent = layout.start
+        if randomStart {
+            // Uniform over floor cells from which a goal can be reached (computed once for fixed maps).
+            if startCandidates == nil || mapName == "maze" || mapName == "memory" {
+                startCandidates = (0..<(width * height)).filter { i in
+                    var probe = layout
+                    probe.start = (i % width, i / width)
+                    return layout.cells[i] == .floor && probe.shortestPath(cue: cue) != nil
+                }
+            }
+            let candidates = startCandidates!
+            if !candidates.isEmpty {
+                let pick = candidates[rng.nextInt(below: candidates.count)]
+                agent = (pick % width, pick / width)
+            }
+        }
         hasKey = false
         steps = 0
         succeeded = false
