@@ -67,8 +67,9 @@ public final class MetricsLog {
         tensorboard.scalars(scalars, step: row.step)
     }
 
-    public func writeEvaluation(step: Int, _ result: EvaluationResult) {
-        var object: [String: Any] = ["step": step, "eval_return_mean": result.meanReturn, "eval_return_std": result.stdReturn,
+    /// Logs an evaluation; `elapsed` (wall-clock seconds since the run started) goes to the JSON lines only.
+    public func writeEvaluation(step: Int, _ result: EvaluationResult, elapsed: Double) {
+        var object: [String: Any] = ["step": step, "wall_time_s": elapsed, "eval_return_mean": result.meanReturn, "eval_return_std": result.stdReturn,
                                      "eval_length_mean": result.meanLength, "eval_episodes": result.returns.count]
         var scalars: [(String, Double)] = [("eval/mean_return", result.meanReturn), ("eval/mean_length", result.meanLength)]
         if let rate = result.successRate {
