@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv-anchors/bin/python}
-DOJO_WRITE_FIXTURES=1 swift test --filter dojoWrittenModel
+DOJO_WRITE_FIXTURES=1 swift test --filter "dojoWrittenModel|dojoQNetworkLoadsInTorch"
 "$PY" scripts/make_torch_fixtures.py

@@ -253,4 +253,30 @@ if os.path.exists(dojo_path):
     save("dojo_model_torch_io", {"input": x, "encoded": encoded, "normed": normed, "lstm": seq, "attention": attended})
 else:
     print("note: dojo_model.safetensors missing; run DOJO_WRITE_FIXTURES=1 swift test --filter dojoWrittenModel first")
+
+
+# Dojo -> PyTorch for DQN checkpoints: Q-networks under q_net.* (plain nn.Sequential, and a dueling head).
+class Dueling(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU())
+        self.value, self.advantage = nn.Linear(16, 1), nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        a = self.advantage(h)
+        return self.value(h) + a - a.mean(dim=1, keepdim=True)
+
+
+for name, module in [("dojo_qnet", nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))),
+                     ("dojo_qnet_dueling", Dueling())]:
+    path = os.path.join(OUT, name + ".safetensors")
+    if not os.path.exists(path):
+        print(f"note: {name}.safetensors missing; run DOJO_WRITE_FIXTURES=1 swift test --filter dojoQNetworkLoadsInTorch first")
+        continue
+    state = {k[len("q_net."):]: v for k, v in load_file(path).items()}
+    module.load_state_dict(state, strict=True)
+    x = torch.randn(4, 5)
+    with torch.no_grad():
+        save(name + "_torch_io", {"input": x, "q_values": module(x)})
 print("fixtures written to", os.path.normpath(OUT))
