@@ -30,6 +30,12 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var maxGradNorm: Double = 10
     /// Hidden layer sizes of the Q-network.
     public var netArch: [Int] = [64, 64]
+    /// Observation encoder: "mlp" (the observation goes straight to the hidden layers) or "attention" (ego-attention
+    /// over an entity-set observation).
+    public var encoder: String = "mlp"
+    /// Ego-attention: embedding width and heads.
+    public var embedDim: Int = 64
+    public var attentionHeads: Int = 2
     /// Double DQN: the online network picks the next action, the target network values it.
     public var doubleQ: Bool = false
     /// Dueling head.
@@ -51,7 +57,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case batchSize = "batch_size", tau, gamma, trainFreq = "train_freq", gradientSteps = "gradient_steps"
         case targetUpdateInterval = "target_update_interval", explorationFraction = "exploration_fraction"
         case explorationInitialEps = "exploration_initial_eps", explorationFinalEps = "exploration_final_eps"
-        case maxGradNorm = "max_grad_norm", netArch = "net_arch", doubleQ = "double_q", dueling, nStep = "n_step"
+        case maxGradNorm = "max_grad_norm", netArch = "net_arch", encoder, embedDim = "embed_dim"
+        case attentionHeads = "attention_heads", doubleQ = "double_q", dueling, nStep = "n_step"
         case prioritizedReplay = "prioritized_replay", priorityAlpha = "priority_alpha", priorityBeta0 = "priority_beta0"
     }
 
@@ -68,6 +75,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         explorationInitialEps = try value(.explorationInitialEps, explorationInitialEps)
         explorationFinalEps = try value(.explorationFinalEps, explorationFinalEps)
         maxGradNorm = try value(.maxGradNorm, maxGradNorm); netArch = try value(.netArch, netArch)
+        encoder = try value(.encoder, encoder); embedDim = try value(.embedDim, embedDim)
+        attentionHeads = try value(.attentionHeads, attentionHeads)
         doubleQ = try value(.doubleQ, doubleQ); dueling = try value(.dueling, dueling); nStep = try value(.nStep, nStep)
         prioritizedReplay = try value(.prioritizedReplay, prioritizedReplay)
         priorityAlpha = try value(.priorityAlpha, priorityAlpha); priorityBeta0 = try value(.priorityBeta0, priorityBeta0)
@@ -96,9 +105,18 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         if case .discrete = actionSpace {} else {
             problems.append("DQN needs a discrete action space, this environment has \(actionSpace); use a discretized-action option or PPO")
         }
-        switch observationSpace {
-        case .box, .discrete: break
-        default: problems.append("the MLP encoder takes box observations, this environment has \(observationSpace)")
+        switch (encoder, observationSpace) {
+        case ("mlp", .box), ("mlp", .discrete): break
+        case ("mlp", _):
+            problems.append("the mlp encoder takes box observations, this environment has \(observationSpace); set encoder: attention")
+        case ("attention", .entitySet): break
+        case ("attention", _):
+            problems.append("the attention encoder takes entity-set observations, this environment has \(observationSpace); set encoder: mlp")
+        default:
+            problems.append("unknown encoder '\(encoder)'; choose mlp or attention")
+        }
+        if encoder == "attention" && (embedDim < 1 || attentionHeads < 1 || embedDim % attentionHeads != 0) {
+            problems.append("embed_dim (\(embedDim)) must be a positive multiple of attention_heads (\(attentionHeads))")
         }
         return problems
     }
@@ -129,10 +147,10 @@ public final class DQNAgent {
         observationSize = observationSpace.flatCount
         actionCount = actions
         online = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
-                          dueling: config.dueling, rng: &rng)
+                          dueling: config.dueling, encoder: Self.encoder(config, observationSpace, &rng), rng: &rng)
         var targetRNG = rng  // any values: the target starts as a copy of the online network
         target = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
-                          dueling: config.dueling, rng: &targetRNG)
+                          dueling: config.dueling, encoder: Self.encoder(config, observationSpace, &targetRNG), rng: &targetRNG)
         onlineParameters = ParameterArena(module: online, prefix: "q_net.")
         targetParameters = ParameterArena(module: target, prefix: "q_net_target.")
         targetParameters.copyValues(from: onlineParameters)
@@ -145,6 +163,13 @@ public final class DQNAgent {
     }
 
     deinit { qGradient.deallocate(); targets.deallocate(); tdErrors.deallocate(); nextActions.deallocate() }
+
+    /// The encoder `config.encoder` names, for `space` (nil for the plain MLP).
+    static func encoder(_ config: DQNConfig, _ space: Space, _ rng: inout SeededGenerator) -> (any ObservationEncoder)? {
+        guard config.encoder == "attention", case .entitySet(let rows, let features) = space else { return nil }
+        return EgoAttentionEncoder(entities: rows, features: features, embedDimension: config.embedDim,
+                                   heads: config.attentionHeads, rng: &rng)
+    }
 
     /// Greedy actions for `rows` observations, written as floats into `actions`.
     public func greedyActions(_ observations: UnsafePointer<Float>, rows: Int, into actions: UnsafeMutablePointer<Float>) {

@@ -1,16 +1,17 @@
 import Neural
 import Sim
 
-/// A Q-network: an MLP trunk with ReLU and a head giving one value per action, either linear or dueling
-/// (Q = V + A − mean A, Wang et al. 2016).
+/// A Q-network: an optional encoder (ego-attention for entity sets), an MLP trunk with ReLU and a head giving one
+/// value per action, either linear or dueling (Q = V + A − mean A, Wang et al. 2016).
 ///
 /// Shapes: observations (B, obs) → Q-values (B, actions). PyTorch names, under the prefix the owner gives
 /// (`q_net.`): plain `0.weight, 0.bias, 2.weight, …` as `nn.Sequential(Linear, ReLU, …, Linear)`; dueling
-/// `trunk.0.weight, …, value.weight, value.bias, advantage.weight, advantage.bias`.
+/// `trunk.0.weight, …, value.weight, value.bias, advantage.weight, advantage.bias`; an encoder's under `encoder.`.
 public final class QNetwork: Module {
     public let observationSize: Int
     public let actionCount: Int
     public let dueling: Bool
+    public let encoder: (any ObservationEncoder)?
     /// Plain: the whole network. Dueling: the shared trunk (ending in a ReLU).
     public let body: Sequential
     public let value: Linear?
@@ -22,13 +23,15 @@ public final class QNetwork: Module {
     private let valueGradient = Buffer() // (B, 1)
     private var rows = 0
 
-    public init(observationSize: Int, actionCount: Int, hiddenSizes: [Int], dueling: Bool, rng: inout SeededGenerator) {
+    public init(observationSize: Int, actionCount: Int, hiddenSizes: [Int], dueling: Bool,
+                encoder: (any ObservationEncoder)? = nil, rng: inout SeededGenerator) {
         precondition(!hiddenSizes.isEmpty || !dueling, "a dueling network needs at least one hidden layer")
         self.observationSize = observationSize
         self.actionCount = actionCount
         self.dueling = dueling
+        self.encoder = encoder
         var layers: [any Layer] = []
-        var width = observationSize
+        var width = encoder?.outputSize ?? observationSize
         for size in hiddenSizes {
             layers.append(Linear(inputFeatures: width, outputFeatures: size, rng: &rng))
             layers.append(Activation(.relu, features: size))
@@ -44,19 +47,21 @@ public final class QNetwork: Module {
             value = nil
             advantage = nil
         }
-        (body.layers[0] as! Linear).computesInputGradient = false  // its input is data
+        if encoder == nil { (body.layers[0] as! Linear).computesInputGradient = false }  // its input is data
     }
 
     public func namedParameters(prefix: String) -> [NamedParameter] {
-        guard dueling, let value, let advantage else { return body.namedParameters(prefix: prefix) }
-        return body.namedParameters(prefix: prefix + "trunk.") + value.namedParameters(prefix: prefix + "value.")
+        let encoded = encoder?.namedParameters(prefix: prefix + "encoder.") ?? []
+        guard dueling, let value, let advantage else { return encoded + body.namedParameters(prefix: prefix) }
+        return encoded + body.namedParameters(prefix: prefix + "trunk.") + value.namedParameters(prefix: prefix + "value.")
             + advantage.namedParameters(prefix: prefix + "advantage.")
     }
 
     /// Q-values (B, actions) for observations (B, obs); the buffer is valid until the next forward.
     public func forward(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
         self.rows = rows
-        let features = body.forward(observations, rows: rows)
+        let input = encoder.map { UnsafePointer($0.encode(observations, rows: rows)) } ?? observations
+        let features = body.forward(input, rows: rows)
         guard let value, let advantage else { return features }
         let v = value.forward(features, rows: rows), a = advantage.forward(features, rows: rows)
         let q = output.reserve(rows * actionCount)
@@ -71,7 +76,11 @@ public final class QNetwork: Module {
 
     /// Backward from dL/dQ (B, actions); accumulates parameter gradients.
     public func backward(_ qGradient: UnsafePointer<Float>) {
-        guard let value, let advantage else { _ = body.backward(qGradient); return }
+        guard let value, let advantage else {
+            let dFeatures = body.backward(qGradient)
+            encoder?.backward(dFeatures)
+            return
+        }
         let dv = valueGradient.reserve(rows)
         for r in 0..<rows {
             var sum: Float = 0
@@ -89,6 +98,7 @@ public final class QNetwork: Module {
         let width = advantage.inputFeatures
         let dFeatures = bodyGradient.reserve(rows * width)
         for i in 0..<(rows * width) { dFeatures[i] = fromValue[i] + fromAdvantage[i] }
-        _ = body.backward(dFeatures)
+        let dInput = body.backward(dFeatures)
+        encoder?.backward(dInput)
     }
 }

@@ -1,0 +1,90 @@
+import Neural
+import Sim
+
+/// Turns observations into features for a value or policy head. Encoders are the building blocks the DQN and
+/// actor-critic networks share.
+public protocol ObservationEncoder: Module {
+    /// Features per row of `encode`'s output.
+    var outputSize: Int { get }
+    /// (rows, obs) → (rows, outputSize); the buffer is valid until the next call.
+    func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float>
+    /// Backward for the last `encode`, from dL/d(features); accumulates parameter gradients.
+    func backward(_ featureGradient: UnsafePointer<Float>)
+}
+
+/// Ego-attention over an entity set (Leurent & Mercat 2019, highway-env's `EgoAttentionNetwork`): every entity row
+/// is embedded by a shared linear layer with ReLU; the ego row (row 0) queries all rows with multi-head attention;
+/// absent rows (presence feature 0 equal to 0) are masked out. The output is the attended ego feature.
+///
+/// Shapes: observations (B, N·F) as an entity set of N rows × F features → (B, E).
+/// Names: `embedding.0.weight`, `embedding.0.bias`, `attention.in_proj_weight`, … (PyTorch layout).
+public final class EgoAttentionEncoder: ObservationEncoder {
+    public let entities: Int
+    public let features: Int
+    public let embedDimension: Int
+    public let embedding: Sequential
+    public let attention: MultiHeadAttention
+    public var isTraining = true
+    public var outputSize: Int { embedDimension }
+
+    private let mask = BoolBuffer()
+    private let ego = Buffer()             // (B, E): the ego rows' embeddings, contiguous
+    private let embeddingGradient = Buffer()
+    private var rows = 0
+
+    public init(entities: Int, features: Int, embedDimension: Int, heads: Int, rng: inout SeededGenerator) {
+        precondition(entities >= 1 && features >= 2, "ego-attention needs entity rows with a presence feature")
+        self.entities = entities
+        self.features = features
+        self.embedDimension = embedDimension
+        let first = Linear(inputFeatures: features, outputFeatures: embedDimension, rng: &rng)
+        first.computesInputGradient = false
+        embedding = Sequential([first, Activation(.relu, features: embedDimension)])
+        attention = MultiHeadAttention(embedDimension: embedDimension, headCount: heads, rng: &rng)
+    }
+
+    public func namedParameters(prefix: String) -> [NamedParameter] {
+        embedding.namedParameters(prefix: prefix + "embedding.") + attention.namedParameters(prefix: prefix + "attention.")
+    }
+
+    /// Attention weights of the last `encode` over the entities, (B, N), for displays.
+    public var attentionWeights: UnsafeMutablePointer<Float> { attention.attentionWeights }
+
+    public func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        self.rows = rows
+        let N = entities, F = features, E = embedDimension
+        let embedded = embedding.forward(observations, rows: rows * N)           // (B·N, E)
+        let m = mask.reserve(rows * N)
+        for r in 0..<(rows * N) { m[r] = observations[r * F] == 0 }
+        let q = ego.reserve(rows * E)
+        for b in 0..<rows { (q + b * E).update(from: embedded + b * N * E, count: E) }
+        return attention.forward(query: q, key: embedded, value: embedded, batch: rows, queryLength: 1,
+                                 keyLength: N, keyPaddingMask: m)
+    }
+
+    public func backward(_ featureGradient: UnsafePointer<Float>) {
+        let N = entities, E = embedDimension
+        let g = attention.backward(featureGradient)
+        let d = embeddingGradient.reserve(rows * N * E)
+        for i in 0..<(rows * N * E) { d[i] = g.key[i] + g.value[i] }
+        for b in 0..<rows { for j in 0..<E { d[b * N * E + j] += g.query[b * E + j] } }
+        _ = embedding.backward(d)
+    }
+}
+
+/// A growable Bool buffer (attention masks).
+final class BoolBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Bool>
+    private var capacity: Int
+    init() { capacity = 1; pointer = .allocate(capacity: 1); pointer.initialize(to: false) }
+    deinit { pointer.deallocate() }
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Bool> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count
+            pointer = .allocate(capacity: count)
+            pointer.initialize(repeating: false, count: count)
+        }
+        return pointer
+    }
+}
