@@ -67,6 +67,8 @@ public final class GridWorld: Environment {
     public private(set) var steps = 0
     public private(set) var cue: GridCell?
     public private(set) var succeeded = false
+    /// Where the current episode started (the map's S, or a random cell with `random_start`).
+    public private(set) var episodeStart: (x: Int, y: Int) = (0, 0)
     /// The live cells (width × height, row-major), in a buffer the environment owns: the step loop touches no
     /// reference-counted storage.
     private let cells: UnsafeMutablePointer<GridCell>
@@ -207,6 +209,7 @@ public final class GridWorld: Environment {
                 agent = (pick % width, pick / width)
             }
         }
+        episodeStart = agent
         hasKey = false
         steps = 0
         succeeded = false
@@ -313,6 +316,7 @@ public final class GridWorld: Environment {
                      UInt64(cue?.rawValue ?? 255), succeeded.stateWord] + rng.stateWords
         words += (0..<(width * height)).map { UInt64(cells[$0].rawValue) }
         words += [layout.start.x.stateWord, layout.start.y.stateWord] + layout.cells.map { UInt64($0.rawValue) }
+        words += [episodeStart.x.stateWord, episodeStart.y.stateWord]
         return words
     }
 
@@ -332,6 +336,7 @@ public final class GridWorld: Environment {
         let live = try cellList()
         let start = (x: try reader.int(), y: try reader.int())
         let layoutCells = try cellList()
+        let startedAt = (x: try reader.int(), y: try reader.int())
         try reader.finish()
         guard (0..<width).contains(position.x), (0..<height).contains(position.y) else {
             throw SimulationError(environment: id, message: "saved agent position \(position) is off the \(width)×\(height) map")
@@ -344,11 +349,22 @@ public final class GridWorld: Environment {
         rng = generator
         cells.update(from: live, count: live.count)
         layout = GridMap(width: width, height: height, cells: layoutCells, start: start)
+        episodeStart = startedAt
         visibilityKnown.update(repeating: false, count: width * height)
     }
 
     public var info: [String: Double] {
-        ["success": succeeded ? 1 : 0, "has_key": hasKey ? 1 : 0, "x": Double(agent.x), "y": Double(agent.y)]
+        ["success": succeeded ? 1 : 0, "has_key": hasKey ? 1 : 0, "x": Double(agent.x), "y": Double(agent.y),
+         "optimal_return": optimalReturn]
+    }
+
+    /// The best return reachable from this episode's start: 1 − 0.9 · (shortest path) / max_steps, by breadth-first
+    /// search over position and key (0 if nothing is reachable).
+    public var optimalReturn: Double {
+        var map = layout
+        map.start = episodeStart
+        guard let path = map.shortestPath(cue: cue) else { return 0 }
+        return Double(1 - 0.9 * Float(path.count) / Float(maxSteps))
     }
 
     /// The map as currently seen (doors opened, keys taken), for solvers and displays.

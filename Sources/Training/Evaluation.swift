@@ -9,6 +9,8 @@ public struct EvaluationResult: Codable, Sendable {
     public var lengths: [Int]
     /// Per-episode success (1/0) where the environment reports `success`, else nil.
     public var successes: [Double]?
+    /// Per-episode best reachable return where the environment reports `optimal_return` (gridworld), else nil.
+    public var optimalReturns: [Double]?
 
     public var meanReturn: Double { returns.reduce(0, +) / Double(returns.count) }
     public var stdReturn: Double {
@@ -17,6 +19,7 @@ public struct EvaluationResult: Codable, Sendable {
     }
     public var meanLength: Double { Double(lengths.reduce(0, +)) / Double(lengths.count) }
     public var successRate: Double? { successes.map { $0.reduce(0, +) / Double($0.count) } }
+    public var meanOptimalReturn: Double? { optimalReturns.map { $0.reduce(0, +) / Double($0.count) } }
 }
 
 public enum Evaluator {
@@ -26,7 +29,9 @@ public enum Evaluator {
                                 policy: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) throws
         -> (result: EvaluationResult, best: Replay) {
         let env = try EnvironmentRegistry.make(id, options: options)
-        var result = EvaluationResult(returns: [], lengths: [], successes: env.info["success"] == nil ? nil : [])
+        let reports = env.info
+        var result = EvaluationResult(returns: [], lengths: [], successes: reports["success"] == nil ? nil : [],
+                                      optimalReturns: reports["optimal_return"] == nil ? nil : [])
         var best: Replay?
         var bestReturn = -Double.infinity
         var observation = [Float](repeating: 0, count: env.observationSpace.flatCount)
@@ -35,6 +40,7 @@ public enum Evaluator {
             let episodeSeed = VectorEnvironment<AnyEnvironment>.copySeed(seed, index: episode)
             env.reset(seed: episodeSeed, observation: &observation)
             var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
+            if result.optimalReturns != nil { result.optimalReturns!.append(env.info["optimal_return"] ?? 0) }
             var total = 0.0, length = 0
             while true {
                 policy(observation, &action)

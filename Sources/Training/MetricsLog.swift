@@ -76,6 +76,7 @@ public final class MetricsLog {
             object["eval_success_rate"] = rate
             scalars.append(("eval/success_rate", rate))
         }
+        if let optimal = result.meanOptimalReturn { object["eval_optimal_return_mean"] = optimal }
         writeJSON(object)
         tensorboard.scalars(scalars, step: step)
     }

@@ -114,24 +114,31 @@ public enum Presets {
     public static let defaultName = "gridworld-four-rooms-dqn"
 
     public static let all: [Preset] = [
-        preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed)",
-               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "four-rooms"],
-               steps: 60_000) { c in
-            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64; c.gamma = 0.99
-            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true
+        preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed, random starts)",
+               target: "within 2% of the optimal return", env: "gridworld",
+               options: ["map": "four-rooms", "random_start": "true"], steps: 100_000) { c in
+            c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128; c.gamma = 0.99
+            c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true; c.nStep = 3
         },
         preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "key-door"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
-            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "lava-crossing"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
-            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true; c.nStep = 5
+        },
+        preset("gridworld-maze-dqn", "DQN on seeded random 9×9 mazes (a new maze every episode)",
+               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "maze", "size": "9"],
+               steps: 100_000) { c in
+            c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128
+            c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
+            c.netArch = [128]; c.doubleQ = true; c.nStep = 3
         },
         preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
                target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], steps: 50_000) { c in

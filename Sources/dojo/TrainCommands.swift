@@ -90,7 +90,8 @@ struct Train: ParsableCommand {
         if let evaluation = summary.lastEvaluation {
             print(String(format: "done: %d steps, %d episodes; final evaluation: return %.3f ± %.3f over %d episodes",
                          summary.steps, summary.episodes, evaluation.meanReturn, evaluation.stdReturn, evaluation.returns.count)
-                  + (evaluation.successRate.map { String(format: ", success %.0f%%", $0 * 100) } ?? ""))
+                  + (evaluation.successRate.map { String(format: ", success %.0f%%", $0 * 100) } ?? "")
+                  + (evaluation.meanOptimalReturn.map { String(format: " (optimal %.3f)", $0) } ?? ""))
         }
         print("""
             next:
@@ -142,6 +143,9 @@ struct Eval: ParsableCommand {
         print("  return: \(stats(result.returns))")
         print("  length: \(stats(result.lengths.map(Double.init)))")
         if let rate = result.successRate { print(String(format: "  success rate: %.1f%%", rate * 100)) }
+        if let optimal = result.meanOptimalReturn {
+            print(String(format: "  optimal return (BFS): mean %.4f; achieved %.2f%% of it", optimal, 100 * result.meanReturn / optimal))
+        }
         if let record {
             try best.write(to: record)
             print("best episode written to \(record) (dojo replay \(record) --verify)")

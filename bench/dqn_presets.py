@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Runs DQN presets over several seeds and reports what each reached (greedy evaluation, 10 episodes every
+eval_freq steps, as `dojo train` does). For gridworld presets the evaluation also reports the breadth-first-search
+optimal return of the same episodes, so "within 2% of optimal" is read directly.
+
+Usage: python3 bench/dqn_presets.py [--presets NAME ...] [--seeds 0 1 2 3 4] [--dojo .build/release/dojo]
+Standard library only. Results go to stdout; each run's directory is kept under --out (default bench/runs).
+"""
+import argparse
+import json
+import os
+import subprocess
+import time
+
+DEFAULT = ["cartpole-dqn", "gridworld-four-rooms-dqn", "gridworld-key-door-dqn", "gridworld-lava-crossing-dqn",
+           "gridworld-maze-dqn"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", nargs="+", default=DEFAULT)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--dojo", default=".build/release/dojo")
+    parser.add_argument("--out", default="bench/runs")
+    args = parser.parse_args()
+    if not os.path.exists(args.dojo):
+        subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    for preset in args.presets:
+        print(f"== {preset}")
+        reached = 0
+        for seed in args.seeds:
+            directory = f"{args.out}/{preset}-seed{seed}"
+            subprocess.run(["rm", "-rf", directory])
+            start = time.time()
+            subprocess.run([args.dojo, "train", "--preset", preset, "--seed", str(seed), "--out", directory],
+                           check=True, capture_output=True, env=env)
+            seconds = time.time() - start
+            evaluations = [json.loads(line) for line in open(directory + "/metrics.jsonl") if "eval_return_mean" in line]
+            final = evaluations[-1]
+            optimal = final.get("eval_optimal_return_mean")
+            if preset.startswith("cartpole"):
+                hit = next((e["step"] for e in evaluations if e["eval_return_mean"] >= 475), None)
+                ok = hit is not None
+                detail = f"first eval ≥ 475 at {hit} steps" if ok else "never ≥ 475"
+            else:
+                ok = optimal is not None and final["eval_return_mean"] >= 0.98 * optimal
+                detail = f"optimal {optimal:.4f}, {100 * final['eval_return_mean'] / optimal:.1f}% of it" if optimal else ""
+            reached += ok
+            print(f"  seed {seed}: final eval return {final['eval_return_mean']:.4f} "
+                  f"success {final.get('eval_success_rate', float('nan')):.2f}; {detail}; {seconds:.0f} s "
+                  f"{'OK' if ok else 'MISS'}")
+        print(f"  target reached in {reached} of {len(args.seeds)} seeds")
+
+
+if __name__ == "__main__":
+    main()
