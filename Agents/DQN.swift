@@ -36,6 +36,11 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     /// Ego-attention: embedding width and heads.
     public var embedDim: Int = 64
     public var attentionHeads: Int = 2
+    /// Recurrent ("lstm" encoder): LSTM width, window length in steps, and warm-up steps of windows that start inside
+    /// an episode. The embedding width is the first `net_arch` entry.
+    public var lstmHidden: Int = 64
+    public var sequenceLength: Int = 32
+    public var burnIn: Int = 8
     /// Double DQN: the online network picks the next action, the target network values it.
     public var doubleQ: Bool = false
     /// Dueling head.
@@ -58,7 +63,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case targetUpdateInterval = "target_update_interval", explorationFraction = "exploration_fraction"
         case explorationInitialEps = "exploration_initial_eps", explorationFinalEps = "exploration_final_eps"
         case maxGradNorm = "max_grad_norm", netArch = "net_arch", encoder, embedDim = "embed_dim"
-        case attentionHeads = "attention_heads", doubleQ = "double_q", dueling, nStep = "n_step"
+        case attentionHeads = "attention_heads", lstmHidden = "lstm_hidden", sequenceLength = "sequence_length"
+        case burnIn = "burn_in", doubleQ = "double_q", dueling, nStep = "n_step"
         case prioritizedReplay = "prioritized_replay", priorityAlpha = "priority_alpha", priorityBeta0 = "priority_beta0"
     }
 
@@ -77,6 +83,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         maxGradNorm = try value(.maxGradNorm, maxGradNorm); netArch = try value(.netArch, netArch)
         encoder = try value(.encoder, encoder); embedDim = try value(.embedDim, embedDim)
         attentionHeads = try value(.attentionHeads, attentionHeads)
+        lstmHidden = try value(.lstmHidden, lstmHidden); sequenceLength = try value(.sequenceLength, sequenceLength)
+        burnIn = try value(.burnIn, burnIn)
         doubleQ = try value(.doubleQ, doubleQ); dueling = try value(.dueling, dueling); nStep = try value(.nStep, nStep)
         prioritizedReplay = try value(.prioritizedReplay, prioritizedReplay)
         priorityAlpha = try value(.priorityAlpha, priorityAlpha); priorityBeta0 = try value(.priorityBeta0, priorityBeta0)
@@ -110,10 +118,19 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case ("mlp", _):
             problems.append("the mlp encoder takes box observations, this environment has \(observationSpace); set encoder: attention")
         case ("attention", .entitySet): break
+        case ("lstm", .entitySet), ("lstm", .multiDiscrete):
+            problems.append("the lstm encoder takes box observations, this environment has \(observationSpace)")
+        case ("lstm", .box), ("lstm", .discrete):
+            if nStep != 1 || prioritizedReplay {
+                problems.append("the lstm encoder learns from episode windows: set n_step: 1 and prioritized_replay: false")
+            }
+            if lstmHidden < 1 || sequenceLength < 1 || burnIn < 0 || burnIn >= sequenceLength {
+                problems.append("lstm_hidden and sequence_length must be positive and burn_in in 0..<sequence_length")
+            }
         case ("attention", _):
             problems.append("the attention encoder takes entity-set observations, this environment has \(observationSpace); set encoder: mlp")
         default:
-            problems.append("unknown encoder '\(encoder)'; choose mlp or attention")
+            problems.append("unknown encoder '\(encoder)'; choose mlp, lstm or attention (for entity sets)")
         }
         if encoder == "attention" && (embedDim < 1 || attentionHeads < 1 || embedDim % attentionHeads != 0) {
             problems.append("embed_dim (\(embedDim)) must be a positive multiple of attention_heads (\(attentionHeads))")

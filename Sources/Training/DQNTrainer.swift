@@ -22,10 +22,18 @@ public func installInterruptHandler() {
 public final class DQNTrainer {
     public let config: RunConfig
     public let directory: String
-    public let agent: DQNAgent
+    /// The learner: feed-forward (`agent`, with `buffer`) or recurrent (`recurrentAgent`, with `episodeBuffer`).
+    public let agent: DQNAgent?
+    public let recurrentAgent: RecurrentDQNAgent?
     public let environments: VectorEnvironment<AnyEnvironment>
-    public let buffer: ReplayBuffer
+    public let buffer: ReplayBuffer?
+    public let episodeBuffer: EpisodeReplayBuffer?
     let observationSize: Int
+    let actionCount: Int
+    // Recurrent acting state: each copy's LSTM state and whether its next step starts an episode.
+    private let hiddenStates: UnsafeMutablePointer<Float>
+    private let cellStates: UnsafeMutablePointer<Float>
+    private let episodeStarts: UnsafeMutablePointer<Bool>
 
     // Loop state (all saved in checkpoints).
     public private(set) var step = 0                 // environment steps so far (all copies)
@@ -64,10 +72,27 @@ public final class DQNTrainer {
         }
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
-        agent = DQNAgent(config: config.dqn, observationSpace: observationSpace,
-                         actionSpace: environments.environments[0].actionSpace, rng: &networkRNG)
-        buffer = ReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
-                              prioritized: config.dqn.prioritizedReplay, alpha: config.dqn.priorityAlpha)
+        let actionSpace = environments.environments[0].actionSpace
+        if config.dqn.encoder == "lstm" {
+            recurrentAgent = RecurrentDQNAgent(config: config.dqn, observationSpace: observationSpace, actionSpace: actionSpace,
+                                               rng: &networkRNG)
+            episodeBuffer = EpisodeReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
+                                                copies: config.nEnvs)
+            agent = nil
+            buffer = nil
+            actionCount = recurrentAgent!.actionCount
+        } else {
+            agent = DQNAgent(config: config.dqn, observationSpace: observationSpace, actionSpace: actionSpace, rng: &networkRNG)
+            buffer = ReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
+                                  prioritized: config.dqn.prioritizedReplay, alpha: config.dqn.priorityAlpha)
+            recurrentAgent = nil
+            episodeBuffer = nil
+            actionCount = agent!.actionCount
+        }
+        let stateSize = config.nEnvs * config.dqn.lstmHidden
+        hiddenStates = .allocate(capacity: stateSize); hiddenStates.initialize(repeating: 0, count: stateSize)
+        cellStates = .allocate(capacity: stateSize); cellStates.initialize(repeating: 0, count: stateSize)
+        episodeStarts = .allocate(capacity: config.nEnvs); episodeStarts.initialize(repeating: true, count: config.nEnvs)
         let n = config.dqn.nStep, copies = config.nEnvs
         queueObservations = .allocate(capacity: copies * n * observationSize)
         queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
@@ -84,6 +109,7 @@ public final class DQNTrainer {
             try restore(from: directory + "/checkpoints/last")
         } else {
             environments.reset(seed: config.seed)
+            for i in 0..<config.nEnvs { episodeBuffer?.begin(copy: i, observation: environments.observations + i * observationSize) }
             try config.encodedJSON().write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
         }
     }
@@ -91,6 +117,7 @@ public final class DQNTrainer {
     deinit {
         queueObservations.deallocate(); queueActions.deallocate(); queueRewards.deallocate()
         previousObservations.deallocate(); actions.deallocate()
+        hiddenStates.deallocate(); cellStates.deallocate(); episodeStarts.deallocate()
     }
 
     /// A finished run's headline figures.
@@ -122,9 +149,14 @@ public final class DQNTrainer {
             // Act: ε-greedy over all copies with one forward pass.
             let epsilon = epsilonSchedule.value(progress: Double(step) / Double(total))
             previousObservations.update(from: environments.observations, count: copies * observationSize)
-            agent.greedyActions(environments.observations, rows: copies, into: actions)
+            if let recurrentAgent {
+                recurrentAgent.greedyActions(environments.observations, rows: copies, hidden: hiddenStates, cell: cellStates,
+                                             starts: episodeStarts, into: actions)
+            } else {
+                agent!.greedyActions(environments.observations, rows: copies, into: actions)
+            }
             for i in 0..<copies where explorationRNG.nextDouble() < epsilon {
-                actions[i] = Float(explorationRNG.nextInt(below: agent.actionCount))
+                actions[i] = Float(explorationRNG.nextInt(below: actionCount))
             }
             environments.step(actions)
             step += copies
@@ -133,8 +165,15 @@ public final class DQNTrainer {
             for i in 0..<copies {
                 let done = environments.terminated[i] || environments.truncated[i]
                 let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
-                push(copy: i, observation: previousObservations + i * observationSize, action: Int32(actions[i]),
-                     reward: environments.rewards[i], next: next, done: done, terminated: environments.terminated[i])
+                if let episodeBuffer {
+                    episodeBuffer.record(copy: i, action: Int32(actions[i]), reward: environments.rewards[i], next: next,
+                                         done: done, terminated: environments.terminated[i])
+                    if done { episodeBuffer.begin(copy: i, observation: environments.observations + i * observationSize) }
+                    episodeStarts[i] = done
+                } else {
+                    push(copy: i, observation: previousObservations + i * observationSize, action: Int32(actions[i]),
+                         reward: environments.rewards[i], next: next, done: done, terminated: environments.terminated[i])
+                }
                 if done {
                     episodes += 1
                     recentReturns.append(environments.finishedReturns[i])
@@ -143,10 +182,11 @@ public final class DQNTrainer {
                 }
             }
             // Learn.
-            if step > d.learningStarts && iteration % d.trainFreq == 0 {
+            if step > d.learningStarts && iteration % d.trainFreq == 0 && (episodeBuffer?.count ?? 1) > 0 {
                 let beta = betaSchedule.value(progress: Double(step) / Double(total))
                 for _ in 0..<d.gradientSteps {
-                    let loss = agent.train(on: buffer, beta: beta, rng: &samplingRNG)
+                    let loss = recurrentAgent.map { $0.train(on: episodeBuffer!, rng: &samplingRNG) }
+                        ?? agent!.train(on: buffer!, beta: beta, rng: &samplingRNG)
                     guard loss.isFinite else {
                         throw TrainingError.diverged(step: step, detail: "loss is \(loss)")
                     }
@@ -154,7 +194,7 @@ public final class DQNTrainer {
                     lossCount += 1
                 }
             }
-            if iteration % targetEvery == 0 { agent.updateTarget() }
+            if iteration % targetEvery == 0 { agent?.updateTarget(); recurrentAgent?.updateTarget() }
             // Log, evaluate, checkpoint.
             if step % config.logInterval < copies || step >= total {
                 let elapsed = Date().timeIntervalSince(started)
@@ -198,14 +238,20 @@ public final class DQNTrainer {
     /// Greedy evaluation of the current online network.
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
         try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes) { observation, action in
-            agent.greedyActions(observation, rows: 1, into: action)
-        }
+                               episodes: episodes ?? config.nEvalEpisodes, policy: GreedyPolicy(agent: agent, recurrent: recurrentAgent))
+    }
+
+    var onlineParameters: ParameterArena { agent?.onlineParameters ?? recurrentAgent!.onlineParameters }
+
+    /// The weights as `dojo train` saves them: `q_net.*` and `q_net_target.*`.
+    var modelEntries: [StateEntry] {
+        if let agent { return agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") }
+        return recurrentAgent!.online.stateEntries(prefix: "q_net.") + recurrentAgent!.target.stateEntries(prefix: "q_net_target.")
     }
 
     private func checkParametersFinite() throws {
-        let values = agent.onlineParameters.values
-        for i in 0..<agent.onlineParameters.count where !values[i].isFinite {
+        let values = onlineParameters.values
+        for i in 0..<onlineParameters.count where !values[i].isFinite {
             throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
         }
     }
@@ -228,7 +274,7 @@ public final class DQNTrainer {
                 total += discount * queueRewards[i * n + (head + k) % n]
                 discount *= gamma
             }
-            buffer.add(observation: queueObservations + (i * n + head) * observationSize, action: Int(queueActions[i * n + head]),
+            buffer!.add(observation: queueObservations + (i * n + head) * observationSize, action: Int(queueActions[i * n + head]),
                        reward: total, nextObservation: next, terminated: terminated, discount: discount)
             queueHeads[i] = (head + 1) % n
             queueCounts[i] -= 1
@@ -250,11 +296,10 @@ public final class DQNTrainer {
         try? manager.removeItem(atPath: temporary)
         try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": "dqn", "env": config.env, "step": String(step)])
-        for entry in agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") {
-            model.append(entry.name, entry.value)
-        }
+        for entry in modelEntries { model.append(entry.name, entry.value) }
         try SafeTensors.write(model, to: temporary + "/model.safetensors")
-        if includeTrainingState { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
+        // Exact resume covers the feed-forward agent; the recurrent agent's episode buffer is not saved yet.
+        if includeTrainingState && agent != nil { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
         try config.encodedJSON().write(to: URL(fileURLWithPath: temporary + "/config.json"), options: .atomic)
         let old = path + ".old"
         try? manager.removeItem(atPath: old)
@@ -273,6 +318,7 @@ public final class DQNTrainer {
 
     /// Everything besides the weights needed to continue exactly.
     func trainingState() -> SafeTensors.File {
+        let agent = agent!, buffer = buffer!
         var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
         for entry in agent.optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
         file.append("counters", words([step, iteration, episodes, buffer.count, buffer.position].map(\.stateWord)
@@ -316,13 +362,15 @@ public final class DQNTrainer {
 
     /// Restores weights and training state from a `last` checkpoint folder.
     func restore(from path: String) throws {
+        guard let agent, let buffer else {
+            throw TrainingError.corruptCheckpoint("resuming a recurrent (lstm) run is not supported yet; start it again")
+        }
         let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
         guard FileManager.default.fileExists(atPath: statePath) else {
             throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
         }
         let model = try SafeTensors.read(from: modelPath)
-        try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
-            .load(from: model, path: modelPath)
+        try modelEntries.load(from: model, path: modelPath)
         let state = try SafeTensors.read(from: statePath)
         func int64(_ name: String) throws -> [UInt64] { try state.int64(name, path: statePath).map { UInt64(bitPattern: $0) } }
         func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
@@ -395,5 +443,36 @@ extension ReplayBuffer {
             maxPriorityForCheckpoint = Double(bitPattern: saved[filled])
         }
         restoreCounters(count: filled, position: position)
+    }
+}
+
+/// The greedy policy of a trained Q-network for evaluation, one environment at a time; the recurrent network's state
+/// starts at zero in every episode.
+public final class GreedyPolicy: EvaluationPolicy {
+    let agent: DQNAgent?
+    let recurrent: RecurrentDQNAgent?
+    private let hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>
+    private var start = true
+
+    public init(agent: DQNAgent?, recurrent: RecurrentDQNAgent?) {
+        precondition(agent != nil || recurrent != nil, "a greedy policy needs a network")
+        self.agent = agent
+        self.recurrent = recurrent
+        let size = max(recurrent?.config.lstmHidden ?? 1, 1)
+        hidden = .allocate(capacity: size); hidden.initialize(repeating: 0, count: size)
+        cell = .allocate(capacity: size); cell.initialize(repeating: 0, count: size)
+    }
+
+    deinit { hidden.deallocate(); cell.deallocate() }
+
+    public func beginEpisode() { start = true }
+
+    public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
+        if let recurrent {
+            withUnsafePointer(to: start) { recurrent.greedyActions(observation, rows: 1, hidden: hidden, cell: cell, starts: $0, into: action) }
+            start = false
+        } else {
+            agent!.greedyActions(observation, rows: 1, into: action)
+        }
     }
 }

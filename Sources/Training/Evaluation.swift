@@ -22,12 +22,17 @@ public struct EvaluationResult: Codable, Sendable {
     public var meanOptimalReturn: Double? { optimalReturns.map { $0.reduce(0, +) / Double($0.count) } }
 }
 
+/// A policy under evaluation: told when an episode starts (recurrent policies reset their memory), then asked for
+/// one action per observation.
+public protocol EvaluationPolicy: AnyObject {
+    func beginEpisode()
+    func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>)
+}
+
 public enum Evaluator {
-    /// Runs `episodes` greedy episodes with `policy` (observations → actions, one row). Returns the statistics and a
-    /// replay of the best episode.
+    /// Runs `episodes` episodes with `policy`. Returns the statistics and a replay of the best episode.
     public static func evaluate(env id: String, options: [String: String], seed: UInt64, episodes: Int,
-                                policy: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) throws
-        -> (result: EvaluationResult, best: Replay) {
+                                policy: some EvaluationPolicy) throws -> (result: EvaluationResult, best: Replay) {
         let env = try EnvironmentRegistry.make(id, options: options)
         let reports = env.info
         var result = EvaluationResult(returns: [], lengths: [], successes: reports["success"] == nil ? nil : [],
@@ -42,8 +47,9 @@ public enum Evaluator {
             var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
             if result.optimalReturns != nil { result.optimalReturns!.append(env.info["optimal_return"] ?? 0) }
             var total = 0.0, length = 0
+            policy.beginEpisode()
             while true {
-                policy(observation, &action)
+                policy.act(observation, into: &action)
                 let step = env.step(action, observation: &observation)
                 recorder.record(action: action, result: step, environment: env)
                 total += Double(step.reward)

@@ -126,7 +126,8 @@ struct JSONDecoderBox: Decodable {
 public struct TrainedRun {
     public let directory: String
     public let config: RunConfig
-    public let agent: DQNAgent
+    public let agent: DQNAgent?
+    public let recurrentAgent: RecurrentDQNAgent?
 
     public init(directory: String, checkpoint: String = "best") throws {
         let configPath = directory + "/config.json"
@@ -139,19 +140,28 @@ public struct TrainedRun {
         var rng = SeededGenerator(seed: 0)
         var agentConfig = config.dqn
         agentConfig.bufferSize = max(agentConfig.batchSize, 1)
-        agent = DQNAgent(config: agentConfig, observationSpace: env.observationSpace, actionSpace: env.actionSpace, rng: &rng)
+        let entries: [StateEntry]
+        if config.dqn.encoder == "lstm" {
+            let recurrent = RecurrentDQNAgent(config: agentConfig, observationSpace: env.observationSpace,
+                                              actionSpace: env.actionSpace, rng: &rng)
+            recurrentAgent = recurrent
+            agent = nil
+            entries = recurrent.online.stateEntries(prefix: "q_net.") + recurrent.target.stateEntries(prefix: "q_net_target.")
+        } else {
+            let feedForward = DQNAgent(config: agentConfig, observationSpace: env.observationSpace, actionSpace: env.actionSpace, rng: &rng)
+            agent = feedForward
+            recurrentAgent = nil
+            entries = feedForward.online.stateEntries(prefix: "q_net.") + feedForward.target.stateEntries(prefix: "q_net_target.")
+        }
         let modelPath = directory + "/checkpoints/\(checkpoint)/model.safetensors"
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw TrainingError.corruptCheckpoint("\(modelPath) does not exist; checkpoints are written at each evaluation")
         }
-        let model = try SafeTensors.read(from: modelPath)
-        try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
-            .load(from: model, path: modelPath)
+        try entries.load(from: SafeTensors.read(from: modelPath), path: modelPath)
     }
 
     public func evaluate(episodes: Int, seed: UInt64) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes) { observation, action in
-            agent.greedyActions(observation, rows: 1, into: action)
-        }
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes,
+                               policy: GreedyPolicy(agent: agent, recurrent: recurrentAgent))
     }
 }

@@ -1,0 +1,158 @@
+import Sim
+
+/// Whole episodes for recurrent Q-learning: each finished episode of T steps is kept as T + 1 contiguous observation
+/// rows (the last is the final observation, for bootstrapping truncated episodes) with its actions and rewards, in
+/// a ring of rows sized once; the oldest episodes are evicted as new ones arrive. Sampling returns windows of at most
+/// `sequenceLength` steps; a window that starts inside an episode gets `burnIn` leading steps that only warm up the
+/// LSTM state (no loss), while a window starting at the episode start needs none (the state starts at zero there).
+public final class EpisodeReplayBuffer {
+    public let capacity: Int            // observation rows
+    public let observationSize: Int
+    public let storesBytes: Bool
+    private let floatRows: UnsafeMutablePointer<Float>?
+    private let byteRows: UnsafeMutablePointer<UInt8>?
+    private let actions: UnsafeMutablePointer<Int32>
+    private let rewards: UnsafeMutablePointer<Float>
+    private var episodes: [(start: Int, length: Int, terminated: Bool)] = []
+    private var oldest = 0               // index into `episodes` of the oldest kept episode
+    private var writeRow = 0
+    // Episodes in progress, one per environment copy.
+    private var staging: [(observations: [Float], actions: [Int32], rewards: [Float])]
+
+    public init(capacity: Int, observationSpace: Space, copies: Int) {
+        self.capacity = capacity
+        observationSize = observationSpace.flatCount
+        if case .box(let low, let high, _) = observationSpace, low.allSatisfy({ $0 == 0 }), high.allSatisfy({ $0 == 1 }) {
+            storesBytes = true
+            byteRows = .allocate(capacity: capacity * observationSize)
+            byteRows!.initialize(repeating: 0, count: capacity * observationSize)
+            floatRows = nil
+        } else {
+            storesBytes = false
+            floatRows = .allocate(capacity: capacity * observationSize)
+            floatRows!.initialize(repeating: 0, count: capacity * observationSize)
+            byteRows = nil
+        }
+        actions = .allocate(capacity: capacity); actions.initialize(repeating: 0, count: capacity)
+        rewards = .allocate(capacity: capacity); rewards.initialize(repeating: 0, count: capacity)
+        staging = Array(repeating: ([], [], []), count: copies)
+    }
+
+    deinit { floatRows?.deallocate(); byteRows?.deallocate(); actions.deallocate(); rewards.deallocate() }
+
+    /// Stored episodes.
+    public var count: Int { episodes.count - oldest }
+
+    /// Starts copy `i`'s episode with its first observation.
+    public func begin(copy i: Int, observation: UnsafePointer<Float>) {
+        staging[i].observations.removeAll(keepingCapacity: true)
+        staging[i].actions.removeAll(keepingCapacity: true)
+        staging[i].rewards.removeAll(keepingCapacity: true)
+        staging[i].observations.append(contentsOf: UnsafeBufferPointer(start: observation, count: observationSize))
+    }
+
+    /// Records copy `i`'s step; when the episode is done, stores it (with `next`, the final observation).
+    public func record(copy i: Int, action: Int32, reward: Float, next: UnsafePointer<Float>, done: Bool, terminated: Bool) {
+        staging[i].actions.append(action)
+        staging[i].rewards.append(reward)
+        staging[i].observations.append(contentsOf: UnsafeBufferPointer(start: next, count: observationSize))
+        if done { commit(copy: i, terminated: terminated) }
+    }
+
+    private func commit(copy i: Int, terminated: Bool) {
+        let length = staging[i].actions.count, rows = length + 1
+        guard rows <= capacity else { return }
+        if writeRow + rows > capacity { writeRow = 0 }
+        // Evict the oldest episodes that overlap the rows about to be written.
+        while oldest < episodes.count {
+            let e = episodes[oldest]
+            let overlaps = e.start < writeRow + rows && writeRow < e.start + e.length + 1
+            if !overlaps { break }
+            oldest += 1
+        }
+        if oldest > 4096 { episodes.removeFirst(oldest); oldest = 0 }
+        staging[i].observations.withUnsafeBufferPointer { source in
+            for r in 0..<rows {
+                let row = source.baseAddress! + r * observationSize
+                if let bytes = byteRows {
+                    let destination = bytes + (writeRow + r) * observationSize
+                    for k in 0..<observationSize { destination[k] = row[k] != 0 ? 1 : 0 }
+                } else {
+                    (floatRows! + (writeRow + r) * observationSize).update(from: row, count: observationSize)
+                }
+            }
+        }
+        for t in 0..<length {
+            actions[writeRow + t] = staging[i].actions[t]
+            rewards[writeRow + t] = staging[i].rewards[t]
+        }
+        episodes.append((writeRow, length, terminated))
+        writeRow += rows
+    }
+
+    /// A batch of windows, padded to `steps` steps: observations (B, steps + 1, obs), actions, rewards, loss mask and
+    /// terminal flags (B, steps).
+    public final class Batch {
+        public let size: Int, steps: Int
+        public let observations: UnsafeMutablePointer<Float>
+        public let actions: UnsafeMutablePointer<Int32>
+        public let rewards: UnsafeMutablePointer<Float>
+        public let mask: UnsafeMutablePointer<Float>
+        public let terminal: UnsafeMutablePointer<Float>
+        /// 1 where the next position (t + 1) lies past the window's data (padding): no bootstrap from it.
+        public let valid: UnsafeMutablePointer<Float>
+
+        public init(size: Int, steps: Int, observationSize: Int) {
+            self.size = size
+            self.steps = steps
+            observations = .allocate(capacity: size * (steps + 1) * observationSize)
+            actions = .allocate(capacity: size * steps)
+            rewards = .allocate(capacity: size * steps)
+            mask = .allocate(capacity: size * steps)
+            terminal = .allocate(capacity: size * steps)
+            valid = .allocate(capacity: size * steps)
+        }
+
+        deinit {
+            observations.deallocate(); actions.deallocate(); rewards.deallocate(); mask.deallocate()
+            terminal.deallocate(); valid.deallocate()
+        }
+    }
+
+    /// Fills `batch` with uniformly drawn episode windows.
+    public func sample(into batch: Batch, burnIn: Int, using rng: inout SeededGenerator) {
+        precondition(count > 0, "no finished episode to sample yet")
+        let L = batch.steps, O = observationSize
+        batch.observations.update(repeating: 0, count: batch.size * (L + 1) * O)
+        batch.mask.update(repeating: 0, count: batch.size * L)
+        batch.terminal.update(repeating: 0, count: batch.size * L)
+        batch.valid.update(repeating: 0, count: batch.size * L)
+        for b in 0..<batch.size {
+            let e = episodes[oldest + rng.nextInt(below: count)]
+            let start = e.length > L ? rng.nextInt(below: e.length - L + 1) : 0
+            let length = min(L, e.length)
+            let lossStart = start > 0 ? min(burnIn, length - 1) : 0
+            for j in 0...length {
+                let source = e.start + start + j, destination = batch.observations + (b * (L + 1) + j) * O
+                if let bytes = byteRows {
+                    for k in 0..<O { destination[k] = Float(bytes[source * O + k]) }
+                } else {
+                    destination.update(from: floatRows! + source * O, count: O)
+                }
+            }
+            for j in 0..<L {
+                let slot = b * L + j
+                if j < length {
+                    batch.actions[slot] = actions[e.start + start + j]
+                    batch.rewards[slot] = rewards[e.start + start + j]
+                    batch.valid[slot] = 1
+                    if j >= lossStart { batch.mask[slot] = 1 }
+                    if start + j == e.length - 1 && e.terminated { batch.terminal[slot] = 1 }
+                } else {
+                    batch.actions[slot] = 0
+                    batch.rewards[slot] = 0
+                }
+            }
+        }
+    }
+}
