@@ -5,6 +5,7 @@ import Neural
 import Sim
 import Testing
 import TestSupport
+import Synchronization
 @testable import Training
 
 func temporaryDirectory(_ name: String) -> String {
@@ -100,6 +101,38 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         let evaluation = try #require(summary.lastEvaluation)
         #expect(evaluation.successRate == 1)
         #expect(evaluation.meanReturn >= 0.98 * optimal, "return \(evaluation.meanReturn), optimal \(optimal)")
+    }
+
+    @Test("An interrupt request (what Ctrl-C sets) saves a resumable checkpoint and stops")
+    func interrupt() throws {
+        let directory = temporaryDirectory("interrupt")
+        let trainer = try DQNTrainer(config: smallRun(), directory: directory)
+        _ = try trainer.run(stopAt: 600)
+        interruptRequested.store(true, ordering: .relaxed)
+        let summary = try trainer.run()
+        interruptRequested.store(false, ordering: .relaxed)
+        #expect(summary.interrupted && summary.steps == 600)
+        let resumed = try DQNTrainer(config: smallRun(), directory: directory, resume: true)
+        #expect(resumed.step == 600)
+    }
+
+    @Test("Divergence stops the run with a clear error and keeps the last good checkpoint")
+    func divergence() throws {
+        var config = smallRun()
+        config.dqn.learningRate = 1e30
+        config.evalFreq = 100
+        let directory = temporaryDirectory("diverge")
+        do {
+            _ = try DQNTrainer(config: config, directory: directory).run()
+            Issue.record("a learning rate of 1e30 did not diverge")
+        } catch let TrainingError.diverged(step, detail) {
+            #expect(step > config.dqn.learningStarts)
+            #expect(detail.contains("nan") || detail.contains("inf"))
+        }
+        let model = try SafeTensors.read(from: "\(directory)/checkpoints/last/model.safetensors")
+        for name in model.names {
+            if case .float32(let tensor) = model.tensors[name]! { #expect(tensor.scalars.allSatisfy { $0.isFinite }, "\(name)") }
+        }
     }
 
     @Test("Invalid settings are rejected before training with what to change")
