@@ -181,7 +181,7 @@ public enum SafeTensors {
             }
             entries.append((name, offsets[0], offsets[1], dtype, shape))
         }
-        entries.sort { $0.start < $1.start || ($0.start == $1.start && $0.name < $1.name) }
+        entries.sort { ($0.start, $0.end, $0.name) < ($1.start, $1.end, $1.name) }  // empty tensors first at an offset
         var cursor = 0
         for entry in entries {
             guard entry.start == cursor else {

@@ -30,6 +30,14 @@ import TestSupport
         #expect(Set(decoded.names) == Set(file.names))
     }
 
+    @Test("An empty tensor sharing its offset with a later, non-empty one decodes (regression)")
+    func emptyTensorAtSharedOffset() throws {
+        var file = SafeTensors.File()
+        file.append("z_empty", .float32(Tensor(shape: [0], scalars: [])))
+        file.append("a_values", .float32(Tensor(shape: [2], scalars: [1, 2])))
+        #expect(try SafeTensors.decode(SafeTensors.encode(file), path: "memory").tensors == file.tensors)
+    }
+
     @Test("A module saved and loaded into a fresh one with another seed gives identical state")
     func moduleRoundTrip() throws {
         let path = temporaryPath("model.safetensors")
