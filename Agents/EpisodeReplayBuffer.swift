@@ -1,26 +1,30 @@
 import Sim
 
-/// Whole episodes for recurrent Q-learning: each finished episode of T steps is kept as T + 1 contiguous observation
-/// rows (the last is the final observation, for bootstrapping truncated episodes) with its actions and rewards, in
-/// a ring of rows sized once; the oldest episodes are evicted as new ones arrive. Sampling returns windows of at most
-/// `sequenceLength` steps; a window that starts inside an episode gets `burnIn` leading steps that only warm up the
-/// LSTM state (no loss), while a window starting at the episode start needs none (the state starts at zero there).
+/// Whole episodes for recurrent Q-learning (R2D2's stored state and burn-in, Kapturowski et al. 2019): each finished
+/// episode of T steps is kept as T + 1 contiguous observation rows (the last is the final observation, for
+/// bootstrapping truncated episodes) with its actions, rewards and the LSTM state the actor had before each step, in a
+/// ring of rows sized once; the oldest episodes are evicted as new ones arrive. Sampling returns windows of at most
+/// `sequenceLength` steps that start from the stored state; a window that starts inside an episode gets `burnIn`
+/// leading steps that only refresh that (stale) state and take no loss.
 public final class EpisodeReplayBuffer {
     public let capacity: Int            // observation rows
     public let observationSize: Int
+    public let stateSize: Int           // LSTM width H
     public let storesBytes: Bool
     private let floatRows: UnsafeMutablePointer<Float>?
     private let byteRows: UnsafeMutablePointer<UInt8>?
     private let actions: UnsafeMutablePointer<Int32>
     private let rewards: UnsafeMutablePointer<Float>
+    private let states: UnsafeMutablePointer<Float>      // capacity × 2H: (h, c) before each step
     private var episodes: [(start: Int, length: Int, terminated: Bool)] = []
     private var oldest = 0               // index into `episodes` of the oldest kept episode
     private var writeRow = 0
     // Episodes in progress, one per environment copy.
-    private var staging: [(observations: [Float], actions: [Int32], rewards: [Float])]
+    private var staging: [(observations: [Float], actions: [Int32], rewards: [Float], states: [Float])]
 
-    public init(capacity: Int, observationSpace: Space, copies: Int) {
+    public init(capacity: Int, observationSpace: Space, copies: Int, stateSize: Int) {
         self.capacity = capacity
+        self.stateSize = stateSize
         observationSize = observationSpace.flatCount
         if case .box(let low, let high, _) = observationSpace, low.allSatisfy({ $0 == 0 }), high.allSatisfy({ $0 == 1 }) {
             storesBytes = true
@@ -35,10 +39,11 @@ public final class EpisodeReplayBuffer {
         }
         actions = .allocate(capacity: capacity); actions.initialize(repeating: 0, count: capacity)
         rewards = .allocate(capacity: capacity); rewards.initialize(repeating: 0, count: capacity)
-        staging = Array(repeating: ([], [], []), count: copies)
+        states = .allocate(capacity: capacity * 2 * stateSize); states.initialize(repeating: 0, count: capacity * 2 * stateSize)
+        staging = Array(repeating: ([], [], [], []), count: copies)
     }
 
-    deinit { floatRows?.deallocate(); byteRows?.deallocate(); actions.deallocate(); rewards.deallocate() }
+    deinit { floatRows?.deallocate(); byteRows?.deallocate(); actions.deallocate(); rewards.deallocate(); states.deallocate() }
 
     /// Stored episodes.
     public var count: Int { episodes.count - oldest }
@@ -48,11 +53,16 @@ public final class EpisodeReplayBuffer {
         staging[i].observations.removeAll(keepingCapacity: true)
         staging[i].actions.removeAll(keepingCapacity: true)
         staging[i].rewards.removeAll(keepingCapacity: true)
+        staging[i].states.removeAll(keepingCapacity: true)
         staging[i].observations.append(contentsOf: UnsafeBufferPointer(start: observation, count: observationSize))
     }
 
-    /// Records copy `i`'s step; when the episode is done, stores it (with `next`, the final observation).
-    public func record(copy i: Int, action: Int32, reward: Float, next: UnsafePointer<Float>, done: Bool, terminated: Bool) {
+    /// Records copy `i`'s step, with the actor's LSTM state before it (`hidden`, `cell`: H each); when the episode is
+    /// done, stores it (with `next`, the final observation).
+    public func record(copy i: Int, action: Int32, reward: Float, next: UnsafePointer<Float>, done: Bool, terminated: Bool,
+                       hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>) {
+        staging[i].states.append(contentsOf: UnsafeBufferPointer(start: hidden, count: stateSize))
+        staging[i].states.append(contentsOf: UnsafeBufferPointer(start: cell, count: stateSize))
         staging[i].actions.append(action)
         staging[i].rewards.append(reward)
         staging[i].observations.append(contentsOf: UnsafeBufferPointer(start: next, count: observationSize))
@@ -86,6 +96,9 @@ public final class EpisodeReplayBuffer {
             actions[writeRow + t] = staging[i].actions[t]
             rewards[writeRow + t] = staging[i].rewards[t]
         }
+        staging[i].states.withUnsafeBufferPointer {
+            (states + writeRow * 2 * stateSize).update(from: $0.baseAddress!, count: length * 2 * stateSize)
+        }
         episodes.append((writeRow, length, terminated))
         writeRow += rows
     }
@@ -99,10 +112,13 @@ public final class EpisodeReplayBuffer {
         public let rewards: UnsafeMutablePointer<Float>
         public let mask: UnsafeMutablePointer<Float>
         public let terminal: UnsafeMutablePointer<Float>
-        /// 1 where the next position (t + 1) lies past the window's data (padding): no bootstrap from it.
+        /// 1 where the step holds data (not padding).
         public let valid: UnsafeMutablePointer<Float>
+        /// The stored LSTM state at each window's first step, (B, H) each.
+        public let initialHidden: UnsafeMutablePointer<Float>
+        public let initialCell: UnsafeMutablePointer<Float>
 
-        public init(size: Int, steps: Int, observationSize: Int) {
+        public init(size: Int, steps: Int, observationSize: Int, stateSize: Int) {
             self.size = size
             self.steps = steps
             observations = .allocate(capacity: size * (steps + 1) * observationSize)
@@ -111,11 +127,13 @@ public final class EpisodeReplayBuffer {
             mask = .allocate(capacity: size * steps)
             terminal = .allocate(capacity: size * steps)
             valid = .allocate(capacity: size * steps)
+            initialHidden = .allocate(capacity: size * max(stateSize, 1))
+            initialCell = .allocate(capacity: size * max(stateSize, 1))
         }
 
         deinit {
             observations.deallocate(); actions.deallocate(); rewards.deallocate(); mask.deallocate()
-            terminal.deallocate(); valid.deallocate()
+            terminal.deallocate(); valid.deallocate(); initialHidden.deallocate(); initialCell.deallocate()
         }
     }
 
@@ -132,6 +150,9 @@ public final class EpisodeReplayBuffer {
             let start = e.length > L ? rng.nextInt(below: e.length - L + 1) : 0
             let length = min(L, e.length)
             let lossStart = start > 0 ? min(burnIn, length - 1) : 0
+            let stored = states + (e.start + start) * 2 * stateSize
+            (batch.initialHidden + b * stateSize).update(from: stored, count: stateSize)
+            (batch.initialCell + b * stateSize).update(from: stored + stateSize, count: stateSize)
             for j in 0...length {
                 let source = e.start + start + j, destination = batch.observations + (b * (L + 1) + j) * O
                 if let bytes = byteRows {

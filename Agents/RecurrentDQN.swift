@@ -3,8 +3,9 @@ import Neural
 import Sim
 
 /// Recurrent DQN (DRQN with R2D2-style windows): an LSTM Q-network trained on windows of stored episodes. Windows
-/// start from a zero state, either at the episode start or after `burn_in` warm-up steps that take no loss. Acting
-/// carries each copy's LSTM state and resets it at episode starts. Double DQN and Polyak updates apply; n-step returns
+/// start from the state the actor had there (zero at an episode start); windows starting inside an episode spend
+/// `burn_in` steps refreshing that state without loss. Acting carries each copy's LSTM state and resets it at
+/// episode starts. Double DQN and Polyak updates apply; n-step returns
 /// and prioritized replay do not (they are rejected by validation).
 public final class RecurrentDQNAgent {
     public let config: DQNConfig
@@ -33,7 +34,8 @@ public final class RecurrentDQNAgent {
         targetParameters = ParameterArena(module: target, prefix: "q_net_target.")
         targetParameters.copyValues(from: onlineParameters)
         optimizer = Adam(onlineParameters, learningRate: Float(config.learningRate))
-        batch = EpisodeReplayBuffer.Batch(size: config.batchSize, steps: config.sequenceLength, observationSize: observationSize)
+        batch = EpisodeReplayBuffer.Batch(size: config.batchSize, steps: config.sequenceLength, observationSize: observationSize,
+                                          stateSize: config.lstmHidden)
         qGradient = .allocate(capacity: config.batchSize * (config.sequenceLength + 1) * actions)
     }
 
@@ -60,9 +62,11 @@ public final class RecurrentDQNAgent {
         buffer.sample(into: batch, burnIn: config.burnIn, using: &rng)
         let B = batch.size, L = batch.steps, A = actionCount, T = L + 1
         let gamma = Float(config.gamma)
-        let qTarget = target.forward(batch.observations, batch: B, steps: T)
-        // Keep the target values: the online forward below reuses no target buffer, but copy for clarity of ownership.
-        let qOnline = online.forward(batch.observations, batch: B, steps: T)
+        // Both networks start each window from the actor's stored state (R2D2).
+        let qTarget = target.forward(batch.observations, batch: B, steps: T, initialHidden: batch.initialHidden,
+                                     initialCell: batch.initialCell)
+        let qOnline = online.forward(batch.observations, batch: B, steps: T, initialHidden: batch.initialHidden,
+                                     initialCell: batch.initialCell)
         qGradient.update(repeating: 0, count: B * T * A)
         var counted: Float = 0
         for k in 0..<(B * L) where batch.mask[k] != 0 { counted += 1 }

@@ -34,6 +34,7 @@ public final class DQNTrainer {
     private let hiddenStates: UnsafeMutablePointer<Float>
     private let cellStates: UnsafeMutablePointer<Float>
     private let episodeStarts: UnsafeMutablePointer<Bool>
+    private let statesBeforeStep: UnsafeMutablePointer<Float>    // nEnvs × 2H: (h, c) each copy acted from
 
     // Loop state (all saved in checkpoints).
     public private(set) var step = 0                 // environment steps so far (all copies)
@@ -77,7 +78,7 @@ public final class DQNTrainer {
             recurrentAgent = RecurrentDQNAgent(config: config.dqn, observationSpace: observationSpace, actionSpace: actionSpace,
                                                rng: &networkRNG)
             episodeBuffer = EpisodeReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
-                                                copies: config.nEnvs)
+                                                copies: config.nEnvs, stateSize: config.dqn.lstmHidden)
             agent = nil
             buffer = nil
             actionCount = recurrentAgent!.actionCount
@@ -93,6 +94,7 @@ public final class DQNTrainer {
         hiddenStates = .allocate(capacity: stateSize); hiddenStates.initialize(repeating: 0, count: stateSize)
         cellStates = .allocate(capacity: stateSize); cellStates.initialize(repeating: 0, count: stateSize)
         episodeStarts = .allocate(capacity: config.nEnvs); episodeStarts.initialize(repeating: true, count: config.nEnvs)
+        statesBeforeStep = .allocate(capacity: 2 * stateSize); statesBeforeStep.initialize(repeating: 0, count: 2 * stateSize)
         let n = config.dqn.nStep, copies = config.nEnvs
         queueObservations = .allocate(capacity: copies * n * observationSize)
         queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
@@ -117,7 +119,7 @@ public final class DQNTrainer {
     deinit {
         queueObservations.deallocate(); queueActions.deallocate(); queueRewards.deallocate()
         previousObservations.deallocate(); actions.deallocate()
-        hiddenStates.deallocate(); cellStates.deallocate(); episodeStarts.deallocate()
+        hiddenStates.deallocate(); cellStates.deallocate(); episodeStarts.deallocate(); statesBeforeStep.deallocate()
     }
 
     /// A finished run's headline figures.
@@ -150,6 +152,15 @@ public final class DQNTrainer {
             let epsilon = epsilonSchedule.value(progress: Double(step) / Double(total))
             previousObservations.update(from: environments.observations, count: copies * observationSize)
             if let recurrentAgent {
+                // Keep the state each copy acts from (zero at an episode start) for the episode buffer.
+                let H = config.dqn.lstmHidden
+                for i in 0..<copies {
+                    let h = statesBeforeStep + i * 2 * H
+                    if episodeStarts[i] { h.update(repeating: 0, count: 2 * H) } else {
+                        h.update(from: hiddenStates + i * H, count: H)
+                        (h + H).update(from: cellStates + i * H, count: H)
+                    }
+                }
                 recurrentAgent.greedyActions(environments.observations, rows: copies, hidden: hiddenStates, cell: cellStates,
                                              starts: episodeStarts, into: actions)
             } else {
@@ -166,8 +177,9 @@ public final class DQNTrainer {
                 let done = environments.terminated[i] || environments.truncated[i]
                 let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
                 if let episodeBuffer {
+                    let H = config.dqn.lstmHidden, state = statesBeforeStep + i * 2 * H
                     episodeBuffer.record(copy: i, action: Int32(actions[i]), reward: environments.rewards[i], next: next,
-                                         done: done, terminated: environments.terminated[i])
+                                         done: done, terminated: environments.terminated[i], hidden: state, cell: state + H)
                     if done { episodeBuffer.begin(copy: i, observation: environments.observations + i * observationSize) }
                     episodeStarts[i] = done
                 } else {

@@ -30,23 +30,28 @@ import TestSupport
     @Test("Episode windows: whole short episodes from their start, long ones cut with burn-in, terminal flags, padding")
     func episodeWindows() {
         let space = Space.box(low: -10, high: 10, shape: [1])
-        let buffer = EpisodeReplayBuffer(capacity: 100, observationSpace: space, copies: 1)
+        let buffer = EpisodeReplayBuffer(capacity: 100, observationSpace: space, copies: 1, stateSize: 1)
+        var h: Float = 0, c: Float = 0
         // Episode A: 3 steps, terminated. Observations 0, 1, 2, final 3; rewards 10, 11, 12.
         var o: Float = 0
         buffer.begin(copy: 0, observation: &o)
         for t in 0..<3 {
             var next = Float(t + 1)
-            buffer.record(copy: 0, action: Int32(t % 2), reward: Float(10 + t), next: &next, done: t == 2, terminated: true)
+            h = Float(t); c = -Float(t)
+            buffer.record(copy: 0, action: Int32(t % 2), reward: Float(10 + t), next: &next, done: t == 2, terminated: true,
+                          hidden: &h, cell: &c)
         }
         // Episode B: 10 steps, truncated. Observations 100 …, rewards 0 ….
         o = 100
         buffer.begin(copy: 0, observation: &o)
         for t in 0..<10 {
             var next = Float(101 + t)
-            buffer.record(copy: 0, action: 0, reward: Float(t), next: &next, done: t == 9, terminated: false)
+            h = Float(100 + t); c = -Float(100 + t)
+            buffer.record(copy: 0, action: 0, reward: Float(t), next: &next, done: t == 9, terminated: false,
+                          hidden: &h, cell: &c)
         }
         #expect(buffer.count == 2)
-        let batch = EpisodeReplayBuffer.Batch(size: 64, steps: 4, observationSize: 1)
+        let batch = EpisodeReplayBuffer.Batch(size: 64, steps: 4, observationSize: 1, stateSize: 1)
         var rng = SeededGenerator(seed: 2)
         buffer.sample(into: batch, burnIn: 2, using: &rng)
         var sawShort = false, sawCut = false
@@ -58,6 +63,7 @@ import TestSupport
                 #expect((0..<4).map { batch.mask[b * 4 + $0] } == [1, 1, 1, 0])
                 #expect((0..<4).map { batch.terminal[b * 4 + $0] } == [0, 0, 1, 0])
                 #expect((0..<3).map { batch.rewards[b * 4 + $0] } == [10, 11, 12])
+                #expect(batch.initialHidden[b] == 0 && batch.initialCell[b] == 0)
             } else {  // a window of episode B: 4 steps with the next observation; burn-in unless it starts at 100
                 let start = Int(first) - 100
                 #expect((0..<5).map { batch.observations[b * 5 + $0] } == (0..<5).map { Float(100 + start + $0) })
@@ -65,6 +71,7 @@ import TestSupport
                 #expect((0..<4).map { batch.mask[b * 4 + $0] } == expectedMask)
                 #expect((0..<4).allSatisfy { batch.terminal[b * 4 + $0] == 0 })  // truncated: always bootstrap
                 if start > 0 { sawCut = true }
+                #expect(batch.initialHidden[b] == Float(100 + start) && batch.initialCell[b] == -Float(100 + start))
             }
         }
         #expect(sawShort && sawCut)
