@@ -13,7 +13,7 @@ import subprocess
 import time
 
 DEFAULT = ["cartpole-dqn", "gridworld-four-rooms-dqn", "gridworld-key-door-dqn", "gridworld-lava-crossing-dqn",
-           "gridworld-maze-dqn"]
+           "gridworld-maze-dqn", "gridworld-memory-drqn", "gridworld-memory-dqn"]
 
 
 def main():
@@ -39,7 +39,11 @@ def main():
             evaluations = [json.loads(line) for line in open(directory + "/metrics.jsonl") if "eval_return_mean" in line]
             final = evaluations[-1]
             optimal = final.get("eval_optimal_return_mean")
-            if preset.startswith("cartpole"):
+            if preset.startswith("gridworld-memory"):
+                best = max(e.get("eval_success_rate", 0) for e in evaluations)
+                ok = (best >= 0.9) if preset.endswith("drqn") else (best <= 0.6)
+                detail = f"best eval success {best:.2f} (target {'≥ 0.9' if preset.endswith('drqn') else 'near chance'})"
+            elif preset.startswith("cartpole"):
                 hit = next((e["step"] for e in evaluations if e["eval_return_mean"] >= 475), None)
                 ok = hit is not None
                 detail = f"first eval ≥ 475 at {hit} steps" if ok else "never ≥ 475"

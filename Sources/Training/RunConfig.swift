@@ -140,6 +140,18 @@ public enum Presets {
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
             c.netArch = [128]; c.doubleQ = true; c.nStep = 3
         },
+        preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
+               target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 50_000) { c in
+            c.encoder = "lstm"; c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
+            c.trainFreq = 4; c.targetUpdateInterval = 500; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 24; c.burnIn = 4; c.doubleQ = true
+        },
+        preset("gridworld-memory-dqn", "Memoryless DQN (MLP) on the memory task: the baseline that cannot beat chance",
+               target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 50_000) { c in
+            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
+            c.trainFreq = 4; c.targetUpdateInterval = 500; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.doubleQ = true
+        },
         preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
                target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], steps: 50_000) { c in
             c.learningRate = 2.3e-3; c.batchSize = 64; c.bufferSize = 100_000; c.learningStarts = 1_000; c.gamma = 0.99
