@@ -96,9 +96,5 @@ public final class RecurrentDQNAgent {
         return Float(loss / Double(counted))
     }
 
-    public func updateTarget() {
-        if config.tau >= 1 { targetParameters.copyValues(from: onlineParameters); return }
-        let tau = Float(config.tau), source = onlineParameters.values, destination = targetParameters.values
-        for i in 0..<onlineParameters.count { destination[i] = tau * source[i] + (1 - tau) * destination[i] }
-    }
+    public func updateTarget() { targetParameters.moveToward(onlineParameters, tau: Float(config.tau)) }
 }

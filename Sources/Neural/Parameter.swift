@@ -103,6 +103,15 @@ public final class ParameterArena {
 
     public func zeroGrad() { storage.grads.update(repeating: 0, count: count) }
 
+    /// Moves every value toward `other`'s: θ ← τ·θ_other + (1 − τ)·θ (Polyak averaging; τ = 1 copies).
+    public func moveToward(_ other: ParameterArena, tau: Float) {
+        if tau >= 1 { copyValues(from: other); return }
+        precondition(other.count == count && other.offsets == offsets,
+                     "parameter arenas differ in layout (\(other.count) vs \(count) scalars)")
+        let source = other.values, destination = values
+        for i in 0..<count { destination[i] = tau * source[i] + (1 - tau) * destination[i] }
+    }
+
     /// Copies every value from `other`, which must have the same layout (a target network, say).
     public func copyValues(from other: ParameterArena) {
         precondition(other.count == count && other.offsets == offsets,
