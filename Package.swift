@@ -31,10 +31,12 @@ let package = Package(
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
                        providers: [.apt(["libsdl2-dev"])]),
 
+        // Tiny C kernels that need compiler flags Swift cannot set per loop (vector square roots).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // Leaf: the one seeded generator every consumer derives its streams from.
         .target(name: "SeededRandom"),
         // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.
-        .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom"], swiftSettings: hotLoopSettings),
+        .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SeededRandom"], swiftSettings: hotLoopSettings),
         // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
         .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"], swiftSettings: hotLoopSettings),
         .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings),
@@ -55,7 +57,7 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["Neural", "SeededRandom", "CAllocationCounter", "CBLAS"],
                 path: "Tests/TestSupport"),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport", "CKernels"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport"]),
     ]

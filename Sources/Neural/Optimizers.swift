@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,6 +83,7 @@ public final class Adam: Optimizer {
     private let counter = Counter()
     public var stepCount: Int { Int(counter.value) }
     private let firstMoment: Parameter, secondMoment: Parameter, maxSecondMoment: Parameter
+    private let squareRoots: Parameter  // scratch: √(second moment) of the current step
 
     public init(_ arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false,
@@ -99,6 +101,7 @@ public final class Adam: Optimizer {
         firstMoment = stateBuffer(arena.paddedCount)
         secondMoment = stateBuffer(arena.paddedCount)
         maxSecondMoment = stateBuffer(amsgrad ? arena.paddedCount : 0)
+        squareRoots = stateBuffer(arena.paddedCount)
     }
 
     /// AdamW with PyTorch's default decay of 0.01.
@@ -120,7 +123,20 @@ public final class Adam: Optimizer {
         let beta1 = beta1, beta2 = beta2, epsilon = epsilon, weightDecay = weightDecay  // locals: see SGD.step
         let amsgrad = amsgrad, decoupledWeightDecay = decoupledWeightDecay
         // Eight lanes at a time over the padded arena; the same operations in the same order as a scalar loop,
-        // so the result is bit-identical to one (and to PyTorch's within rounding).
+        // so the result is bit-identical to one (and to PyTorch's within rounding). Square roots go through a C kernel
+        // that vectorizes them (Swift's squareRoot() keeps a scalar errno path).
+        let roots = squareRoots.value, source = amsgrad ? vMax : v
+        for i in stride(from: 0, to: arena.paddedCount, by: 8) {
+            let g = grad.loadVector(i), w = p.loadVector(i)
+            let effective = weightDecay != 0 && !decoupledWeightDecay ? g + weightDecay * w : g
+            let second = v.loadVector(i) * beta2 + (1 - beta2) * effective * effective
+            v.storeVector(second, i)
+            if amsgrad {
+                let previous = vMax.loadVector(i)
+                vMax.storeVector(previous.replacing(with: second, where: second .> previous), i)
+            }
+        }
+        dojo_sqrt_f32(source, roots, arena.paddedCount)
         for i in stride(from: 0, to: arena.paddedCount, by: 8) {
             var g = grad.loadVector(i), w = p.loadVector(i)
             if weightDecay != 0 {
@@ -128,19 +144,12 @@ public final class Adam: Optimizer {
             }
             var first = m.loadVector(i)
             first = first + (1 - beta1) * (g - first)          // lerp, as PyTorch writes it
-            let second = v.loadVector(i) * beta2 + (1 - beta2) * g * g
             m.storeVector(first, i)
-            v.storeVector(second, i)
-            var denominatorSource = second
-            if amsgrad {
-                let previous = vMax.loadVector(i)
-                denominatorSource = previous.replacing(with: second, where: second .> previous)
-                vMax.storeVector(denominatorSource, i)
-            }
-            let denominator = denominatorSource.squareRoot() / correction2Sqrt + epsilon
+            let denominator = roots.loadVector(i) / correction2Sqrt + epsilon
             p.storeVector(w + (-stepSize) * (first / denominator), i)
         }
     }
+
 
     public func stateEntries(prefix: String) -> [StateEntry] {
         var entries = [StateEntry(name: prefix + "exp_avg", storage: .parameter(firstMoment)),

@@ -1,5 +1,7 @@
 import Foundation
 import Neural
+import CKernels
+import SeededRandom
 import Testing
 
 /// The eight-lane kernels against their scalar references.
@@ -38,5 +40,16 @@ import Testing
         #expect(e[0] < 1e-37 && e[1] > 1e38 && e[4].isNaN && e[5] == 1)
         #expect(s[0] < 1e-37 && s[1] == 1 && s[3] == 1 && s[4].isNaN && s[5] == 0.5)
         #expect(t[0] == -1 && t[1] == 1 && t[2] == -1 && t[3] == 1 && t[4].isNaN && t[5] == 0)
+    }
+}
+
+@Suite struct KernelTests {
+    @Test("The C square-root kernel equals Float.squareRoot() bit for bit")
+    func squareRootKernel() {
+        var rng = SeededGenerator(seed: 1)
+        let x = (0..<1_003).map { _ in abs(Float(rng.nextGaussian())) * 100 } + [0, .infinity, 1e-38]
+        var y = [Float](repeating: 0, count: x.count)
+        dojo_sqrt_f32(x, &y, x.count)
+        #expect(y == x.map { $0.squareRoot() })
     }
 }
