@@ -367,7 +367,7 @@ public final class DQNTrainer {
         file.append("buffer.terminated", floats(buffer.terminated, filled))
         file.append("buffer.discounts", floats(buffer.discounts, filled))
         if let tree = buffer.priorities {
-            file.append("buffer.priorities_bits", words((0..<filled).map { tree.value($0).bitPattern } + [buffer.maxPriorityValue.bitPattern]))
+            file.append("buffer.priorities_bits", words((0..<filled).map { tree.value($0).bitPattern } + [buffer.maxPriorityForCheckpoint.bitPattern]))
         }
         return file
     }
@@ -429,8 +429,6 @@ public final class DQNTrainer {
 }
 
 extension ReplayBuffer {
-    var maxPriorityValue: Double { priorities.map { _ in maxPriorityForCheckpoint } ?? 1 }
-
     /// Restores the filled part saved by `DQNTrainer.trainingState`.
     func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, priorities saved: [UInt64]?) throws {
         guard filled <= capacity, position < capacity else {
