@@ -141,15 +141,15 @@ public enum Presets {
             c.netArch = [128]; c.doubleQ = true; c.nStep = 3
         },
         preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
-               target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 50_000) { c in
-            c.encoder = "lstm"; c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
-            c.trainFreq = 4; c.targetUpdateInterval = 500; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 24; c.burnIn = 4; c.doubleQ = true
+               target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
+            c.encoder = "lstm"; c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
+            c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 32; c.burnIn = 8; c.doubleQ = true
         },
         preset("gridworld-memory-dqn", "Memoryless DQN (MLP) on the memory task: the baseline that cannot beat chance",
-               target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 50_000) { c in
-            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
-            c.trainFreq = 4; c.targetUpdateInterval = 500; c.explorationFraction = 0.3; c.explorationFinalEps = 0.05
+               target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
+            c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
             c.netArch = [64]; c.doubleQ = true
         },
         preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
