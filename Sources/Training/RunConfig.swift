@@ -146,7 +146,7 @@ public enum Presets {
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
             c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 32; c.burnIn = 8; c.doubleQ = true
         },
-        preset("gridworld-memory-dqn", "Memoryless DQN (MLP) on the memory task: the baseline that cannot beat chance",
+        preset("gridworld-memory-dqn", "Memoryless DQN (MLP) on the memory task: the baseline at chance",
                target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
             c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02

@@ -7,11 +7,12 @@ struct Dojo: ParsableCommand {
         abstract: "Train, watch and replay reinforcement-learning agents: one native binary, reproducible to the bit.",
         discussion: """
             Start here:
-              dojo train                                 train the default agent (DQN, four-rooms gridworld)
-              dojo eval runs/<run>                       evaluate it
-              dojo envs                                  what can be simulated, with its options
-              dojo rollout gridworld --random 20 --json  one episode, step by step
-              dojo bench nn                              speed of the neural core
+              dojo train              train the default agent (DQN, gridworld)
+              dojo eval runs/<run>    evaluate it
+              dojo envs               environments, spaces and options
+              dojo rollout gridworld --random 20 --json
+                                      one episode, step by step
+              dojo bench nn           speed of the neural core
             """,
         subcommands: [Train.self, Eval.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )

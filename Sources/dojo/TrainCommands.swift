@@ -8,24 +8,34 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an agent headless, with progress, logs, evaluations and checkpoints.",
         discussion: """
-            With no arguments: the default preset (\(Presets.defaultName)), about a minute on a laptop core.
+            With no arguments: the default preset (\(Presets.defaultName)),
+            one to two minutes on one core.
+
             Presets:
-            \(Presets.all.map { "  \($0.name.padding(toLength: 30, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
+            \(Presets.all.map { "  \($0.name)\n      \($0.summary)" }.joined(separator: "\n"))
 
-            Settings are layered: preset → --config FILE (YAML or JSON, keys as in config.json) → --option (environment)
-            → --set key=value (hyperparameters, Stable-Baselines3 names: learning_rate, buffer_size, batch_size, gamma,
-            train_freq, gradient_steps, target_update_interval, exploration_fraction, exploration_final_eps, net_arch,
-            double_q, dueling, n_step, prioritized_replay, ...) → --steps/--seed/--envs.
+            Settings are layered, each overriding the one before:
+              preset → --config FILE (YAML or JSON, keys as in config.json)
+              → --option key=value (environment) → --set key=value
+              (hyperparameters) → --steps, --seed, --envs.
+            Hyperparameters use Stable-Baselines3's names: learning_rate,
+            buffer_size, learning_starts, batch_size, gamma, train_freq,
+            gradient_steps, target_update_interval, tau,
+            exploration_fraction, exploration_final_eps, max_grad_norm,
+            net_arch, double_q, dueling, n_step, prioritized_replay,
+            encoder (mlp, lstm, attention), lstm_hidden, sequence_length,
+            burn_in, embed_dim, attention_heads.
 
-            The run directory holds config.json, metrics.csv, metrics.jsonl, tensorboard/ (tensorboard --logdir runs),
-            learning_curve.png, checkpoints/{best,last} (weights as safetensors with PyTorch names) and
-            best_episode.replay. Ctrl-C saves a resumable checkpoint; continue with --resume DIR.
+            A run directory holds config.json, metrics.csv, metrics.jsonl,
+            tensorboard/, learning_curve.png, checkpoints/{best,last}
+            (safetensors, PyTorch names) and best_episode.replay.
+            Ctrl-C saves a resumable checkpoint; continue with --resume.
 
             Examples:
               dojo train
               dojo train cartpole --seed 3
-              dojo train gridworld --option map=mymap.txt --set learning_rate=0.0005 --steps 200000
-              dojo train --preset gridworld-key-door-dqn --config tuned.yaml
+              dojo train gridworld --option map=mymap.txt --steps 200000
+              dojo train --preset gridworld-memory-drqn --set burn_in=4
               dojo train --resume runs/gridworld-four-rooms-dqn-seed0
             """)
 
