@@ -59,6 +59,7 @@ let package = Package(
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport", "CKernels"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
+        .testTarget(name: "DojoCLITests", dependencies: ["dojo", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport"]),
     ]
 )
