@@ -30,6 +30,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var maxGradNorm: Double = 10
     /// Hidden layer sizes of the Q-network.
     public var netArch: [Int] = [64, 64]
+    /// Nonlinearity of the hidden layers: relu, tanh, sigmoid or gelu (SB3's `activation_fn`). Tanh cannot die,
+    /// which matters for one-hot grids with large constant planes.
+    public var activationFn: String = "relu"
     /// Observation encoder: "mlp" (the observation goes straight to the hidden layers) or "attention" (ego-attention
     /// over an entity-set observation).
     public var encoder: String = "mlp"
@@ -62,7 +65,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case batchSize = "batch_size", tau, gamma, trainFreq = "train_freq", gradientSteps = "gradient_steps"
         case targetUpdateInterval = "target_update_interval", explorationFraction = "exploration_fraction"
         case explorationInitialEps = "exploration_initial_eps", explorationFinalEps = "exploration_final_eps"
-        case maxGradNorm = "max_grad_norm", netArch = "net_arch", encoder, embedDim = "embed_dim"
+        case maxGradNorm = "max_grad_norm", netArch = "net_arch", activationFn = "activation_fn", encoder, embedDim = "embed_dim"
         case attentionHeads = "attention_heads", lstmHidden = "lstm_hidden", sequenceLength = "sequence_length"
         case burnIn = "burn_in", doubleQ = "double_q", dueling, nStep = "n_step"
         case prioritizedReplay = "prioritized_replay", priorityAlpha = "priority_alpha", priorityBeta0 = "priority_beta0"
@@ -81,6 +84,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         explorationInitialEps = try value(.explorationInitialEps, explorationInitialEps)
         explorationFinalEps = try value(.explorationFinalEps, explorationFinalEps)
         maxGradNorm = try value(.maxGradNorm, maxGradNorm); netArch = try value(.netArch, netArch)
+        activationFn = try value(.activationFn, activationFn)
         encoder = try value(.encoder, encoder); embedDim = try value(.embedDim, embedDim)
         attentionHeads = try value(.attentionHeads, attentionHeads)
         lstmHidden = try value(.lstmHidden, lstmHidden); sequenceLength = try value(.sequenceLength, sequenceLength)
@@ -109,6 +113,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         require(maxGradNorm > 0, "max_grad_norm must be positive (got \(maxGradNorm))")
         require(netArch.allSatisfy { $0 > 0 } && (!dueling || !netArch.isEmpty), "net_arch needs positive sizes (and at least one layer for dueling)")
         require(nStep >= 1, "n_step must be ≥ 1 (got \(nStep))")
+        require(Activation.Function(rawValue: activationFn) != nil,
+                "activation_fn must be one of \(Activation.Function.allCases.map(\.rawValue).joined(separator: ", ")) (got \(activationFn))")
         require(priorityAlpha >= 0 && (0...1).contains(priorityBeta0), "priority_alpha must be ≥ 0 and priority_beta0 in [0, 1]")
         if case .discrete = actionSpace {} else {
             problems.append("DQN needs a discrete action space, this environment has \(actionSpace); use a discretized-action option or PPO")
@@ -163,11 +169,14 @@ public final class DQNAgent {
         self.config = config
         observationSize = observationSpace.flatCount
         actionCount = actions
+        let activation = Activation.Function(rawValue: config.activationFn) ?? .relu
         online = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
-                          dueling: config.dueling, encoder: Self.encoder(config, observationSpace, &rng), rng: &rng)
+                          dueling: config.dueling, activation: activation, encoder: Self.encoder(config, observationSpace, &rng),
+                          rng: &rng)
         var targetRNG = rng  // any values: the target starts as a copy of the online network
         target = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
-                          dueling: config.dueling, encoder: Self.encoder(config, observationSpace, &targetRNG), rng: &targetRNG)
+                          dueling: config.dueling, activation: activation,
+                          encoder: Self.encoder(config, observationSpace, &targetRNG), rng: &targetRNG)
         onlineParameters = ParameterArena(module: online, prefix: "q_net.")
         targetParameters = ParameterArena(module: target, prefix: "q_net_target.")
         targetParameters.copyValues(from: onlineParameters)

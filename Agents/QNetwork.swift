@@ -1,7 +1,7 @@
 import Neural
 import Sim
 
-/// A Q-network: an optional encoder (ego-attention for entity sets), an MLP trunk with ReLU and a head giving one
+/// A Q-network: an optional encoder (ego-attention for entity sets), an MLP trunk (ReLU by default) and a head giving one
 /// value per action, either linear or dueling (Q = V + A − mean A, Wang et al. 2016).
 ///
 /// Shapes: observations (B, obs) → Q-values (B, actions). PyTorch names, under the prefix the owner gives
@@ -24,7 +24,8 @@ public final class QNetwork: Module {
     private var rows = 0
 
     public init(observationSize: Int, actionCount: Int, hiddenSizes: [Int], dueling: Bool,
-                encoder: (any ObservationEncoder)? = nil, rng: inout SeededGenerator) {
+                activation: Activation.Function = .relu, encoder: (any ObservationEncoder)? = nil,
+                rng: inout SeededGenerator) {
         precondition(!hiddenSizes.isEmpty || !dueling, "a dueling network needs at least one hidden layer")
         self.observationSize = observationSize
         self.actionCount = actionCount
@@ -34,7 +35,7 @@ public final class QNetwork: Module {
         var width = encoder?.outputSize ?? observationSize
         for size in hiddenSizes {
             layers.append(Linear(inputFeatures: width, outputFeatures: size, rng: &rng))
-            layers.append(Activation(.relu, features: size))
+            layers.append(Activation(activation, features: size))
             width = size
         }
         if dueling {

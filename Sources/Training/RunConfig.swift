@@ -119,26 +119,26 @@ public enum Presets {
                options: ["map": "four-rooms", "random_start": "true"], steps: 100_000) { c in
             c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128; c.gamma = 0.99
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true; c.nStep = 3
+            c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
         },
         preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "key-door"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true; c.nStep = 5
+            c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "lava-crossing"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
-            c.netArch = [64]; c.doubleQ = true; c.nStep = 5
+            c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-maze-dqn", "DQN on seeded random 9×9 mazes (a new maze every episode)",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "maze", "size": "9"],
                steps: 100_000) { c in
             c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
-            c.netArch = [128]; c.doubleQ = true; c.nStep = 3
+            c.netArch = [128]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
         },
         preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
                target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in

@@ -22,9 +22,9 @@ struct Train: ParsableCommand {
             buffer_size, learning_starts, batch_size, gamma, train_freq,
             gradient_steps, target_update_interval, tau,
             exploration_fraction, exploration_final_eps, max_grad_norm,
-            net_arch, double_q, dueling, n_step, prioritized_replay,
-            encoder (mlp, lstm, attention), lstm_hidden, sequence_length,
-            burn_in, embed_dim, attention_heads.
+            net_arch, activation_fn, double_q, dueling, n_step,
+            prioritized_replay, encoder (mlp, lstm, attention), lstm_hidden,
+            sequence_length, burn_in, embed_dim, attention_heads.
 
             A run directory holds config.json, metrics.csv, metrics.jsonl,
             tensorboard/, learning_curve.png, checkpoints/{best,last}
