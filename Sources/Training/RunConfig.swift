@@ -150,7 +150,7 @@ public enum Presets {
                target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
             c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
-            c.netArch = [64]; c.doubleQ = true
+            c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true
         },
         preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
                target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], steps: 50_000) { c in
