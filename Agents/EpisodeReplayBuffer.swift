@@ -177,3 +177,61 @@ public final class EpisodeReplayBuffer {
         }
     }
 }
+
+import Neural
+
+extension EpisodeReplayBuffer {
+    private static func words(_ values: [Int]) -> SafeTensors.Value {
+        .int64(shape: [values.count], values: values.map(Int64.init))
+    }
+
+    /// Adds the buffer's complete contents (rows, episodes, episodes in progress) to a checkpoint under `prefix`.
+    public func save(into file: inout SafeTensors.File, prefix: String) {
+        let rows = capacity * observationSize
+        if let bytes = byteRows {
+            file.append(prefix + "observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: bytes, count: rows))))
+        } else {
+            file.append(prefix + "observations", .float32(Tensor(shape: [rows], copying: floatRows!)))
+        }
+        file.append(prefix + "actions", Self.words((0..<capacity).map { Int(actions[$0]) }))
+        file.append(prefix + "rewards", .float32(Tensor(shape: [capacity], copying: rewards)))
+        file.append(prefix + "states", .float32(Tensor(shape: [capacity * 2 * stateSize], copying: states)))
+        let kept = episodes[oldest...]
+        file.append(prefix + "episodes", Self.words(kept.flatMap { [$0.start, $0.length, $0.terminated ? 1 : 0] } + [writeRow]))
+        for (i, stage) in staging.enumerated() {
+            file.append(prefix + "staging.\(i).observations", .float32(Tensor(shape: [stage.observations.count], scalars: stage.observations)))
+            file.append(prefix + "staging.\(i).actions", Self.words(stage.actions.map(Int.init)))
+            file.append(prefix + "staging.\(i).rewards", .float32(Tensor(shape: [stage.rewards.count], scalars: stage.rewards)))
+            file.append(prefix + "staging.\(i).states", .float32(Tensor(shape: [stage.states.count], scalars: stage.states)))
+        }
+    }
+
+    /// Restores what `save(into:prefix:)` wrote; `path` labels errors.
+    public func restore(from file: SafeTensors.File, prefix: String, path: String) throws {
+        let rows = capacity * observationSize
+        switch file.tensors[prefix + "observations"] {
+        case .uint8(_, let values)? where byteRows != nil && values.count == rows: byteRows!.update(from: values, count: rows)
+        case .float32(let tensor)? where floatRows != nil && tensor.count == rows: tensor.copy(to: floatRows!)
+        default: throw SafeTensorsError.wrongShape(path: path, tensor: prefix + "observations", expected: [rows], found: [])
+        }
+        let savedActions = try file.int64(prefix + "actions", path: path)
+        let savedRewards = try file.float32(prefix + "rewards", path: path)
+        let savedStates = try file.float32(prefix + "states", path: path)
+        guard savedActions.count == capacity, savedRewards.count == capacity, savedStates.count == capacity * 2 * stateSize else {
+            throw SafeTensorsError.wrongShape(path: path, tensor: prefix + "actions", expected: [capacity], found: [savedActions.count])
+        }
+        for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
+        savedRewards.copy(to: rewards)
+        savedStates.copy(to: states)
+        let table = try file.int64(prefix + "episodes", path: path).map(Int.init)
+        episodes = stride(from: 0, to: table.count - 1, by: 3).map { (table[$0], table[$0 + 1], table[$0 + 2] == 1) }
+        oldest = 0
+        writeRow = table.last ?? 0
+        for i in staging.indices {
+            staging[i].observations = try file.float32(prefix + "staging.\(i).observations", path: path).scalars
+            staging[i].actions = try file.int64(prefix + "staging.\(i).actions", path: path).map { Int32($0) }
+            staging[i].rewards = try file.float32(prefix + "staging.\(i).rewards", path: path).scalars
+            staging[i].states = try file.float32(prefix + "staging.\(i).states", path: path).scalars
+        }
+    }
+}

@@ -310,8 +310,7 @@ public final class DQNTrainer {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": "dqn", "env": config.env, "step": String(step)])
         for entry in modelEntries { model.append(entry.name, entry.value) }
         try SafeTensors.write(model, to: temporary + "/model.safetensors")
-        // Exact resume covers the feed-forward agent; the recurrent agent's episode buffer is not saved yet.
-        if includeTrainingState && agent != nil { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
+        if includeTrainingState { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
         try config.encodedJSON().write(to: URL(fileURLWithPath: temporary + "/config.json"), options: .atomic)
         let old = path + ".old"
         try? manager.removeItem(atPath: old)
@@ -329,15 +328,15 @@ public final class DQNTrainer {
     }
 
     /// Everything besides the weights needed to continue exactly.
+    var optimizer: Adam { agent?.optimizer ?? recurrentAgent!.optimizer }
+
     func trainingState() -> SafeTensors.File {
-        let agent = agent!, buffer = buffer!
         var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
-        for entry in agent.optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
-        file.append("counters", words([step, iteration, episodes, buffer.count, buffer.position].map(\.stateWord)
+        for entry in optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
+        file.append("counters", words([step, iteration, episodes, buffer?.count ?? 0, buffer?.position ?? 0].map(\.stateWord)
                                       + [bestEvaluation.bitPattern]))
         file.append("rng.exploration", words(explorationRNG.stateWords))
         file.append("rng.sampling", words(samplingRNG.stateWords))
-        file.append("recent.returns", .float32(Tensor(shape: [recentReturns.count], scalars: recentReturns.map(Float.init))))
         file.append("recent.returns_bits", words(recentReturns.map(\.bitPattern)))
         file.append("recent.lengths_bits", words(recentLengths.map(\.bitPattern)))
         file.append("history.steps_bits", words(history.map(\.step.bitPattern)))
@@ -349,6 +348,16 @@ public final class DQNTrainer {
         file.append("env.observations", floats(environments.observations, config.nEnvs * observationSize))
         file.append("env.episode_returns_bits", words((0..<config.nEnvs).map { environments.episodeReturns[$0].bitPattern }))
         file.append("env.episode_lengths", words((0..<config.nEnvs).map { environments.episodeLengths[$0].stateWord }))
+        if let episodeBuffer {
+            // Recurrent: the episode buffer and each copy's acting state.
+            episodeBuffer.save(into: &file, prefix: "episodes.")
+            let stateSize = config.nEnvs * config.dqn.lstmHidden
+            file.append("acting.hidden", floats(hiddenStates, stateSize))
+            file.append("acting.cell", floats(cellStates, stateSize))
+            file.append("acting.starts", words((0..<config.nEnvs).map { episodeStarts[$0] ? 1 : 0 }))
+            return file
+        }
+        let buffer = buffer!
         // n-step queues.
         let n = config.dqn.nStep
         file.append("nstep.observations", floats(queueObservations, config.nEnvs * n * observationSize))
@@ -374,9 +383,6 @@ public final class DQNTrainer {
 
     /// Restores weights and training state from a `last` checkpoint folder.
     func restore(from path: String) throws {
-        guard let agent, let buffer else {
-            throw TrainingError.corruptCheckpoint("resuming a recurrent (lstm) run is not supported yet; start it again")
-        }
         let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
         guard FileManager.default.fileExists(atPath: statePath) else {
             throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
@@ -392,7 +398,7 @@ public final class DQNTrainer {
             }
             tensor.copy(to: pointer)
         }
-        try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
+        try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try int64("counters")
         guard counters.count == 6 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
         step = Int(Int64(bitPattern: counters[0])); iteration = Int(Int64(bitPattern: counters[1]))
@@ -409,6 +415,15 @@ public final class DQNTrainer {
         try float32("env.observations", into: environments.observations, count: config.nEnvs * observationSize)
         for (i, bits) in try int64("env.episode_returns_bits").enumerated() { environments.episodeReturns[i] = Double(bitPattern: bits) }
         for (i, word) in try int64("env.episode_lengths").enumerated() { environments.episodeLengths[i] = Int(Int64(bitPattern: word)) }
+        if let episodeBuffer {
+            try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath)
+            let stateSize = config.nEnvs * config.dqn.lstmHidden
+            try float32("acting.hidden", into: hiddenStates, count: stateSize)
+            try float32("acting.cell", into: cellStates, count: stateSize)
+            for (i, word) in try int64("acting.starts").enumerated() { episodeStarts[i] = word != 0 }
+            return
+        }
+        let buffer = buffer!
         let n = config.dqn.nStep
         try float32("nstep.observations", into: queueObservations, count: config.nEnvs * n * observationSize)
         for (k, word) in try int64("nstep.actions").enumerated() { queueActions[k] = Int32(Int64(bitPattern: word)) }

@@ -79,6 +79,35 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         #expect(rows.count == 1 + 3_000 / 500, "metrics rows: \(rows.count)")
     }
 
+    @Test("Recurrent DQN: stopping and resuming gives the same final checkpoint as an uninterrupted run")
+    func recurrentKillAndResume() throws {
+        var config = RunConfig()
+        config.env = "gridworld"
+        config.envOptions = ["map": "memory", "max_steps": "40"]
+        config.totalTimesteps = 2_000
+        config.nEnvs = 2
+        config.seed = 5
+        config.evalFreq = 1_000
+        config.nEvalEpisodes = 2
+        config.logInterval = 500
+        config.dqn.encoder = "lstm"
+        config.dqn.bufferSize = 3_000
+        config.dqn.learningStarts = 300
+        config.dqn.batchSize = 8
+        config.dqn.netArch = [16]
+        config.dqn.lstmHidden = 8
+        config.dqn.sequenceLength = 12
+        config.dqn.burnIn = 3
+        let straight = temporaryDirectory("rstraight"), interrupted = temporaryDirectory("rinterrupted")
+        _ = try DQNTrainer(config: config, directory: straight).run()
+        _ = try DQNTrainer(config: config, directory: interrupted).run(stopAt: 1_300)
+        _ = try DQNTrainer(config: config, directory: interrupted, resume: true).run()
+        for file in ["checkpoints/last/model.safetensors", "checkpoints/last/state.safetensors"] {
+            #expect(fileBytes("\(straight)/\(file)") != nil)
+            #expect(fileBytes("\(straight)/\(file)") == fileBytes("\(interrupted)/\(file)"), "\(file) differs after resume")
+        }
+    }
+
     @Test("Learning smoke test: DQN solves the empty 8×8 gridworld within 2% of the optimal return")
     func learnsEmptyRoom() throws {
         var config = RunConfig()
