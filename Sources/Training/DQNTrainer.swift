@@ -46,8 +46,6 @@ public final class DQNTrainer {
     private var recentLengths: [Double] = []
     private var bestEvaluation = -Double.infinity
     private var lossSum = 0.0, lossCount = 0
-    /// Wall-clock seconds spent in earlier sessions of this run (before a resume).
-    private var elapsedBefore = 0.0
     // n-step queues: per copy a ring of the last n (observation, action, reward).
     private let queueObservations: UnsafeMutablePointer<Float>   // nEnvs × n × obs
     private let queueActions: UnsafeMutablePointer<Int32>        // nEnvs × n
@@ -223,7 +221,7 @@ public final class DQNTrainer {
                 try checkParametersFinite()
                 let evaluation = try evaluate()
                 lastEvaluation = evaluation.result
-                metrics.writeEvaluation(step: step, evaluation.result, elapsed: elapsedBefore + Date().timeIntervalSince(started))
+                metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
                 evaluationHistory.append((Double(step), evaluation.result.meanReturn))
                 if evaluation.result.meanReturn > bestEvaluation {
                     bestEvaluation = evaluation.result.meanReturn

@@ -73,13 +73,16 @@ public enum Evaluator {
 /// Progress on the terminal: a redrawn bar when stdout is a terminal, a line every tenth of the run otherwise.
 public final class ProgressReporter {
     public let total: Int
+    /// The step this session started at (non-zero when resuming), so rates count this session's steps only.
+    private let first: Int
     private let interactive: Bool
     private let start = Date()
     private var lastPrintedTenth = -1
     private let quiet: Bool
 
-    public init(total: Int, quiet: Bool = false) {
+    public init(total: Int, startingAt first: Int = 0, quiet: Bool = false) {
         self.total = total
+        self.first = first
         self.quiet = quiet
         interactive = isatty(STDOUT_FILENO) == 1
     }
@@ -88,7 +91,7 @@ public final class ProgressReporter {
         guard !quiet else { return }
         let elapsed = Date().timeIntervalSince(start)
         let fraction = min(1, Double(step) / Double(max(total, 1)))
-        let rate = elapsed > 0 ? Double(step) / elapsed : 0
+        let rate = elapsed > 0 ? Double(step - first) / elapsed : 0
         let eta = rate > 0 ? Double(total - step) / rate : 0
         let returnText = recentReturn.map { String(format: "return %.3f", $0) } ?? "return –"
         let text = String(format: "%3.0f%% %@/%@ steps | %@ steps/s | %@ | ETA %@", fraction * 100,

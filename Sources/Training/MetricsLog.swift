@@ -67,7 +67,8 @@ public final class MetricsLog {
         tensorboard.scalars(scalars, step: row.step)
     }
 
-    /// Logs an evaluation; `elapsed` (wall-clock seconds since the run started) goes to the JSON lines only.
+    /// Logs an evaluation; `elapsed` (wall-clock seconds since this session of the run started) goes to the JSON lines
+    /// only.
     public func writeEvaluation(step: Int, _ result: EvaluationResult, elapsed: Double) {
         var object: [String: Any] = ["step": step, "wall_time_s": elapsed, "eval_return_mean": result.meanReturn, "eval_return_std": result.stdReturn,
                                      "eval_length_mean": result.meanLength, "eval_episodes": result.returns.count]

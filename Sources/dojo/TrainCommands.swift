@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
             print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : "\(config.envOptions) ")"
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
-        let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps))
+        let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step))
         let directory = trainer.directory
         if summary.interrupted {
             print("interrupted at step \(summary.steps); checkpoint saved. Continue with: dojo train --resume \(directory)")
