@@ -48,8 +48,11 @@ def main():
                 ok = hit is not None
                 detail = f"first eval ≥ 475 at {hit} steps" if ok else "never ≥ 475"
             else:
-                ok = optimal is not None and final["eval_return_mean"] >= 0.98 * optimal
-                detail = f"optimal {optimal:.4f}, {100 * final['eval_return_mean'] / optimal:.1f}% of it" if optimal else ""
+                # Reached within the budget: at some evaluation (the best checkpoint keeps it); also shown: the final one.
+                hits = [e["step"] for e in evaluations if e["eval_return_mean"] >= 0.98 * e["eval_optimal_return_mean"]]
+                ok = bool(hits)
+                detail = (f"optimal {optimal:.4f}, final {100 * final['eval_return_mean'] / optimal:.1f}% of it; "
+                          f"first within 2% at {hits[0] if hits else 'never'}")
             reached += ok
             print(f"  seed {seed}: final eval return {final['eval_return_mean']:.4f} "
                   f"success {final.get('eval_success_rate', float('nan')):.2f}; {detail}; {seconds:.0f} s "
