@@ -39,6 +39,8 @@ public final class GridWorld: Environment {
         OptionSpec("map", .path, default: "four-rooms",
                    "built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) or a path to a text map"),
         OptionSpec("size", .integer(7...99), default: "11", "side of maze maps and width of the memory task (odd for mazes)"),
+        OptionSpec("maze_seed", .integer(0...Int(Int32.max)), default: "",
+                   "maze: keep the one maze drawn from this seed (default: a new maze every episode)"),
         OptionSpec("observation", .choice(["auto", "full", "partial"]), default: "auto",
                    "full grid or egocentric partial view; auto: partial for memory, full otherwise"),
         OptionSpec("view", .integer(3...15), default: "7", "side of the partial view (odd)"),
@@ -50,6 +52,8 @@ public final class GridWorld: Environment {
     public let id = "gridworld"
     public let options: ResolvedOptions
     public let mapName: String
+    /// Whether the layout is drawn anew at each reset (mazes without `maze_seed`, the memory task).
+    public let regeneratesLayout: Bool
     public let partialView: Bool
     public let viewSize: Int
     public let slipProbability: Float
@@ -94,7 +98,7 @@ public final class GridWorld: Environment {
             guard size % 2 == 1 else {
                 throw OptionError.invalidValue(environment: "gridworld", name: "size", value: "\(size)", problem: "mazes need an odd size")
             }
-            var probe = SeededGenerator(seed: 0)
+            var probe = SeededGenerator(seed: options.string("maze_seed").flatMap { UInt64($0) } ?? 0, stream: 17)
             layout = BuiltInGridMaps.maze(size: size, using: &probe)
         case "memory":
             var probe = SeededGenerator(seed: 0)
@@ -111,6 +115,7 @@ public final class GridWorld: Environment {
                 layout = try GridMap.parse(text, file: mapName)
             }
         }
+        regeneratesLayout = mapName == "memory" || (mapName == "maze" && options.string("maze_seed") == nil)
         let mode = options.string("observation")!
         partialView = mode == "partial" || (mode == "auto" && mapName == "memory")
         viewSize = options.int("view")
@@ -179,7 +184,7 @@ public final class GridWorld: Environment {
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         if let seed { rng = SeededGenerator(seed: seed) }
-        switch mapName {
+        switch regeneratesLayout ? mapName : "" {
         case "maze": layout = BuiltInGridMaps.maze(size: width, using: &rng)
         case "memory":
             let drawn = BuiltInGridMaps.memory(size: width, using: &rng)
@@ -196,7 +201,7 @@ public final class GridWorld: Environment {
         agent = layout.start
         if randomStart {
             // Uniform over floor cells from which a goal can be reached (computed once for fixed maps).
-            if startCandidates == nil || mapName == "maze" || mapName == "memory" {
+            if startCandidates == nil || regeneratesLayout {
                 startCandidates = (0..<(width * height)).filter { i in
                     var probe = layout
                     probe.start = (i % width, i / width)

@@ -133,12 +133,12 @@ public enum Presets {
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
-        preset("gridworld-maze-dqn", "DQN on seeded random 9×9 mazes (a new maze every episode)",
-               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "maze", "size": "9"],
-               steps: 100_000) { c in
-            c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128
-            c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
-            c.netArch = [128]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
+        preset("gridworld-maze-dqn", "DQN on a seeded 15×15 maze (maze_seed picks the maze)",
+               target: "within 2% of the optimal return", env: "gridworld",
+               options: ["map": "maze", "size": "15", "maze_seed": "1"], steps: 100_000) { c in
+            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
+            c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
+            c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
                target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in

@@ -135,6 +135,23 @@ import TestSupport
         #expect(forkObservations[.cueA] == forkObservations[.cueB])
     }
 
+    @Test("maze_seed keeps one maze across episodes; without it every episode draws a new one")
+    func seededMazes() throws {
+        let fixed = try GridWorld(options: ["map": "maze", "size": "11", "maze_seed": "3"])
+        _ = fixed.reset(seed: 1)
+        let first = fixed.layout
+        _ = fixed.reset(seed: 2)
+        #expect(fixed.layout == first)
+        let other = try GridWorld(options: ["map": "maze", "size": "11", "maze_seed": "4"])
+        _ = other.reset(seed: 1)
+        #expect(other.layout != first)
+        let procedural = try GridWorld(options: ["map": "maze", "size": "11"])
+        _ = procedural.reset(seed: 1)
+        let a = procedural.layout
+        _ = procedural.reset(seed: nil)
+        #expect(procedural.layout != a)
+    }
+
     @Test("Slippery floor replaces actions with probability p, deterministically per seed")
     func slippery() throws {
         let env = try GridWorld(options: ["map": "empty", "slip": "1"])
