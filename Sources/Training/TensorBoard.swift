@@ -16,7 +16,7 @@ public final class TensorBoardWriter {
             try handle.seekToEnd()
         } else {
             path = directory + "/events.out.tfevents.\(Int(Date().timeIntervalSince1970)).dojo"
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             write(event(step: 0, body: Self.field(3, string: "brain.Event:2")))
         }
