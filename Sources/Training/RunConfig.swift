@@ -117,7 +117,7 @@ public enum Presets {
         preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed, random starts)",
                target: "within 2% of the optimal return", env: "gridworld",
                options: ["map": "four-rooms", "random_start": "true"], steps: 100_000) { c in
-            c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 128; c.gamma = 0.99
+            c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64; c.gamma = 0.99
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
         },

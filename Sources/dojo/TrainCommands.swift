@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
         abstract: "Train an agent headless, with progress, logs, evaluations and checkpoints.",
         discussion: """
             With no arguments: the default preset (\(Presets.defaultName)),
-            one to two minutes on one core.
+            about a minute on one core.
 
             Presets:
             \(Presets.all.map { "  \($0.name)\n      \($0.summary)" }.joined(separator: "\n"))

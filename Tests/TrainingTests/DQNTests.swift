@@ -202,7 +202,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         request.configFile = yaml
         let config = try request.resolve()
         #expect(config.totalTimesteps == 777 && config.dqn.learningRate == 0.002 && config.dqn.netArch == [16])
-        #expect(config.envOptions["map"] == "key-door" && config.dqn.batchSize == 128)  // the rest from the default preset
+        #expect(config.envOptions["map"] == "key-door" && config.dqn.batchSize == 64 && config.dqn.activationFn == "tanh")  // the rest from the default preset
         let json = temporaryDirectory("config") + ".json"
         try #"{"dqn": {"gamm": 0.9}}"#.write(toFile: json, atomically: true, encoding: .utf8)
         request.configFile = json
