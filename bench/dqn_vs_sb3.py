@@ -52,9 +52,12 @@ def sb3_run(seed):
     return callback.hit
 
 
-def dojo_run(dojo, seed):
+def dojo_run(dojo, seed, native_blas):
     out = tempfile.mkdtemp(prefix="dojo-dqn-")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    if native_blas:  # let OpenBLAS pick the CPU's own kernel, as PyTorch's bundled BLAS does
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
     subprocess.run([dojo, "train", "cartpole", "--seed", str(seed), "--out", out + "/run"], check=True,
                    capture_output=True, env=env)
     for line in open(out + "/run/metrics.jsonl"):
@@ -69,6 +72,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dojo", default=".build/release/dojo")
     parser.add_argument("--cpu", type=int, default=os.cpu_count() - 1)
+    parser.add_argument("--native-blas", action="store_true",
+                        help="run dojo without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see nn_vs_torch.py)")
     args = parser.parse_args()
     if not os.path.exists(args.dojo):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
@@ -76,7 +81,7 @@ def main():
     torch.set_num_threads(1)
     rows = []
     for seed in args.seeds:
-        rows.append((seed, dojo_run(args.dojo, seed), sb3_run(seed)))
+        rows.append((seed, dojo_run(args.dojo, seed, args.native_blas), sb3_run(seed)))
     print(f"CartPole-v1 DQN, zoo hyperparameters, one thread, evaluation every 10k steps (10 greedy episodes)")
     print(f"{'seed':>4}  {'dojo steps':>10} {'dojo s':>8}   {'sb3 steps':>10} {'sb3 s':>8}")
     for seed, mine, theirs in rows:
