@@ -133,9 +133,9 @@ public enum Presets {
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
-        preset("gridworld-maze-dqn", "DQN on a seeded 15×15 maze (maze_seed picks the maze)",
+        preset("gridworld-maze-dqn", "DQN on a seeded 15×15 maze (maze_seed picks the maze; random starts)",
                target: "within 2% of the optimal return", env: "gridworld",
-               options: ["map": "maze", "size": "15", "maze_seed": "1"], steps: 100_000) { c in
+               options: ["map": "maze", "size": "15", "maze_seed": "1", "random_start": "true"], steps: 100_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
