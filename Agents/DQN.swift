@@ -203,7 +203,7 @@ public final class DQNAgent {
         for r in 0..<rows { actions[r] = Float(Self.argmax(q + r * actionCount, count: actionCount)) }
     }
 
-    /// Q-values of the last `greedyActions` call, (rows, actions) — for displays.
+    /// Index of the largest of `count` values (the first one on ties).
     @inline(__always)
     static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
         var best = 0
