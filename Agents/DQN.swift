@@ -6,6 +6,9 @@ import Sim
 public struct DQNConfig: Codable, Equatable, Sendable {
     /// Adam learning rate.
     public var learningRate: Double = 1e-4
+    /// If set, the learning rate falls linearly from `learning_rate` to this value over training (like SB3's "lin_"
+    /// schedules); late, smaller steps keep a learned greedy policy from flipping.
+    public var learningRateEnd: Double?
     /// Replay buffer capacity, in transitions.
     public var bufferSize: Int = 100_000
     /// Environment steps collected before learning starts.
@@ -61,7 +64,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public static var hyperparameterNames: [String] { CodingKeys.allCases.map(\.rawValue) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case learningRate = "learning_rate", bufferSize = "buffer_size", learningStarts = "learning_starts"
+        case learningRate = "learning_rate", learningRateEnd = "learning_rate_end", bufferSize = "buffer_size", learningStarts = "learning_starts"
         case batchSize = "batch_size", tau, gamma, trainFreq = "train_freq", gradientSteps = "gradient_steps"
         case targetUpdateInterval = "target_update_interval", explorationFraction = "exploration_fraction"
         case explorationInitialEps = "exploration_initial_eps", explorationFinalEps = "exploration_final_eps"
@@ -75,7 +78,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func value<T: Decodable>(_ key: CodingKeys, _ current: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? current }
-        learningRate = try value(.learningRate, learningRate); bufferSize = try value(.bufferSize, bufferSize)
+        learningRate = try value(.learningRate, learningRate)
+        learningRateEnd = try c.decodeIfPresent(Double.self, forKey: .learningRateEnd) ?? learningRateEnd
+        bufferSize = try value(.bufferSize, bufferSize)
         learningStarts = try value(.learningStarts, learningStarts); batchSize = try value(.batchSize, batchSize)
         tau = try value(.tau, tau); gamma = try value(.gamma, gamma); trainFreq = try value(.trainFreq, trainFreq)
         gradientSteps = try value(.gradientSteps, gradientSteps)
@@ -99,6 +104,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         var problems: [String] = []
         func require(_ condition: Bool, _ message: String) { if !condition { problems.append(message) } }
         require(learningRate > 0 && learningRate.isFinite, "learning_rate must be positive (got \(learningRate)); try 1e-4")
+        require(learningRateEnd.map { $0 >= 0 && $0.isFinite } ?? true, "learning_rate_end must be ≥ 0")
         require(bufferSize > 0, "buffer_size must be positive (got \(bufferSize))")
         require(batchSize > 0 && batchSize <= bufferSize, "batch_size (\(batchSize)) must be between 1 and buffer_size (\(bufferSize))")
         require(learningStarts >= 0, "learning_starts must be ≥ 0 (got \(learningStarts))")

@@ -194,6 +194,9 @@ public final class DQNTrainer {
             // Learn.
             if step > d.learningStarts && iteration % d.trainFreq == 0 && (episodeBuffer?.count ?? 1) > 0 {
                 let beta = betaSchedule.value(progress: Double(step) / Double(total))
+                if let end = d.learningRateEnd {
+                    optimizer.learningRate = Float(learningRateSchedule(end: end).value(progress: Double(step) / Double(total)))
+                }
                 for _ in 0..<d.gradientSteps {
                     let loss = recurrentAgent.map { $0.train(on: episodeBuffer!, rng: &samplingRNG) }
                         ?? agent!.train(on: buffer!, beta: beta, rng: &samplingRNG)
@@ -241,6 +244,10 @@ public final class DQNTrainer {
         progress?.finish()
         return Summary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
                        bestEvaluationReturn: bestEvaluation)
+    }
+
+    private func learningRateSchedule(end: Double) -> LinearSchedule {
+        LinearSchedule(start: config.dqn.learningRate, end: end, fraction: 1)
     }
 
     private func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }

@@ -129,7 +129,7 @@ public enum Presets {
         },
         preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
                target: "within 2% of the optimal return", env: "gridworld", options: ["map": "lava-crossing"], steps: 60_000) { c in
-            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
+            c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },

@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
               → --option key=value (environment) → --set key=value
               (hyperparameters) → --steps, --seed, --envs.
             Hyperparameters use Stable-Baselines3's names: learning_rate,
-            buffer_size, learning_starts, batch_size, gamma, train_freq,
+            learning_rate_end (linear decay), buffer_size, learning_starts, batch_size, gamma, train_freq,
             gradient_steps, target_update_interval, tau,
             exploration_fraction, exploration_final_eps, max_grad_norm,
             net_arch, activation_fn, double_q, dueling, n_step,

@@ -145,6 +145,19 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         #expect(resumed.step == 600)
     }
 
+    @Test("learning_rate_end decays the learning rate linearly over training")
+    func learningRateDecay() throws {
+        var config = smallRun()
+        config.dqn.learningRate = 1e-3
+        config.dqn.learningRateEnd = 1e-5
+        let trainer = try DQNTrainer(config: config, directory: temporaryDirectory("lr"))
+        _ = try trainer.run(stopAt: 1_500)
+        // At step 1,500 of 3,000 the rate is halfway: 1e-3 + 0.5 · (1e-5 − 1e-3), give or take the last update's step.
+        #expect(abs(Double(trainer.optimizer.learningRate) - 5.05e-4) < 2e-5)
+        _ = try trainer.run()
+        #expect(abs(Double(trainer.optimizer.learningRate) - 1e-5) < 2e-5)
+    }
+
     @Test("Divergence stops the run with a clear error and keeps the last good checkpoint")
     func divergence() throws {
         var config = smallRun()
