@@ -136,13 +136,13 @@ public enum Presets {
         preset("gridworld-maze-dqn", "DQN on a seeded 15×15 maze (maze_seed picks the maze; random starts)",
                target: "within 2% of the optimal return", env: "gridworld",
                options: ["map": "maze", "size": "15", "maze_seed": "1", "random_start": "true"], steps: 100_000) { c in
-            c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
+            c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
                target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
-            c.encoder = "lstm"; c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
+            c.encoder = "lstm"; c.learningRate = 5e-4; c.learningRateEnd = 5e-5; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
             c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 32; c.burnIn = 8; c.doubleQ = true
         },
