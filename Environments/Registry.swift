@@ -23,6 +23,11 @@ public enum EnvironmentRegistry {
             let env = try GridWorld(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
+        EnvironmentEntry(id: "highway", summary: "highway-env-like driving: IDM/MOBIL traffic, bicycle-model ego, highway or merge",
+                         optionSpecs: Highway.optionSpecs) { options in
+            let env = try Highway(options: options)
+            return TimeLimit(env, maxSteps: env.maxSteps)
+        },
     ]
 
     public static var ids: [String] { entries.map(\.id) }

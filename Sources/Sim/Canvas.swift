@@ -75,8 +75,11 @@ public struct Canvas: Equatable, Sendable {
     /// Fills the disc of pixels whose centers lie within `radius` of (cx, cy).
     public mutating func fillCircle(centerX cx: Double, centerY cy: Double, radius: Double, _ color: Color) {
         let r2 = radius * radius
-        for py in max(0, Int((cy - radius).rounded(.down)))...max(0, min(height - 1, Int((cy + radius).rounded(.up)))) {
-            for px in max(0, Int((cx - radius).rounded(.down)))...max(0, min(width - 1, Int((cx + radius).rounded(.up)))) {
+        let top = max(0, Int((cy - radius).rounded(.down))), bottom = min(height - 1, Int((cy + radius).rounded(.up)))
+        let left = max(0, Int((cx - radius).rounded(.down))), right = min(width - 1, Int((cx + radius).rounded(.up)))
+        guard top <= bottom, left <= right else { return }
+        for py in top...bottom {
+            for px in left...right {
                 let dx = Double(px) + 0.5 - cx, dy = Double(py) + 0.5 - cy
                 if dx * dx + dy * dy <= r2 { plot(x: px, y: py, color) }
             }

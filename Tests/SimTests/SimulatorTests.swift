@@ -11,6 +11,9 @@ let checkedConfigurations: [(String, [String: String])] = [
     ("gridworld", ["map": "empty"]), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
     ("gridworld", ["map": "key-door"]), ("gridworld", ["map": "lava-crossing", "slip": "0.2"]),
     ("gridworld", ["map": "maze", "size": "9"]), ("gridworld", ["map": "memory"]),
+    ("highway", [:]), ("highway", ["scenario": "highway-fast"]), ("highway", ["scenario": "merge"]),
+    ("highway", ["scenario": "highway-fast", "action": "continuous", "observation": "flat", "offroad": "terminate"]),
+    ("highway", ["scenario": "highway-fast", "order": "shuffled", "see_behind": "true", "observed_vehicles": "12"]),
 ]
 
 @Suite struct EnvironmentContractTests {
@@ -270,7 +273,8 @@ final class NondeterministicEnvironment: Environment {
     @Test("Vectorized stepping allocates nothing per step, on one thread or two", arguments: [1, 2])
     func noAllocationPerStep(threads: Int) throws {
         for (id, options) in [("cartpole", [String: String]()), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
-                              ("gridworld", ["map": "key-door"])] {
+                              ("gridworld", ["map": "key-door"]), ("highway", ["scenario": "highway-fast"]),
+                              ("highway", ["scenario": "merge", "action": "continuous"])] {
             let vector = try VectorEnvironment(count: 32, threads: threads) { _ in
                 AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
             }
