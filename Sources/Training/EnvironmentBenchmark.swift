@@ -2,7 +2,7 @@ import Dispatch
 import Environments
 import Sim
 
-/// The `dojo bench envs` workloads: random-action stepping of cart-pole and gridworld, single and vectorized.
+/// The `dojo bench envs` workloads: random-action stepping of every environment, single and vectorized.
 /// `bench/envs_vs_python.py` runs the same configurations on Gymnasium, EnvPool and MiniGrid.
 public enum EnvironmentBenchmark {
     public struct Result: Codable, Sendable {
@@ -18,6 +18,8 @@ public enum EnvironmentBenchmark {
         ("cartpole", "cartpole", [:]),
         ("gridworld-four-rooms", "gridworld", ["map": "four-rooms", "observation": "partial"]),
         ("gridworld-empty-8x8", "gridworld", ["map": "empty", "observation": "partial"]),
+        ("highway-v0", "highway", ["scenario": "highway"]),
+        ("highway-fast-v0", "highway", ["scenario": "highway-fast"]),
     ]
 
     /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
@@ -34,6 +36,11 @@ public enum EnvironmentBenchmark {
                     rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
                         let env = try CartPole(options: configuration.options)
                         return TimeLimit(env, maxSteps: env.options.int("max_steps"))
+                    }
+                case "highway":
+                    rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
+                        let env = try Highway(options: configuration.options)
+                        return TimeLimit(env, maxSteps: env.maxSteps)
                     }
                 default:
                     rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in

@@ -62,7 +62,7 @@ let checkedConfigurations: [(String, [String: String])] = [
 
     @Test("Unknown environments, options and values are rejected with the valid ones listed")
     func optionErrors() throws {
-        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld"])) {
+        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld", "highway"])) {
             try EnvironmentRegistry.make("cartpol")
         }
         #expect(throws: OptionError.unknownOption(environment: "cartpole", name: "gravity",
