@@ -28,6 +28,11 @@ public enum EnvironmentRegistry {
             let env = try Highway(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
+        EnvironmentEntry(id: "arm", summary: "planar robot arm, rigid-body dynamics: reach a target or push a disc onto it",
+                         optionSpecs: RobotArm.optionSpecs) { options in
+            let env = try RobotArm(options: options)
+            return TimeLimit(env, maxSteps: env.maxSteps)
+        },
     ]
 
     public static var ids: [String] { entries.map(\.id) }

@@ -11,6 +11,8 @@ public struct OptionSpec: Sendable {
         case path
         /// `count` comma-separated reals, e.g. a state `x,xdot,theta,thetadot`.
         case reals(count: Int)
+        /// One or more comma-separated reals (the environment checks how many it needs).
+        case realList
     }
 
     public let name: String
@@ -35,6 +37,7 @@ public struct OptionSpec: Sendable {
         case .choice(let choices): return "one of \(choices.joined(separator: ", "))"
         case .path: return "a file path"
         case .reals(let count): return "\(count) comma-separated numbers"
+        case .realList: return "comma-separated numbers"
         }
     }
 
@@ -51,9 +54,11 @@ public struct OptionSpec: Sendable {
             guard choices.contains(value) else { return "expected \(accepted)" }
         case .path:
             guard !value.isEmpty else { return "expected \(accepted)" }
-        case .reals(let count):
+        case .reals, .realList:
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
-            guard parts.count == count, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces))?.isFinite ?? false })
+            let countFits: Bool
+            if case .reals(let count) = kind { countFits = parts.count == count } else { countFits = !parts.isEmpty }
+            guard countFits, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces))?.isFinite ?? false })
             else { return "expected \(accepted)" }
         }
         return nil

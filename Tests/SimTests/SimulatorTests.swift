@@ -14,6 +14,8 @@ let checkedConfigurations: [(String, [String: String])] = [
     ("highway", [:]), ("highway", ["scenario": "highway-fast"]), ("highway", ["scenario": "merge"]),
     ("highway", ["scenario": "highway-fast", "action": "continuous", "observation": "flat", "offroad": "terminate"]),
     ("highway", ["scenario": "highway-fast", "order": "shuffled", "see_behind": "true", "observed_vehicles": "12"]),
+    ("arm", [:]), ("arm", ["task": "push"]), ("arm", ["action": "discrete", "links": "3"]),
+    ("arm", ["links": "5", "gravity": "9.81", "task": "push"]),
 ]
 
 @Suite struct EnvironmentContractTests {
@@ -62,7 +64,7 @@ let checkedConfigurations: [(String, [String: String])] = [
 
     @Test("Unknown environments, options and values are rejected with the valid ones listed")
     func optionErrors() throws {
-        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld", "highway"])) {
+        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld", "highway", "arm"])) {
             try EnvironmentRegistry.make("cartpol")
         }
         #expect(throws: OptionError.unknownOption(environment: "cartpole", name: "gravity",
@@ -274,7 +276,8 @@ final class NondeterministicEnvironment: Environment {
     func noAllocationPerStep(threads: Int) throws {
         for (id, options) in [("cartpole", [String: String]()), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
                               ("gridworld", ["map": "key-door"]), ("highway", ["scenario": "highway-fast"]),
-                              ("highway", ["scenario": "merge", "action": "continuous"])] {
+                              ("highway", ["scenario": "merge", "action": "continuous"]), ("arm", ["task": "push"]),
+                              ("arm", ["action": "discrete"])] {
             let vector = try VectorEnvironment(count: 32, threads: threads) { _ in
                 AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
             }
