@@ -121,7 +121,9 @@ public final class Highway: Environment {
         highSpeedReward = Double(value("high_speed_reward", "0.4", merge: "0.2"))!
         laneChangeReward = Double(value("lane_change_reward", "0", merge: "-0.05"))!
         let road = scenario == .merge ? Road.merge(lanes: laneCount) : Road.straight(lanes: laneCount)
-        traffic = Traffic(road: road, vehicles: [], egoControl: continuousActions ? .direct : .targets)
+        let placeholder = Vehicle(x: 0, y: 0, speed: 0, lane: 0)
+        traffic = Traffic(road: road, vehicles: Array(repeating: placeholder, count: otherVehicleCount + 1),
+                          egoControl: continuousActions ? .direct : .targets)
         nearest = Array(repeating: (0, 0), count: max(otherVehicleCount, observedVehicles) + 1)
         var observation = [Float](repeating: 0, count: observationSpace.flatCount)
         reset(seed: 0, observation: &observation)
@@ -142,8 +144,8 @@ public final class Highway: Environment {
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         if let seed { rng = SeededGenerator(seed: seed) }
-        let vehicles = scenario == .merge ? mergeVehicles() : highwayVehicles()
-        traffic = Traffic(road: traffic.road, vehicles: vehicles, egoControl: traffic.egoControl)
+        if scenario == .merge { placeMergeVehicles() } else { placeHighwayVehicles() }
+        traffic.sortAlongRoad()
         lastActionChangedLane = false
         writeObservation(observation)
     }
@@ -152,51 +154,44 @@ public final class Highway: Environment {
 
     /// highway-v0's placement: the ego first, then each vehicle ahead of the frontmost one by a random lane and a
     /// spacing that grows with speed and shrinks with the number of lanes.
-    private func highwayVehicles() -> [Vehicle] {
-        var vehicles: [Vehicle] = []
+    private func placeHighwayVehicles() {
         var frontX = -Double.infinity
-        func spawn(speed: Double, spacing: Double) -> Vehicle {
+        for i in 0...otherVehicleCount {
+            let speed = i == 0 ? 25 : uniform(0.7 * traffic.road.speedLimit, 0.8 * traffic.road.speedLimit)
             let lane = rng.nextInt(below: laneCount)
-            let offset = spacing * (12 + speed) * exp(-5.0 / 40 * Double(laneCount))
+            let offset = (i == 0 ? egoSpacing : 1 / density) * (12 + speed) * exp(-5.0 / 40 * Double(laneCount))
             let x = (frontX.isFinite ? frontX : 3 * offset) + offset * uniform(0.9, 1.1)
             frontX = max(frontX, x)
-            return Vehicle(x: x, y: 4 * Double(lane), speed: speed, lane: lane)
+            var vehicle = Vehicle(x: x, y: 4 * Double(lane), speed: speed, lane: lane)
+            if i == 0 {
+                vehicle.targetSpeed = Self.targetSpeed(Self.speedIndex(speed))
+            } else {
+                vehicle.delta = uniform(VehicleModel.deltaRange.lowerBound, VehicleModel.deltaRange.upperBound)
+                vehicle.laneChangeTimer = uniform(0, VehicleModel.laneChangeDelay)
+                vehicle.checksCollisions = trafficCollisions
+            }
+            traffic.vehicles[i] = vehicle
         }
-        var ego = spawn(speed: 25, spacing: egoSpacing)
-        ego.targetSpeed = Self.targetSpeed(Self.speedIndex(ego.speed))
-        vehicles.append(ego)
-        for _ in 0..<otherVehicleCount {
-            let speed = uniform(0.7 * traffic.road.speedLimit, 0.8 * traffic.road.speedLimit)
-            var vehicle = spawn(speed: speed, spacing: 1 / density)
-            vehicle.delta = uniform(VehicleModel.deltaRange.lowerBound, VehicleModel.deltaRange.upperBound)
-            vehicle.laneChangeTimer = uniform(0, VehicleModel.laneChangeDelay)
-            vehicle.checksCollisions = trafficCollisions
-            vehicles.append(vehicle)
-        }
-        return vehicles
     }
 
     /// merge-v0's placement: the ego at x = 30 m, 30 m/s in the right lane; three cars near it in random lanes; one
     /// car on the ramp at x = 110 m, 20 m/s, wanting 30 m/s.
-    private func mergeVehicles() -> [Vehicle] {
+    private func placeMergeVehicles() {
         let right = laneCount - 1
-        var ego = Vehicle(x: 30, y: 4 * Double(right), speed: 30, lane: right)
-        ego.targetSpeed = Self.targetSpeed(Self.speedIndex(ego.speed))
-        var vehicles = [ego]
-        for (x, speed) in [(90.0, 29.0), (70.0, 31.0), (5.0, 31.5)] {
+        traffic.vehicles[0] = Vehicle(x: 30, y: 4 * Double(right), speed: 30, lane: right)
+        traffic.vehicles[0].targetSpeed = Self.targetSpeed(Self.speedIndex(30))
+        for i in 1...3 {
+            let (x, speed) = i == 1 ? (90.0, 29.0) : i == 2 ? (70.0, 31.0) : (5.0, 31.5)
             let lane = rng.nextInt(below: laneCount)
-            var vehicle = Vehicle(x: x + uniform(-5, 5), y: 4 * Double(lane), speed: speed + uniform(-1, 1), lane: lane)
-            vehicle.laneChangeTimer = uniform(0, VehicleModel.laneChangeDelay)
-            vehicle.checksCollisions = trafficCollisions
-            vehicles.append(vehicle)
+            traffic.vehicles[i] = Vehicle(x: x + uniform(-5, 5), y: 4 * Double(lane), speed: speed + uniform(-1, 1), lane: lane)
         }
         let ramp = traffic.road.lanes.count - 1
-        var merging = Vehicle(x: 110, y: traffic.road.lanes[ramp].centerY(at: 110), speed: 20, lane: ramp)
-        merging.targetSpeed = 30
-        merging.laneChangeTimer = uniform(0, VehicleModel.laneChangeDelay)
-        merging.checksCollisions = trafficCollisions
-        vehicles.append(merging)
-        return vehicles
+        traffic.vehicles[4] = Vehicle(x: 110, y: traffic.road.lanes[ramp].centerY(at: 110), speed: 20, lane: ramp)
+        traffic.vehicles[4].targetSpeed = 30
+        for i in 1...4 {
+            traffic.vehicles[i].laneChangeTimer = uniform(0, VehicleModel.laneChangeDelay)
+            traffic.vehicles[i].checksCollisions = trafficCollisions
+        }
     }
 
     /// The index of the target speed nearest to `speed`.
@@ -255,8 +250,11 @@ public final class Highway: Environment {
         if scenario == .merge {
             let ramp = traffic.road.lanes[traffic.road.lanes.count - 1]
             var deficit = 0.0
-            for v in traffic.vehicles.dropFirst() where v.lane == traffic.road.lanes.count - 1 && ramp.leftChange.contains(v.x) {
-                deficit += (v.targetSpeed - v.speed) / notZero(v.targetSpeed)
+            for i in 1..<traffic.vehicles.count {
+                let v = traffic.vehicles[i]
+                if v.lane == traffic.road.lanes.count - 1 && ramp.leftChange.contains(v.x) {
+                    deficit += (v.targetSpeed - v.speed) / notZero(v.targetSpeed)
+                }
             }
             reward += Self.mergingSpeedReward * deficit
             worst += Self.mergingSpeedReward
@@ -271,20 +269,7 @@ public final class Highway: Environment {
         let rows = observedVehicles + 1, features = Self.featureCount
         observation.update(repeating: 0, count: rows * features)
         let ego = traffic.vehicles[0]
-        let xScale = Self.perceptionDistance, yScale = 4 * Double(laneCount), vScale = 2 * VehicleModel.maxSpeed
-        func write(row: Int, _ v: Vehicle, relative: Bool) {
-            let o = observation + row * features
-            let vx = v.speed * v.cosHeading, vy = v.speed * v.sinHeading
-            let egoVx = ego.speed * ego.cosHeading, egoVy = ego.speed * ego.sinHeading
-            o[0] = 1
-            o[1] = Float(clamp((relative ? v.x - ego.x : v.x) / xScale, -1, 1))
-            o[2] = Float(clamp((relative ? v.y - ego.y : v.y) / yScale, -1, 1))
-            o[3] = Float(clamp((relative ? vx - egoVx : vx) / vScale, -1, 1))
-            o[4] = Float(clamp((relative ? vy - egoVy : vy) / vScale, -1, 1))
-            o[5] = Float(v.cosHeading)
-            o[6] = Float(v.sinHeading)
-        }
-        write(row: 0, ego, relative: false)
+        writeRow(observation, ego, relativeTo: nil)
         // The nearest vehicles within the perception distance, kept sorted by insertion (at most `rows - 1`).
         var count = 0
         let limit = Self.perceptionDistance * Self.perceptionDistance
@@ -305,7 +290,24 @@ public final class Highway: Environment {
         if shuffled {
             for k in stride(from: count - 1, to: 0, by: -1) { nearest.swapAt(k, rng.nextInt(below: k + 1)) }
         }
-        for k in 0..<count { write(row: k + 1, traffic.vehicles[nearest[k].index], relative: true) }
+        for k in 0..<count { writeRow(observation + (k + 1) * features, traffic.vehicles[nearest[k].index], relativeTo: ego) }
+    }
+
+    /// One observation row: presence, x, y, vx, vy, cos h, sin h, relative to `origin` (positions and velocities)
+    /// when given, normalized and clipped to [−1, 1].
+    private func writeRow(_ row: UnsafeMutablePointer<Float>, _ v: Vehicle, relativeTo origin: Vehicle?) {
+        let xScale = Self.perceptionDistance, yScale = 4 * Double(laneCount), vScale = 2 * VehicleModel.maxSpeed
+        var x = v.x, y = v.y, vx = v.speed * v.cosHeading, vy = v.speed * v.sinHeading
+        if let o = origin {
+            x -= o.x; y -= o.y; vx -= o.speed * o.cosHeading; vy -= o.speed * o.sinHeading
+        }
+        row[0] = 1
+        row[1] = Float(clamp(x / xScale, -1, 1))
+        row[2] = Float(clamp(y / yScale, -1, 1))
+        row[3] = Float(clamp(vx / vScale, -1, 1))
+        row[4] = Float(clamp(vy / vScale, -1, 1))
+        row[5] = Float(v.cosHeading)
+        row[6] = Float(v.sinHeading)
     }
 
     // MARK: State

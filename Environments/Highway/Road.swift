@@ -106,7 +106,7 @@ struct Road: Sendable {
     @inline(__always)
     func closestLane(x: Double, y: Double) -> Int {
         var best = 0, bestDistance = Double.infinity
-        for i in lanes.indices {
+        for i in 0..<lanes.count {
             let lane = lanes[i]
             let distance = abs(lane.lateral(x: x, y: y)) + max(x - lane.endX, 0) + max(lane.startX - x, 0)
             if distance < bestDistance { best = i; bestDistance = distance }
@@ -125,5 +125,8 @@ struct Road: Sendable {
     }
 
     /// Whether (x, y) is on any lane.
-    func isOnRoad(x: Double, y: Double) -> Bool { lanes.contains { $0.contains(x: x, y: y) } }
+    func isOnRoad(x: Double, y: Double) -> Bool {
+        for i in 0..<lanes.count where lanes[i].contains(x: x, y: y) { return true }
+        return false
+    }
 }

@@ -44,8 +44,8 @@ struct Traffic: Sendable {
 
     /// Advances all vehicles by `dt` seconds.
     mutating func advance(dt: Double) {
-        for i in vehicles.indices { decide(i) }
-        for i in vehicles.indices {
+        for i in 0..<vehicles.count { decide(i) }
+        for i in 0..<vehicles.count {
             if !(hasEgo && i == 0) { vehicles[i].laneChangeTimer += dt }
             vehicles[i].integrate(dt: dt)
             vehicles[i].lane = road.closestLane(x: vehicles[i].x, y: vehicles[i].y)
@@ -139,7 +139,7 @@ struct Traffic: Sendable {
     private mutating func changeLanePolicy(_ i: Int) {
         let vehicle = vehicles[i]
         if vehicle.lane != vehicle.targetLane {
-            for j in vehicles.indices where j != i && vehicles[j].lane != vehicle.targetLane
+            for j in 0..<vehicles.count where j != i && vehicles[j].lane != vehicle.targetLane
                 && vehicles[j].targetLane == vehicle.targetLane && !(hasEgo && j == 0 && egoControl == .direct) {
                 let distance = vehicles[j].x - vehicle.x
                 if distance > 0 && distance < desiredGap(vehicle, vehicles[j]) {
@@ -177,8 +177,9 @@ struct Traffic: Sendable {
 
     // MARK: Sorting and collisions
 
-    /// Insertion sort of `order` by x: vehicles rarely overtake within a frame, so this is linear in practice.
-    private mutating func sortAlongRoad() {
+    /// Insertion sort of `order` by x: vehicles rarely overtake within a frame, so this is linear in practice. Call
+    /// it after placing vehicles from outside.
+    mutating func sortAlongRoad() {
         for k in 1..<max(order.count, 1) {
             let item = order[k], x = vehicles[item].x
             var m = k - 1
@@ -188,7 +189,7 @@ struct Traffic: Sendable {
             }
             order[m + 1] = item
         }
-        for (position, i) in order.enumerated() { rank[i] = position }
+        for position in 0..<order.count { rank[order[position]] = position }
     }
 
     /// Marks overlapping vehicles as crashed. Sweep along x: only pairs closer than a vehicle diagonal in x can
@@ -215,7 +216,7 @@ struct Traffic: Sendable {
         let ramp = road.lanes[road.lanes.count - 1]
         let block = OrientedRectangle(x: ramp.endX, y: ramp.centerY(at: ramp.endX), cos: 1, sin: 0,
                                       length: Self.obstacleSize, width: Self.obstacleSize)
-        for i in vehicles.indices where vehicles[i].checksCollisions && abs(vehicles[i].x - ramp.endX) <= reach {
+        for i in 0..<vehicles.count where vehicles[i].checksCollisions && abs(vehicles[i].x - ramp.endX) <= reach {
             if vehicles[i].rectangle.overlaps(block) { vehicles[i].crashed = true }
         }
     }

@@ -17,6 +17,8 @@ final class ArmDynamics {
     let inertias: [Double]      // kg·m², about each link's centre
     let damping: Double         // N·m·s/rad, every joint
     let gravity: Double         // m/s², along −y
+    /// Total reach (m): the sum of the link lengths.
+    let reach: Double
 
     // Scratch, sized once.
     private var cosTheta: [Double], sinTheta: [Double]
@@ -33,6 +35,7 @@ final class ArmDynamics {
         inertias = zip(masses, lengths).map { $0 * $1 * $1 / 12 }
         self.damping = damping
         self.gravity = gravity
+        reach = lengths.reduce(0, +)
         cosTheta = Array(repeating: 0, count: links); sinTheta = cosTheta
         jointX = Array(repeating: 0, count: links + 1); jointY = jointX
         centreX = cosTheta; centreY = cosTheta
@@ -41,8 +44,6 @@ final class ArmDynamics {
         rhs = cosTheta
     }
 
-    /// Total reach (m).
-    var reach: Double { lengths.reduce(0, +) }
 
     /// Absolute link angles, joint positions (joint `links` is the fingertip) and link centres for angles `q`.
     @inline(__always)

@@ -81,7 +81,9 @@ public final class RobotArm: Environment {
     public private(set) var target = (x: 0.0, y: 0.0)
     public private(set) var disc = (x: 0.0, y: 0.0, vx: 0.0, vy: 0.0)
     private var rng = SeededGenerator(seed: 0)
-    private var trail: [(x: Double, y: Double)] = []
+    /// The last fingertip positions, a ring of `trailLength` (render only; not part of the state).
+    private var trail = [(x: Double, y: Double)](repeating: (0, 0), count: trailLength)
+    private var trailCount = 0, trailNext = 0
     private var lastControlCost = 0.0
 
     /// One arena for the state and RK4 scratch: q, q̇, torque, a1…a4, v2…v4, trial q and q̇ (links values each).
@@ -164,21 +166,27 @@ public final class RobotArm: Environment {
         let reach = dynamics.reach
         switch task {
         case .reach:
-            target = fixedTarget.map { ($0[0], $0[1]) } ?? pointInAnnulus(0, 0.95 * reach)
+            target = pointInAnnulus(0, 0.95 * reach)
+            if let t = fixedTarget { target = (t[0], t[1]) }
         case .push:
             let tip = fingertip
-            var d: (x: Double, y: Double)
-            repeat { d = fixedDisc.map { ($0[0], $0[1]) } ?? pointInAnnulus(0.3 * reach, 0.8 * reach) }
-            while fixedDisc == nil && hypot(d.x - tip.x, d.y - tip.y) < Self.fingertipRadius + Self.discRadius + 0.02
-            disc = (d.x, d.y, 0, 0)
-            var t: (x: Double, y: Double)
-            repeat { t = fixedTarget.map { ($0[0], $0[1]) } ?? pointInAnnulus(0.3 * reach, 0.8 * reach) }
-            while fixedTarget == nil && hypot(t.x - d.x, t.y - d.y) < 0.05
-            target = t
+            if let d = fixedDisc {
+                disc = (d[0], d[1], 0, 0)
+            } else {  // a random disc clear of the fingertip
+                repeat {
+                    let p = pointInAnnulus(0.3 * reach, 0.8 * reach)
+                    disc = (p.x, p.y, 0, 0)
+                } while hypot(disc.x - tip.x, disc.y - tip.y) < Self.fingertipRadius + Self.discRadius + 0.02
+            }
+            if let t = fixedTarget {
+                target = (t[0], t[1])
+            } else {  // a random target at least 5 cm from the disc
+                repeat { target = pointInAnnulus(0.3 * reach, 0.8 * reach) } while hypot(target.x - disc.x, target.y - disc.y) < 0.05
+            }
         }
         failure = nil
         lastControlCost = 0
-        trail.removeAll(keepingCapacity: true)
+        trailCount = 0
         writeObservation(observation)
     }
 
@@ -230,8 +238,9 @@ public final class RobotArm: Environment {
             return StepResult(reward: 0, terminated: true)
         }
         let tip = fingertip
-        if trail.count == Self.trailLength { trail.removeFirst() }
-        trail.append(tip)
+        trail[trailNext] = tip
+        trailNext = (trailNext + 1) % Self.trailLength
+        trailCount = min(trailCount + 1, Self.trailLength)
         writeObservation(observation)
         return StepResult(reward: Float(reward(tip: tip)), terminated: false)
     }
@@ -367,7 +376,7 @@ public final class RobotArm: Environment {
         lastControlCost = cost
         failure = failed ? SimulationError(environment: id, message: "the simulation had diverged before this state was saved") : nil
         rng = generator
-        trail.removeAll(keepingCapacity: true)
+        trailCount = 0
     }
 
     public var info: [String: Double] {
@@ -400,9 +409,9 @@ public final class RobotArm: Environment {
             let d = screen((disc.x, disc.y))
             canvas.fillCircle(centerX: d.x, centerY: d.y, radius: Self.discRadius * scale, .blue)
         }
-        for (k, point) in trail.enumerated() {
-            let p = screen(point)
-            canvas.fillCircle(centerX: p.x, centerY: p.y, radius: 2, Color.orange.withAlpha(UInt8(40 + 200 * k / max(1, trail.count))))
+        for k in 0..<trailCount {  // oldest first, fading in
+            let p = screen(trail[(trailNext - trailCount + k + Self.trailLength) % Self.trailLength])
+            canvas.fillCircle(centerX: p.x, centerY: p.y, radius: 2, Color.orange.withAlpha(UInt8(40 + 200 * k / trailCount)))
         }
         let joints = dynamics.jointPositions(q)
         for i in 0..<links {

@@ -45,10 +45,14 @@ public protocol Environment: AnyObject {
     func saveState() -> [UInt64]
     /// Restores a state from `saveState`; throws if the words do not fit this environment.
     func restoreState(_ words: [UInt64]) throws
+    /// Set when the simulation could not go on (diverged physics): the step that found it reported `terminated`,
+    /// and callers (rollouts, trainers) stop with this error rather than learn from garbage.
+    var failure: SimulationError? { get }
 }
 
 extension Environment {
     public var info: [String: Double] { [:] }
+    public var failure: SimulationError? { nil }
 
     /// Resets and returns the first observation as an array (convenience for tests and tools).
     public func reset(seed: UInt64?) -> [Float] {
@@ -75,7 +79,7 @@ extension Environment {
 }
 
 /// A typed error for a simulation that cannot go on (diverged physics, a broken map at reset).
-public struct SimulationError: Error, CustomStringConvertible {
+public struct SimulationError: Error, CustomStringConvertible, Equatable {
     public let environment: String
     public let message: String
     public init(environment: String, message: String) {
@@ -98,6 +102,7 @@ public final class AnyEnvironment: Environment {
     public var actionSpace: Space { base.actionSpace }
     public var stateChecksum: UInt64 { base.stateChecksum }
     public var info: [String: Double] { base.info }
+    public var failure: SimulationError? { base.failure }
     public var renderSize: (width: Int, height: Int) { base.renderSize }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { base.reset(seed: seed, observation: observation) }
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {

@@ -14,6 +14,7 @@ extension EnvironmentWrapper {
     public var actionSpace: Space { inner.actionSpace }
     public var renderSize: (width: Int, height: Int) { inner.renderSize }
     public var info: [String: Double] { inner.info }
+    public var failure: SimulationError? { inner.failure }
     public var stateChecksum: UInt64 { inner.stateChecksum }
     public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }

@@ -185,6 +185,7 @@ public final class DQNTrainer {
                          reward: environments.rewards[i], next: next, done: done, terminated: environments.terminated[i])
                 }
                 if done {
+                    if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
                     episodes += 1
                     recentReturns.append(environments.finishedReturns[i])
                     recentLengths.append(Double(environments.finishedLengths[i]))

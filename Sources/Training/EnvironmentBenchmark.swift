@@ -20,6 +20,8 @@ public enum EnvironmentBenchmark {
         ("gridworld-empty-8x8", "gridworld", ["map": "empty", "observation": "partial"]),
         ("highway-v0", "highway", ["scenario": "highway"]),
         ("highway-fast-v0", "highway", ["scenario": "highway-fast"]),
+        ("arm-reach", "arm", ["task": "reach"]),
+        ("arm-push", "arm", ["task": "push"]),
     ]
 
     /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
@@ -36,6 +38,11 @@ public enum EnvironmentBenchmark {
                     rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
                         let env = try CartPole(options: configuration.options)
                         return TimeLimit(env, maxSteps: env.options.int("max_steps"))
+                    }
+                case "arm":
+                    rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in
+                        let env = try RobotArm(options: configuration.options)
+                        return TimeLimit(env, maxSteps: env.maxSteps)
                     }
                 case "highway":
                     rate = try measure(seconds: seconds, copies: copies, threads: threadCount) { _ in

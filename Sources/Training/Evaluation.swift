@@ -11,6 +11,12 @@ public struct EvaluationResult: Codable, Sendable {
     public var successes: [Double]?
     /// Per-episode best reachable return where the environment reports `optimal_return` (gridworld), else nil.
     public var optimalReturns: [Double]?
+    /// Per-episode crash (1/0) where the environment reports `crashed` (highway), else nil.
+    public var crashes: [Double]? = nil
+    /// Per-episode mean speed over its steps (m/s) where the environment reports `speed` (highway), else nil.
+    public var speeds: [Double]? = nil
+    /// Per-episode final distance to the target (m) where the environment reports `distance` (robot arm), else nil.
+    public var finalDistances: [Double]? = nil
 
     public var meanReturn: Double { returns.reduce(0, +) / Double(returns.count) }
     public var stdReturn: Double {
@@ -20,6 +26,19 @@ public struct EvaluationResult: Codable, Sendable {
     public var meanLength: Double { Double(lengths.reduce(0, +)) / Double(lengths.count) }
     public var successRate: Double? { successes.map { $0.reduce(0, +) / Double($0.count) } }
     public var meanOptimalReturn: Double? { optimalReturns.map { $0.reduce(0, +) / Double($0.count) } }
+    public var collisionRate: Double? { crashes.map { $0.reduce(0, +) / Double($0.count) } }
+    public var meanSpeed: Double? { speeds.map { $0.reduce(0, +) / Double($0.count) } }
+    public var meanFinalDistance: Double? { finalDistances.map { $0.reduce(0, +) / Double($0.count) } }
+
+    /// The environment-specific figures as "name value" phrases, for summaries.
+    public var details: [String] {
+        var parts: [String] = []
+        if let v = successRate { parts.append(String(format: "success %.1f%%", v * 100)) }
+        if let v = collisionRate { parts.append(String(format: "collisions %.1f%%", v * 100)) }
+        if let v = meanSpeed { parts.append(String(format: "mean speed %.2f m/s", v)) }
+        if let v = meanFinalDistance { parts.append(String(format: "final distance %.4f m", v)) }
+        return parts
+    }
 }
 
 /// A policy under evaluation: told when an episode starts (recurrent policies reset their memory), then asked for
@@ -37,6 +56,9 @@ public enum Evaluator {
         let reports = env.info
         var result = EvaluationResult(returns: [], lengths: [], successes: reports["success"] == nil ? nil : [],
                                       optimalReturns: reports["optimal_return"] == nil ? nil : [])
+        if reports["crashed"] != nil { result.crashes = [] }
+        if reports["speed"] != nil { result.speeds = [] }
+        if reports["distance"] != nil { result.finalDistances = [] }
         var best: Replay?
         var bestReturn = -Double.infinity
         var observation = [Float](repeating: 0, count: env.observationSpace.flatCount)
@@ -46,7 +68,7 @@ public enum Evaluator {
             env.reset(seed: episodeSeed, observation: &observation)
             var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
             if result.optimalReturns != nil { result.optimalReturns!.append(env.info["optimal_return"] ?? 0) }
-            var total = 0.0, length = 0
+            var total = 0.0, length = 0, speedSum = 0.0
             policy.beginEpisode()
             while true {
                 policy.act(observation, into: &action)
@@ -54,11 +76,17 @@ public enum Evaluator {
                 recorder.record(action: action, result: step, environment: env)
                 total += Double(step.reward)
                 length += 1
+                if result.speeds != nil { speedSum += env.info["speed"] ?? 0 }
                 if step.done { break }
             }
+            if let failure = env.failure { throw failure }
+            let end = env.info
+            if result.crashes != nil { result.crashes!.append(end["crashed"] ?? 0) }
+            if result.speeds != nil { result.speeds!.append(speedSum / Double(length)) }
+            if result.finalDistances != nil { result.finalDistances!.append(end["distance"] ?? 0) }
             result.returns.append(total)
             result.lengths.append(length)
-            if result.successes != nil { result.successes!.append(env.info["success"] ?? 0) }
+            if result.successes != nil { result.successes!.append(end["success"] ?? 0) }
             if total > bestReturn {
                 bestReturn = total
                 best = recorder.replay

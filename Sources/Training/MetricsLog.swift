@@ -78,6 +78,12 @@ public final class MetricsLog {
             scalars.append(("eval/success_rate", rate))
         }
         if let optimal = result.meanOptimalReturn { object["eval_optimal_return_mean"] = optimal }
+        for (name, value) in [("collision_rate", result.collisionRate), ("mean_speed", result.meanSpeed),
+                              ("final_distance", result.meanFinalDistance)] {
+            guard let value else { continue }
+            object["eval_" + name] = value
+            scalars.append(("eval/" + name, value))
+        }
         writeJSON(object)
         tensorboard.scalars(scalars, step: step)
     }

@@ -114,6 +114,7 @@ struct Rollout: ParsableCommand {
             }
             if last.done { break }
         }
+        if let failure = env.failure { throw failure }
         if let record {
             var replay = recorder.replay
             replay.metadata["return"] = String(total)

@@ -100,7 +100,7 @@ struct Train: ParsableCommand {
         if let evaluation = summary.lastEvaluation {
             print(String(format: "done: %d steps, %d episodes; final evaluation: return %.3f ± %.3f over %d episodes",
                          summary.steps, summary.episodes, evaluation.meanReturn, evaluation.stdReturn, evaluation.returns.count)
-                  + (evaluation.successRate.map { String(format: ", success %.0f%%", $0 * 100) } ?? "")
+                  + evaluation.details.map { ", " + $0 }.joined()
                   + (evaluation.meanOptimalReturn.map { String(format: " (optimal %.3f)", $0) } ?? ""))
         }
         print("""
@@ -152,7 +152,7 @@ struct Eval: ParsableCommand {
         print("\(directory) (\(checkpoint) checkpoint), \(trained.config.env), \(episodes) greedy episodes")
         print("  return: \(stats(result.returns))")
         print("  length: \(stats(result.lengths.map(Double.init)))")
-        if let rate = result.successRate { print(String(format: "  success rate: %.1f%%", rate * 100)) }
+        for detail in result.details { print("  " + detail) }
         if let optimal = result.meanOptimalReturn {
             print(String(format: "  optimal return (BFS): mean %.4f; achieved %.2f%% of it", optimal, 100 * result.meanReturn / optimal))
         }

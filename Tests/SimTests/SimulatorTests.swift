@@ -282,7 +282,7 @@ final class NondeterministicEnvironment: Environment {
                 AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
             }
             vector.reset(seed: 1)
-            var actions = [Float](repeating: 1, count: 32)
+            var actions = [Float](repeating: 1, count: 32 * vector.actionWidth)  // 1: a valid action everywhere
             vector.step(actions)
             let allocations = actions.withUnsafeMutableBufferPointer { buffer in
                 allocationCount { for _ in 0..<200 { vector.step(buffer.baseAddress!) } }
