@@ -70,4 +70,28 @@ func dojo(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let diverged = try dojo(["replay", path, "--verify"])
         #expect(diverged.status == 1 && diverged.output.contains("DIVERGED at step 3"))
     }
+
+    @Test("Highway and arm: rollout records a replay that verifies, render writes a PNG",
+          arguments: [["highway", "--option", "scenario=merge"], ["highway", "--option", "action=continuous"],
+                      ["arm", "--option", "task=push"], ["arm", "--option", "action=discrete", "--option", "links=3"]])
+    func highwayAndArmCommands(arguments: [String]) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        let recorded = try dojo(["rollout"] + arguments + ["--seed", "2", "--record", base + ".replay"])
+        #expect(recorded.status == 0 && recorded.output.contains("replay written"), "\(recorded.output)")
+        let verified = try dojo(["replay", base + ".replay", "--verify"])
+        #expect(verified.status == 0 && verified.output.contains("re-simulate bit for bit"), "\(verified.output)")
+        let rendered = try dojo(["render"] + arguments + ["--seed", "2", "--out", base + ".png"])
+        #expect(rendered.status == 0)
+        let png = try Data(contentsOf: URL(fileURLWithPath: base + ".png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 1000)
+    }
+
+    @Test("A diverging arm simulation stops the rollout with a clear error and no replay")
+    func divergenceError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).replay").path
+        let result = try dojo(["rollout", "arm", "--option", "link_masses=0.000001,0.000001", "--option", "torque_limit=1000",
+                               "--option", "damping=0", "--option", "substeps=1", "--record", path])
+        #expect(result.status != 0 && result.output.contains("diverged") && result.output.contains("substeps"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
 }
