@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv-anchors/bin/python}
 DOJO_WRITE_FIXTURES=1 swift test --filter "dojoWrittenModel|dojoQNetworkLoadsInTorch"
 "$PY" scripts/make_torch_fixtures.py
+"$PY" scripts/make_ppo_fixtures.py

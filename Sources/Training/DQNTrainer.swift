@@ -19,7 +19,7 @@ public func installInterruptHandler() {
 ///
 /// Resuming (`resume: true`) restores the networks, optimizer, replay buffer, generators, environment states and
 /// counters from `checkpoints/last`, so the run continues exactly as if it had never stopped.
-public final class DQNTrainer {
+public final class DQNTrainer: Trainer {
     public let config: RunConfig
     public let directory: String
     /// The learner: feed-forward (`agent`, with `buffer`) or recurrent (`recurrentAgent`, with `episodeBuffer`).
@@ -120,17 +120,9 @@ public final class DQNTrainer {
         hiddenStates.deallocate(); cellStates.deallocate(); episodeStarts.deallocate(); statesBeforeStep.deallocate()
     }
 
-    /// A finished run's headline figures.
-    public struct Summary: Sendable {
-        public let steps: Int
-        public let episodes: Int
-        public let interrupted: Bool
-        public let lastEvaluation: EvaluationResult?
-        public let bestEvaluationReturn: Double
-    }
 
     /// Trains until `total_timesteps` (or `stopAt`, or Ctrl-C). Returns a summary.
-    public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> Summary {
+    public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
         let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
         let total = config.totalTimesteps, copies = config.nEnvs, d = config.dqn
         let epsilonSchedule = LinearSchedule(start: d.explorationInitialEps, end: d.explorationFinalEps, fraction: d.explorationFraction)
@@ -243,7 +235,7 @@ public final class DQNTrainer {
         }
         metrics.flush()
         progress?.finish()
-        return Summary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
+        return TrainingSummary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
                        bestEvaluationReturn: bestEvaluation)
     }
 
@@ -307,31 +299,15 @@ public final class DQNTrainer {
 
     // MARK: Checkpoints
 
-    /// Writes a checkpoint folder atomically: files go to a temporary folder that then replaces `path`.
+    /// Writes the `best` (weights) or `last` (weights and training state) checkpoint folder atomically.
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
-        let manager = FileManager.default
-        let temporary = path + ".tmp"
-        try? manager.removeItem(atPath: temporary)
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": "dqn", "env": config.env, "step": String(step)])
         for entry in modelEntries { model.append(entry.name, entry.value) }
-        try SafeTensors.write(model, to: temporary + "/model.safetensors")
-        if includeTrainingState { try SafeTensors.write(trainingState(), to: temporary + "/state.safetensors") }
-        try config.encodedJSON().write(to: URL(fileURLWithPath: temporary + "/config.json"), options: .atomic)
-        let old = path + ".old"
-        try? manager.removeItem(atPath: old)
-        if manager.fileExists(atPath: path) { try manager.moveItem(atPath: path, toPath: old) }
-        try manager.moveItem(atPath: temporary, toPath: path)
-        try? manager.removeItem(atPath: old)
+        try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
     }
 
-    private func words(_ values: [UInt64]) -> SafeTensors.Value {
-        .int64(shape: [values.count], values: values.map { Int64(bitPattern: $0) })
-    }
-
-    private func floats(_ pointer: UnsafePointer<Float>, _ count: Int) -> SafeTensors.Value {
-        .float32(Tensor(shape: [count], copying: pointer))
-    }
+    private func words(_ values: [UInt64]) -> SafeTensors.Value { Checkpoint.words(values) }
+    private func floats(_ pointer: UnsafePointer<Float>, _ count: Int) -> SafeTensors.Value { Checkpoint.floats(pointer, count) }
 
     /// Everything besides the weights needed to continue exactly.
     var optimizer: Adam { agent?.optimizer ?? recurrentAgent!.optimizer }
@@ -349,11 +325,7 @@ public final class DQNTrainer {
         file.append("history.values_bits", words(history.map(\.value.bitPattern)))
         file.append("eval_history.steps_bits", words(evaluationHistory.map(\.step.bitPattern)))
         file.append("eval_history.values_bits", words(evaluationHistory.map(\.value.bitPattern)))
-        // Environments: each copy's state, the current observations and running episode statistics.
-        for (i, env) in environments.environments.enumerated() { file.append("env.\(i)", words(env.saveState())) }
-        file.append("env.observations", floats(environments.observations, config.nEnvs * observationSize))
-        file.append("env.episode_returns_bits", words((0..<config.nEnvs).map { environments.episodeReturns[$0].bitPattern }))
-        file.append("env.episode_lengths", words((0..<config.nEnvs).map { environments.episodeLengths[$0].stateWord }))
+        Checkpoint.save(environments, into: &file)
         if let episodeBuffer {
             // Recurrent: the episode buffer and each copy's acting state.
             episodeBuffer.save(into: &file, prefix: "episodes.")
@@ -396,13 +368,9 @@ public final class DQNTrainer {
         let model = try SafeTensors.read(from: modelPath)
         try modelEntries.load(from: model, path: modelPath)
         let state = try SafeTensors.read(from: statePath)
-        func int64(_ name: String) throws -> [UInt64] { try state.int64(name, path: statePath).map { UInt64(bitPattern: $0) } }
+        func int64(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
         func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
-            let tensor = try state.float32(name, path: statePath)
-            guard tensor.count == count else {
-                throw SafeTensorsError.wrongShape(path: statePath, tensor: name, expected: [count], found: tensor.shape)
-            }
-            tensor.copy(to: pointer)
+            try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)
         }
         try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try int64("counters")
@@ -417,10 +385,7 @@ public final class DQNTrainer {
         history = zip(try int64("history.steps_bits"), try int64("history.values_bits")).map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
         evaluationHistory = zip(try int64("eval_history.steps_bits"), try int64("eval_history.values_bits"))
             .map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
-        for (i, env) in environments.environments.enumerated() { try env.restoreState(try int64("env.\(i)")) }
-        try float32("env.observations", into: environments.observations, count: config.nEnvs * observationSize)
-        for (i, bits) in try int64("env.episode_returns_bits").enumerated() { environments.episodeReturns[i] = Double(bitPattern: bits) }
-        for (i, word) in try int64("env.episode_lengths").enumerated() { environments.episodeLengths[i] = Int(Int64(bitPattern: word)) }
+        try Checkpoint.restore(environments, from: state, path: statePath)
         if let episodeBuffer {
             try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath)
             let stateSize = config.nEnvs * config.dqn.lstmHidden

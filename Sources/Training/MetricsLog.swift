@@ -9,8 +9,11 @@ public final class MetricsLog {
         public var returnMean: Double?
         public var lengthMean: Double?
         public var loss: Double?
-        public var epsilon: Double
+        /// DQN's exploration rate (nil for actor-critic agents).
+        public var epsilon: Double?
         public var stepsPerSecond: Double
+        /// Further training scalars by name (e.g. PPO's `entropy`, `approx_kl`): JSON lines and TensorBoard `train/…`.
+        public var extra: [(name: String, value: Double)] = []
     }
 
     static let header = "step,episodes,return_mean_100,length_mean_100,loss,epsilon,steps_per_second"
@@ -52,15 +55,18 @@ public final class MetricsLog {
 
     public func write(_ row: Row) {
         let line = "\(row.step),\(row.episodes),\(field(row.returnMean)),\(field(row.lengthMean)),\(field(row.loss)),"
-            + "\(row.epsilon),\(String(format: "%.1f", row.stepsPerSecond))\n"
+            + "\(field(row.epsilon)),\(String(format: "%.1f", row.stepsPerSecond))\n"
         csv.write(Data(line.utf8))
-        var object: [String: Any] = ["step": row.step, "episodes": row.episodes, "epsilon": row.epsilon,
-                                     "steps_per_second": row.stepsPerSecond]
+        var object: [String: Any] = ["step": row.step, "episodes": row.episodes, "steps_per_second": row.stepsPerSecond]
+        if let v = row.epsilon { object["epsilon"] = v }
+        for (name, value) in row.extra { object[name] = value }
         if let v = row.returnMean { object["return_mean_100"] = v }
         if let v = row.lengthMean { object["length_mean_100"] = v }
         if let v = row.loss { object["loss"] = v }
         writeJSON(object)
-        var scalars: [(String, Double)] = [("train/epsilon", row.epsilon), ("time/steps_per_second", row.stepsPerSecond)]
+        var scalars: [(String, Double)] = [("time/steps_per_second", row.stepsPerSecond)]
+        if let v = row.epsilon { scalars.append(("train/epsilon", v)) }
+        scalars += row.extra.map { ("train/" + $0.name, $0.value) }
         if let v = row.returnMean { scalars.append(("rollout/episode_return", v)) }
         if let v = row.lengthMean { scalars.append(("rollout/episode_length", v)) }
         if let v = row.loss { scalars.append(("train/loss", v)) }

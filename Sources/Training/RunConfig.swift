@@ -10,7 +10,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Environment id and options (as `--option key=value`).
     public var env: String = "gridworld"
     public var envOptions: [String: String] = [:]
-    /// The agent: "dqn".
+    /// The agent: "dqn", "ppo" or "a2c".
     public var agent: String = "dqn"
     /// The preset this run started from, if any.
     public var preset: String?
@@ -25,12 +25,22 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Environment steps between metric rows.
     public var logInterval: Int = 1_000
     public var dqn = DQNConfig()
+    /// PPO's and A2C's hyperparameters (Stable-Baselines3's defaults for each); the one `agent` names is used.
+    public var ppo = ActorCriticConfig.ppo
+    public var a2c = ActorCriticConfig.a2c
 
     public init() {}
 
+    public static let agents = ["dqn", "ppo", "a2c"]
+
+    /// The actor-critic hyperparameters of this run's agent (nil for DQN).
+    public var actorCritic: ActorCriticConfig? {
+        switch agent { case "ppo": return ppo; case "a2c": return a2c; default: return nil }
+    }
+
     enum CodingKeys: String, CodingKey {
         case env, envOptions = "env_options", agent, preset, totalTimesteps = "total_timesteps", seed, nEnvs = "n_envs"
-        case evalFreq = "eval_freq", nEvalEpisodes = "n_eval_episodes", logInterval = "log_interval", dqn
+        case evalFreq = "eval_freq", nEvalEpisodes = "n_eval_episodes", logInterval = "log_interval", dqn, ppo, a2c
     }
 
     /// Decodes a partial config over the defaults.
@@ -52,27 +62,35 @@ public struct RunConfig: Codable, Equatable, Sendable {
         evalFreq = try c.decodeIfPresent(Int.self, forKey: .evalFreq) ?? evalFreq
         nEvalEpisodes = try c.decodeIfPresent(Int.self, forKey: .nEvalEpisodes) ?? nEvalEpisodes
         logInterval = try c.decodeIfPresent(Int.self, forKey: .logInterval) ?? logInterval
-        if c.contains(.dqn) {
-            // Merge field by field so a partial "dqn" section keeps the other values.
-            let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(dqn)) as! [String: Any]
-            let partial = try c.decode(AnyJSON.self, forKey: .dqn).value as? [String: Any] ?? [:]
-            let merged = base.merging(partial) { _, new in new }
-            dqn = try JSONDecoder().decode(DQNConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+        // Merge sections field by field so a partial section keeps the other values.
+        func merged<T: Codable>(_ current: T, _ key: CodingKeys) throws -> T {
+            guard c.contains(key) else { return current }
+            let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(current)) as! [String: Any]
+            let partial = try c.decode(AnyJSON.self, forKey: key).value as? [String: Any] ?? [:]
+            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: base.merging(partial) { _, new in new }))
         }
+        dqn = try merged(dqn, .dqn)
+        ppo = try merged(ppo, .ppo)
+        a2c = try merged(a2c, .a2c)
     }
 
     /// Checks everything before training, building the environment once to check the spaces. Each problem says
     /// what to change.
     public func problems() -> [String] {
         var problems: [String] = []
-        if agent != "dqn" { problems.append("unknown agent '\(agent)'; available: dqn (a2c and ppo come with the actor-critic agents)") }
+        if !Self.agents.contains(agent) { problems.append("unknown agent '\(agent)'; available: \(Self.agents.joined(separator: ", "))") }
         if totalTimesteps < 1 { problems.append("total_timesteps must be positive (got \(totalTimesteps))") }
         if nEnvs < 1 || nEnvs > 1024 { problems.append("n_envs must be in 1...1024 (got \(nEnvs))") }
         if evalFreq < 1 || nEvalEpisodes < 1 { problems.append("eval_freq and n_eval_episodes must be positive") }
         if logInterval < 1 { problems.append("log_interval must be positive") }
         do {
             let environment = try EnvironmentRegistry.make(env, options: envOptions)
-            problems += dqn.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace)
+            if let actorCritic {
+                problems += actorCritic.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace,
+                                                 algorithm: agent, environmentCopies: nEnvs)
+            } else {
+                problems += dqn.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace)
+            }
         } catch {
             problems.append("\(error)")
         }
@@ -177,7 +195,39 @@ public enum Presets {
             c.gamma = 0.98; c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3
             c.explorationFinalEps = 0.05; c.netArch = [256, 256]; c.doubleQ = true
         },
+        actorCriticPreset("cartpole-ppo", "PPO on cart-pole with the rl-baselines3-zoo hyperparameters",
+                          target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], agent: "ppo",
+                          steps: 50_000, envs: 8) { c in
+            c.nSteps = 32; c.batchSize = 256; c.gaeLambda = 0.8; c.gamma = 0.98; c.nEpochs = 20; c.entCoef = 0
+            c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0
+        },
+        actorCriticPreset("cartpole-a2c", "A2C on cart-pole with the rl-baselines3-zoo hyperparameters",
+                          target: "mean return ≥ 475 within 100,000 steps", env: "cartpole", options: [:], agent: "a2c",
+                          steps: 100_000, envs: 8) { c in
+            c.entCoef = 0
+        },
+        actorCriticPreset("arm-reach-ppo", "PPO on the two-link arm's reach task (continuous torques)",
+                          target: "success ≥ 90% and mean final distance below 2 cm", env: "arm", options: ["task": "reach"],
+                          agent: "ppo", steps: 300_000, envs: 8) { c in
+            c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
+            c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
+        },
     ]
+
+    /// An actor-critic preset: `agent` ("ppo" or "a2c") from SB3's defaults, tuned by `tune`.
+    private static func actorCriticPreset(_ name: String, _ summary: String, target: String, env: String,
+                                          options: [String: String], agent: String, steps: Int, envs: Int,
+                                          tune: (inout ActorCriticConfig) -> Void) -> Preset {
+        var config = RunConfig()
+        config.env = env
+        config.envOptions = options
+        config.preset = name
+        config.agent = agent
+        config.totalTimesteps = steps
+        config.nEnvs = envs
+        if agent == "ppo" { tune(&config.ppo) } else { tune(&config.a2c) }
+        return Preset(name: name, summary: summary, target: target, config: config)
+    }
 
     /// highway-fast-v0's settings with 9 observed vehicles, seen behind too.
     static let highwayOptions = ["scenario": "highway-fast", "observed_vehicles": "9", "see_behind": "true"]

@@ -10,7 +10,8 @@ import Yams
 /// config file, `--option` environment options, `--set key=value` hyperparameters, and the explicit flags.
 public struct RunRequest {
     public var environment: String?
-    public var agent: String = "dqn"
+    /// The agent; nil keeps the preset's (DQN when there is none).
+    public var agent: String?
     public var preset: String?
     public var configFile: String?
     public var options: [String: String] = [:]
@@ -26,7 +27,7 @@ public struct RunRequest {
         if let preset {
             config = try Presets.named(preset).config
         } else if let environment {
-            if let match = Presets.all.first(where: { $0.config.env == environment && $0.config.agent == agent }) {
+            if let match = Presets.all.first(where: { $0.config.env == environment && $0.config.agent == (agent ?? "dqn") }) {
                 config = match.config
             } else {
                 config = RunConfig()
@@ -39,7 +40,7 @@ public struct RunRequest {
         if let environment, environment != config.env {
             throw TrainingError.invalidConfig(["preset \(config.preset ?? "") is for \(config.env), not \(environment); drop one of them"])
         }
-        config.agent = agent
+        if let agent { config.agent = agent }
         if let configFile { try Self.merge(file: configFile, into: &config) }
         config.envOptions.merge(options) { _, new in new }
         if !overrides.isEmpty { try Self.apply(overrides, to: &config) }
@@ -66,7 +67,7 @@ public struct RunRequest {
     }
 
     static let topLevelKeys: Set<String> = ["env", "env_options", "agent", "preset", "total_timesteps", "seed", "n_envs",
-                                            "eval_freq", "n_eval_episodes", "log_interval", "dqn"]
+                                            "eval_freq", "n_eval_episodes", "log_interval", "dqn", "ppo", "a2c"]
 
     static func mergeDictionary(_ dictionary: [String: Any], into config: inout RunConfig, source: String) throws {
         var dictionary = dictionary
@@ -77,11 +78,13 @@ public struct RunRequest {
         if !unknown.isEmpty {
             throw TrainingError.invalidConfig(["\(source): unknown keys \(unknown.joined(separator: ", ")); valid: \(topLevelKeys.sorted().joined(separator: ", "))"])
         }
-        if let dqn = dictionary["dqn"] as? [String: Any] {
-            let valid = Set(DQNConfig.hyperparameterNames)
-            let unknownDQN = dqn.keys.filter { !valid.contains($0) }.sorted()
-            if !unknownDQN.isEmpty {
-                throw TrainingError.invalidConfig(["\(source): unknown dqn hyperparameters \(unknownDQN.joined(separator: ", ")); valid: \(valid.sorted().joined(separator: ", "))"])
+        for (section, names) in [("dqn", DQNConfig.hyperparameterNames), ("ppo", ActorCriticConfig.hyperparameterNames),
+                                 ("a2c", ActorCriticConfig.hyperparameterNames)] {
+            guard let values = dictionary[section] as? [String: Any] else { continue }
+            let valid = Set(names)
+            let unknown = values.keys.filter { !valid.contains($0) }.sorted()
+            if !unknown.isEmpty {
+                throw TrainingError.invalidConfig(["\(source): unknown \(section) hyperparameters \(unknown.joined(separator: ", ")); valid: \(valid.sorted().joined(separator: ", "))"])
             }
         }
         do {
@@ -94,22 +97,27 @@ public struct RunRequest {
         }
     }
 
-    /// `--set key=value`: `key` is a top-level key or a DQN hyperparameter (`learning_rate`, or `dqn.learning_rate`);
-    /// the value is read as YAML (numbers, true/false, [64, 64], strings).
+    /// `--set key=value`: `key` is a top-level key, or a hyperparameter of the run's agent (`learning_rate`), or of a
+    /// named section (`ppo.n_steps`); the value is read as YAML (numbers, true/false, [64, 64], strings).
     static func apply(_ assignments: [String], to config: inout RunConfig) throws {
-        var top: [String: Any] = [:], dqn: [String: Any] = [:]
-        let dqnKeys = Set(DQNConfig.hyperparameterNames)
+        var top: [String: Any] = [:], sections: [String: [String: Any]] = [:]
+        let agentKeys = Set(config.agent == "dqn" ? DQNConfig.hyperparameterNames : ActorCriticConfig.hyperparameterNames)
         for assignment in assignments {
             guard let equals = assignment.firstIndex(of: "=") else {
                 throw TrainingError.invalidConfig(["--set \(assignment): expected key=value, e.g. --set learning_rate=0.001"])
             }
-            var key = String(assignment[..<equals])
+            let key = String(assignment[..<equals])
             let raw = String(assignment[assignment.index(after: equals)...])
             let value: Any = (try? Yams.load(yaml: raw)).flatMap { $0 } ?? raw
-            if key.hasPrefix("dqn.") { key.removeFirst(4) ; dqn[key] = value; continue }
-            if dqnKeys.contains(key) { dqn[key] = value } else { top[key] = value }
+            if let dot = key.firstIndex(of: "."), ["dqn", "ppo", "a2c"].contains(String(key[..<dot])) {
+                sections[String(key[..<dot]), default: [:]][String(key[key.index(after: dot)...])] = value
+            } else if agentKeys.contains(key) {
+                sections[config.agent, default: [:]][key] = value
+            } else {
+                top[key] = value
+            }
         }
-        if !dqn.isEmpty { top["dqn"] = dqn }
+        for (section, values) in sections { top[section] = values }
         try mergeDictionary(top, into: &config, source: "--set")
     }
 }
@@ -122,12 +130,15 @@ struct JSONDecoderBox: Decodable {
     func decoder() -> any Decoder { inner }
 }
 
-/// Loads a run directory's config and the greedy Q-network of one of its checkpoints.
+/// Loads a run directory's config and the greedy policy of one of its checkpoints: the Q-network for DQN, the
+/// actor-critic's mode (with its observation statistics) for PPO and A2C.
 public struct TrainedRun {
     public let directory: String
     public let config: RunConfig
     public let agent: DQNAgent?
     public let recurrentAgent: RecurrentDQNAgent?
+    public let actorCritic: ActorCriticAgent?
+    public let observationStatistics: RunningStatistics?
 
     public init(directory: String, checkpoint: String = "best") throws {
         let configPath = directory + "/config.json"
@@ -138,6 +149,25 @@ public struct TrainedRun {
         self.directory = directory
         let env = try EnvironmentRegistry.make(config.env, options: config.envOptions)
         var rng = SeededGenerator(seed: 0)
+        let modelPath = directory + "/checkpoints/\(checkpoint)/model.safetensors"
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw TrainingError.corruptCheckpoint("\(modelPath) does not exist; checkpoints are written at each evaluation")
+        }
+        let model = try SafeTensors.read(from: modelPath)
+        if let hyperparameters = config.actorCritic {
+            let policy = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
+                                          observationSpace: env.observationSpace, actionSpace: env.actionSpace, rolloutRows: 1,
+                                          rng: &rng)
+            try ActorCriticTrainer.loadWeights(policy, from: model, path: modelPath)
+            actorCritic = policy
+            observationStatistics = hyperparameters.normalizeObservations
+                ? try ActorCriticTrainer.observationStatistics(in: model, path: modelPath) : nil
+            agent = nil
+            recurrentAgent = nil
+            return
+        }
+        actorCritic = nil
+        observationStatistics = nil
         var agentConfig = config.dqn
         agentConfig.bufferSize = max(agentConfig.batchSize, 1)
         let entries: [StateEntry]
@@ -153,15 +183,16 @@ public struct TrainedRun {
             recurrentAgent = nil
             entries = feedForward.online.stateEntries(prefix: "q_net.") + feedForward.target.stateEntries(prefix: "q_net_target.")
         }
-        let modelPath = directory + "/checkpoints/\(checkpoint)/model.safetensors"
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw TrainingError.corruptCheckpoint("\(modelPath) does not exist; checkpoints are written at each evaluation")
-        }
-        try entries.load(from: SafeTensors.read(from: modelPath), path: modelPath)
+        try entries.load(from: model, path: modelPath)
+    }
+
+    /// The policy evaluations run: greedy (DQN) or the distribution's mode (actor-critic).
+    public func evaluationPolicy() -> any EvaluationPolicy {
+        if let actorCritic { return ActorCriticPolicyRunner(agent: actorCritic, observationStatistics: observationStatistics) }
+        return GreedyPolicy(agent: agent, recurrent: recurrentAgent)
     }
 
     public func evaluate(episodes: Int, seed: UInt64) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes,
-                               policy: GreedyPolicy(agent: agent, recurrent: recurrentAgent))
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes, policy: evaluationPolicy())
     }
 }

@@ -41,8 +41,8 @@ struct Train: ParsableCommand {
 
     @Argument(help: "Environment id (see `dojo envs`); default: the preset's.")
     var environment: String?
-    @Option(help: "Agent: dqn.")
-    var agent: String = "dqn"
+    @Option(help: "Agent: dqn, ppo or a2c (default: the preset's, else dqn).")
+    var agent: String?
     @Option(help: "Preset name (listed above).")
     var preset: String?
     @Option(help: "Total environment steps.")
@@ -66,13 +66,13 @@ struct Train: ParsableCommand {
     func run() throws {
         BLASThreads.set(compute.threads)
         installInterruptHandler()
-        let trainer: DQNTrainer
+        let trainer: any Trainer
         if let resume {
             guard let data = FileManager.default.contents(atPath: resume + "/config.json") else {
                 throw TrainingError.notARun(resume)
             }
             let config = try JSONDecoder().decode(RunConfig.self, from: data)
-            trainer = try DQNTrainer(config: config, directory: resume, resume: true)
+            trainer = try makeTrainer(config: config, directory: resume, resume: true)
             print("resuming \(resume) at step \(trainer.step) of \(config.totalTimesteps)")
         } else {
             var request = RunRequest()
@@ -87,11 +87,11 @@ struct Train: ParsableCommand {
             request.envs = envs
             let config = try request.resolve()
             let directory = out ?? Self.freshDirectory("runs/\(config.preset ?? "\(config.env)-\(config.agent)")-seed\(config.seed)")
-            trainer = try DQNTrainer(config: config, directory: directory)
+            trainer = try makeTrainer(config: config, directory: directory)
             print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : "\(config.envOptions) ")"
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
-        let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step))
+        let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step), stopAt: nil)
         let directory = trainer.directory
         if summary.interrupted {
             print("interrupted at step \(summary.steps); checkpoint saved. Continue with: dojo train --resume \(directory)")

@@ -191,9 +191,9 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
             #expect(problems.contains { $0.contains("batch_size (5000) must be between 1 and buffer_size (2000)") })
             #expect(problems.contains { $0.contains("n_envs") })
         }
-        #expect(throws: TrainingError.unknownPreset("cartpole-ppo", valid: Presets.names)) {
+        #expect(throws: TrainingError.unknownPreset("cartpole-sac", valid: Presets.names)) {
             var request = RunRequest()
-            request.preset = "cartpole-ppo"
+            request.preset = "cartpole-sac"
             _ = try request.resolve()
         }
         var request = RunRequest()

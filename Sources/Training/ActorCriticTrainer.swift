@@ -1,0 +1,388 @@
+import Agents
+import Environments
+import Foundation
+import Neural
+import Sim
+
+/// The on-policy run loop for PPO and A2C, in the same run directory as DQN's (config, metrics, TensorBoard,
+/// evaluations, best and last checkpoints, learning curve, best-episode replay, exact resume): collect `n_steps` from
+/// every copy, bootstrap truncated episodes from the value of their final observation, compute GAE advantages,
+/// update, log, and at every `eval_freq` steps evaluate and checkpoint. Runs stop and resume at rollout boundaries.
+public final class ActorCriticTrainer: Trainer {
+    public let config: RunConfig
+    public let hyperparameters: ActorCriticConfig
+    public let directory: String
+    public let agent: ActorCriticAgent
+    public let environments: VectorEnvironment<AnyEnvironment>
+    public let buffer: RolloutBuffer
+    let observationSize: Int
+    let actionWidth: Int
+    /// Observation normalization (VecNormalize's): running statistics, updated on every collected observation.
+    public private(set) var observationStatistics: RunningStatistics?
+    /// Reward scaling: running statistics of each copy's discounted return.
+    private var returnStatistics: RunningStatistics?
+    private var discountedReturns: [Double]
+
+    // Loop state (saved in checkpoints).
+    public private(set) var step = 0
+    public private(set) var episodes = 0
+    private var policyRNG: SeededGenerator
+    private var updateRNG: SeededGenerator
+    private var recentReturns: [Double] = []
+    private var recentLengths: [Double] = []
+    private var bestEvaluation = -Double.infinity
+    private var history: [(step: Double, value: Double)] = []
+    private var evaluationHistory: [(step: Double, value: Double)] = []
+    private let episodeStarts: UnsafeMutablePointer<Float>     // N: whether each copy's current observation began an episode
+
+    // Scratch, sized once.
+    private let policyInput: UnsafeMutablePointer<Float>       // N × obs: (normalized) observations for the network
+    private let environmentActions: UnsafeMutablePointer<Float>
+    private let rawActions: UnsafeMutablePointer<Float>
+    private let values: UnsafeMutablePointer<Float>
+    private let logProbabilities: UnsafeMutablePointer<Float>
+    private let finalValues: UnsafeMutablePointer<Float>
+
+    public init(config: RunConfig, directory: String, resume: Bool = false) throws {
+        let problems = config.problems()
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+        guard let hyperparameters = config.actorCritic else { preconditionFailure("ActorCriticTrainer runs ppo or a2c") }
+        self.config = config
+        self.hyperparameters = hyperparameters
+        self.directory = directory
+        var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
+        policyRNG = SeededGenerator(seed: config.seed, stream: 2)
+        updateRNG = SeededGenerator(seed: config.seed, stream: 3)
+        environments = try VectorEnvironment(count: config.nEnvs) { _ in
+            AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions))
+        }
+        let observationSpace = environments.environments[0].observationSpace
+        let actionSpace = environments.environments[0].actionSpace
+        observationSize = observationSpace.flatCount
+        actionWidth = actionSpace.actionWidth
+        let copies = config.nEnvs
+        agent = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
+                                 observationSpace: observationSpace, actionSpace: actionSpace,
+                                 rolloutRows: hyperparameters.nSteps * copies, rng: &networkRNG)
+        buffer = RolloutBuffer(steps: hyperparameters.nSteps, copies: copies, observationSize: observationSize, actionWidth: actionWidth)
+        observationStatistics = hyperparameters.normalizeObservations ? RunningStatistics(size: observationSize) : nil
+        returnStatistics = hyperparameters.normalizeRewards ? RunningStatistics(size: 1) : nil
+        discountedReturns = [Double](repeating: 0, count: copies)
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: 0, count: max(count, 1))
+            return pointer
+        }
+        episodeStarts = floats(copies); episodeStarts.update(repeating: 1, count: copies)
+        policyInput = floats(copies * observationSize)
+        environmentActions = floats(copies * actionWidth); rawActions = floats(copies * actionWidth)
+        values = floats(copies); logProbabilities = floats(copies); finalValues = floats(copies)
+
+        try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+        if resume {
+            try restore(from: directory + "/checkpoints/last")
+        } else {
+            environments.reset(seed: config.seed)
+            for i in 0..<copies { observationStatistics?.update(environments.observations + i * observationSize) }
+            try config.encodedJSON().write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
+        }
+    }
+
+    deinit {
+        for pointer in [episodeStarts, policyInput, environmentActions, rawActions, values, logProbabilities, finalValues] {
+            pointer.deallocate()
+        }
+    }
+
+    /// Writes `rows` observations normalized with the current statistics (clipped to ±10) into `output`.
+    private func normalize(_ observations: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        guard let statistics = observationStatistics else {
+            output.update(from: observations, count: rows * observationSize)
+            return
+        }
+        ObservationNormalizer.apply(statistics, observations, rows: rows, size: observationSize, into: output)
+    }
+
+    // MARK: Loop
+
+    public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
+        let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
+        let total = config.totalTimesteps, copies = config.nEnvs, h = hyperparameters
+        let gamma = Float(h.gamma)
+        var lastEvaluation: EvaluationResult?
+        var interrupted = false
+        let started = Date()
+        let startStep = step
+        while step < total {
+            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+                interrupted = true
+                break
+            }
+            // Collect a rollout.
+            buffer.reset()
+            for _ in 0..<h.nSteps {
+                normalize(environments.observations, rows: copies, into: policyInput)
+                agent.act(policyInput, rows: copies, deterministic: false, rng: &policyRNG, environmentActions: environmentActions,
+                          rawActions: rawActions, values: values, logProbabilities: logProbabilities)
+                for i in 0..<copies {
+                    let row = buffer.row(i)
+                    (buffer.observations + row * observationSize).update(from: policyInput + i * observationSize, count: observationSize)
+                    (buffer.actions + row * actionWidth).update(from: rawActions + i * actionWidth, count: actionWidth)
+                    buffer.values[row] = values[i]
+                    buffer.logProbabilities[row] = logProbabilities[i]
+                    buffer.episodeStarts[row] = episodeStarts[i]
+                }
+                environments.step(environmentActions)
+                step += copies
+                try recordStep(gamma: gamma)
+            }
+            // Advantages from the values of the observations after the rollout.
+            normalize(environments.observations, rows: copies, into: policyInput)
+            agent.predictValues(policyInput, rows: copies, into: finalValues)
+            buffer.computeAdvantages(lastValues: finalValues, lastStarts: episodeStarts, gamma: gamma, lambda: Float(h.gaeLambda))
+            let update = agent.update(on: buffer, progress: Double(step) / Double(total), rng: &updateRNG)
+            guard update.policyLoss.isFinite && update.valueLoss.isFinite else {
+                throw TrainingError.diverged(step: step, detail: "loss is \(update.policyLoss + update.valueLoss)")
+            }
+            // Log, evaluate, checkpoint (at the first rollout boundary past each interval).
+            let rollout = h.nSteps * copies
+            if step % config.logInterval < rollout || step >= total {
+                let elapsed = Date().timeIntervalSince(started)
+                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: mean(recentReturns), lengthMean: mean(recentLengths),
+                                         loss: update.policyLoss + h.vfCoef * update.valueLoss - h.entCoef * update.entropy,
+                                         epsilon: nil, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9),
+                                         extra: [("policy_loss", update.policyLoss), ("value_loss", update.valueLoss),
+                                                 ("entropy", update.entropy), ("approx_kl", update.approximateKL),
+                                                 ("clip_fraction", update.clipFraction), ("learning_rate", Double(agent.optimizer.learningRate))])
+                metrics.write(row)
+                if let value = row.returnMean { history.append((Double(step), value)) }
+                progress?.update(step: step, recentReturn: row.returnMean,
+                                 extra: lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
+            }
+            if step % config.evalFreq < rollout || step >= total {
+                try checkParametersFinite()
+                let evaluation = try evaluate()
+                lastEvaluation = evaluation.result
+                metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
+                evaluationHistory.append((Double(step), evaluation.result.meanReturn))
+                if evaluation.result.meanReturn > bestEvaluation {
+                    bestEvaluation = evaluation.result.meanReturn
+                    try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
+                    try evaluation.best.write(to: directory + "/best_episode.replay")
+                }
+                try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+                try writeLearningCurve()
+            }
+        }
+        if interrupted {
+            try checkParametersFinite()
+            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+            try writeLearningCurve()
+        }
+        metrics.flush()
+        progress?.finish()
+        return TrainingSummary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
+                                  bestEvaluationReturn: bestEvaluation)
+    }
+
+    /// After a vector step: rewards (scaled, and bootstrapped on truncation) into the buffer, episode statistics,
+    /// observation statistics, and the next rows' episode-start flags.
+    private func recordStep(gamma: Float) throws {
+        let copies = config.nEnvs
+        // Truncated episodes continue in value: add γ·V(final observation), with one forward over those copies.
+        var truncatedCount = 0
+        for i in 0..<copies where environments.truncated[i] && !environments.terminated[i] {
+            normalize(environments.finalObservations + i * observationSize, rows: 1, into: policyInput + truncatedCount * observationSize)
+            truncatedCount += 1
+        }
+        if truncatedCount > 0 { agent.predictValues(policyInput, rows: truncatedCount, into: finalValues) }
+        var k = 0
+        for i in 0..<copies {
+            let row = buffer.row(i)
+            var reward = environments.rewards[i]
+            let done = environments.terminated[i] || environments.truncated[i]
+            if var statistics = returnStatistics {
+                discountedReturns[i] = discountedReturns[i] * Double(gamma) + Double(reward)
+                withUnsafePointer(to: Float(discountedReturns[i])) { statistics.update($0) }
+                returnStatistics = statistics
+                reward = Float(max(-10, min(10, Double(reward) / (statistics.variance[0] + 1e-8).squareRoot())))
+                if done { discountedReturns[i] = 0 }
+            }
+            if environments.truncated[i] && !environments.terminated[i] {
+                reward += gamma * finalValues[k]
+                k += 1
+            }
+            buffer.rewards[row] = reward
+            episodeStarts[i] = done ? 1 : 0
+            if done {
+                if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
+                episodes += 1
+                recentReturns.append(environments.finishedReturns[i])
+                recentLengths.append(Double(environments.finishedLengths[i]))
+                if recentReturns.count > 100 { recentReturns.removeFirst(); recentLengths.removeFirst() }
+            }
+            observationStatistics?.update(environments.observations + i * observationSize)
+        }
+        buffer.advance()
+    }
+
+    private func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+
+    /// Deterministic evaluation of the current policy (observation statistics frozen).
+    public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
+                               episodes: episodes ?? config.nEvalEpisodes,
+                               policy: ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics))
+    }
+
+    private func checkParametersFinite() throws {
+        let values = agent.parameters.values
+        for i in 0..<agent.parameters.count where !values[i].isFinite {
+            throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// The weights (`policy.*`, PyTorch names) and the observation statistics an evaluation needs (`obs_rms.*`).
+    func modelFile() -> SafeTensors.File {
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)])
+        for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
+        if let statistics = observationStatistics {
+            // float32 for PyTorch users; the exact float64 bits (mean, var, count) for Dojo.
+            model.append("obs_rms.mean", .float32(Tensor(shape: [observationSize], scalars: statistics.mean.map(Float.init))))
+            model.append("obs_rms.var", .float32(Tensor(shape: [observationSize], scalars: statistics.variance.map(Float.init))))
+            model.append("obs_rms.bits", Checkpoint.words((statistics.mean + statistics.variance + [statistics.count]).map(\.bitPattern)))
+        }
+        return model
+    }
+
+    func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
+        try Checkpoint.writeFolder(path, model: modelFile(), state: includeTrainingState ? trainingState() : nil, config: config)
+    }
+
+    func trainingState() -> SafeTensors.File {
+        var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
+        for entry in agent.optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
+        file.append("counters", Checkpoint.words([step.stateWord, episodes.stateWord, bestEvaluation.bitPattern]))
+        file.append("rng.policy", Checkpoint.words(policyRNG.stateWords))
+        file.append("rng.update", Checkpoint.words(updateRNG.stateWords))
+        file.append("recent.returns_bits", Checkpoint.words(recentReturns.map(\.bitPattern)))
+        file.append("recent.lengths_bits", Checkpoint.words(recentLengths.map(\.bitPattern)))
+        file.append("history.bits", Checkpoint.words(history.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
+        file.append("eval_history.bits", Checkpoint.words(evaluationHistory.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
+        file.append("episode_starts", Checkpoint.floats(episodeStarts, config.nEnvs))
+        if let statistics = returnStatistics {
+            file.append("ret_rms", Checkpoint.words([statistics.mean[0], statistics.variance[0], statistics.count].map(\.bitPattern)
+                                                    + discountedReturns.map(\.bitPattern)))
+        }
+        Checkpoint.save(environments, into: &file)
+        return file
+    }
+
+    func restore(from path: String) throws {
+        let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
+        }
+        let model = try SafeTensors.read(from: modelPath)
+        try Self.loadWeights(agent, from: model, path: modelPath)
+        if observationStatistics != nil { observationStatistics = try Self.observationStatistics(in: model, path: modelPath) }
+        let state = try SafeTensors.read(from: statePath)
+        func words(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
+        try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
+        let counters = try words("counters")
+        guard counters.count == 3 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
+        step = Int(Int64(bitPattern: counters[0])); episodes = Int(Int64(bitPattern: counters[1]))
+        bestEvaluation = Double(bitPattern: counters[2])
+        policyRNG = SeededGenerator(state: try words("rng.policy"))
+        updateRNG = SeededGenerator(state: try words("rng.update"))
+        recentReturns = try words("recent.returns_bits").map(Double.init(bitPattern:))
+        recentLengths = try words("recent.lengths_bits").map(Double.init(bitPattern:))
+        func pairs(_ bits: [UInt64]) -> [(step: Double, value: Double)] {
+            stride(from: 0, to: bits.count - 1, by: 2).map { (Double(bitPattern: bits[$0]), Double(bitPattern: bits[$0 + 1])) }
+        }
+        history = pairs(try words("history.bits"))
+        evaluationHistory = pairs(try words("eval_history.bits"))
+        try Checkpoint.floats("episode_starts", in: state, path: statePath, into: episodeStarts, count: config.nEnvs)
+        if returnStatistics != nil {
+            let saved = try words("ret_rms").map(Double.init(bitPattern:))
+            guard saved.count == 3 + config.nEnvs else { throw TrainingError.corruptCheckpoint("\(statePath): ret_rms does not fit") }
+            returnStatistics = RunningStatistics(mean: [saved[0]], variance: [saved[1]], count: saved[2])
+            discountedReturns = Array(saved[3...])
+        }
+        try Checkpoint.restore(environments, from: state, path: statePath)
+    }
+
+    /// Loads the `policy.*` weights of a model file (strictly: every tensor of the network, nothing else under it).
+    static func loadWeights(_ agent: ActorCriticAgent, from model: SafeTensors.File, path: String) throws {
+        var weights = SafeTensors.File()
+        for name in model.names where name.hasPrefix("policy.") { weights.append(name, model.tensors[name]!) }
+        try agent.policy.stateEntries(prefix: "policy.").load(from: weights, path: path)
+    }
+
+    /// The observation statistics saved in a model file.
+    static func observationStatistics(in model: SafeTensors.File, path: String) throws -> RunningStatistics {
+        let bits = try Checkpoint.words("obs_rms.bits", in: model, path: path).map(Double.init(bitPattern:))
+        guard bits.count % 2 == 1 else { throw TrainingError.corruptCheckpoint("\(path): obs_rms.bits does not fit") }
+        let size = bits.count / 2
+        return RunningStatistics(mean: Array(bits[0..<size]), variance: Array(bits[size..<(2 * size)]), count: bits[2 * size])
+    }
+
+    func writeLearningCurve() throws {
+        let title = "\(config.preset ?? config.env) - \(config.agent) - seed \(config.seed)"
+        try LearningCurve.render(title: title, training: history, evaluation: evaluationHistory)
+            .writePNG(to: directory + "/learning_curve.png")
+    }
+}
+
+/// Normalization with running statistics: (x − mean)/√(var + 1e-8), clipped to ±10 (VecNormalize's observation part).
+enum ObservationNormalizer {
+    static func apply(_ statistics: RunningStatistics, _ observations: UnsafePointer<Float>, rows: Int, size: Int,
+                      into output: UnsafeMutablePointer<Float>) {
+        statistics.mean.withUnsafeBufferPointer { mean in
+            statistics.variance.withUnsafeBufferPointer { variance in
+                for r in 0..<rows {
+                    for j in 0..<size {
+                        let value = (Double(observations[r * size + j]) - mean[j]) / (variance[j] + 1e-8).squareRoot()
+                        output[r * size + j] = Float(max(-10, min(10, value)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An actor-critic policy under evaluation: deterministic (the mode) by default, observations normalized with the
+/// statistics frozen at the checkpoint.
+public final class ActorCriticPolicyRunner: EvaluationPolicy {
+    let agent: ActorCriticAgent
+    let observationStatistics: RunningStatistics?
+    let deterministic: Bool
+    private var rng = SeededGenerator(seed: 0, stream: 11)
+    private let input: UnsafeMutablePointer<Float>
+    private let raw: UnsafeMutablePointer<Float>
+
+    public init(agent: ActorCriticAgent, observationStatistics: RunningStatistics?, deterministic: Bool = true) {
+        self.agent = agent
+        self.observationStatistics = observationStatistics
+        self.deterministic = deterministic
+        input = .allocate(capacity: agent.observationSize)
+        raw = .allocate(capacity: agent.actionWidth)
+    }
+
+    deinit { input.deallocate(); raw.deallocate() }
+
+    public func beginEpisode() {}
+
+    public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
+        if let statistics = observationStatistics {
+            ObservationNormalizer.apply(statistics, observation, rows: 1, size: agent.observationSize, into: input)
+        } else {
+            input.update(from: observation, count: agent.observationSize)
+        }
+        var value: Float = 0, logProbability: Float = 0
+        agent.act(input, rows: 1, deterministic: deterministic, rng: &rng, environmentActions: action, rawActions: raw,
+                  values: &value, logProbabilities: &logProbability)
+    }
+}
