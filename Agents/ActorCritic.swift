@@ -23,6 +23,8 @@ public final class ActorCriticAgent {
     public let observationSize: Int
     public let actionWidth: Int
     public let distribution: ActorCriticPolicy.Distribution
+    /// The LSTM encoder of a recurrent policy (nil for feed-forward ones).
+    public let recurrent: LSTMEncoder?
     /// Box bounds of continuous actions (empty for discrete ones).
     let actionLow: [Float], actionHigh: [Float]
 
@@ -42,6 +44,12 @@ public final class ActorCriticAgent {
     private let headGradient: UnsafeMutablePointer<Float>
     private let valueGradient: UnsafeMutablePointer<Float>
     private var permutation: [Int]
+    /// Recurrent minibatches: the sequences' initial states (units, H) and reset mask (units, T), batch-major.
+    private let batchInitialHidden: UnsafeMutablePointer<Float>
+    private let batchInitialCell: UnsafeMutablePointer<Float>
+    private let batchResetMask: UnsafeMutablePointer<Float>
+    private let unitsPerBatch: Int
+    private var batchSequences = 0
 
     public init(config: ActorCriticConfig, algorithm: Algorithm, observationSpace: Space, actionSpace: Space,
                 rolloutRows: Int, rng: inout SeededGenerator) {
@@ -64,6 +72,8 @@ public final class ActorCriticAgent {
             encoder = EgoAttentionEncoder(entities: rows, features: features, embedDimension: config.embedDim,
                                           heads: config.attentionHeads, rng: &rng)
         }
+        recurrent = config.encoder == "lstm" ? LSTMEncoder(inputSize: observationSpace.flatCount, hiddenSize: config.lstmHidden, rng: &rng) : nil
+        if let recurrent { encoder = recurrent }
         policy = ActorCriticPolicy(observationSize: observationSize, distribution: distribution, hiddenSizes: config.netArch,
                                    activation: Activation.Function(rawValue: config.activationFn) ?? .tanh,
                                    orthogonal: config.orthoInit, logStdInit: Float(config.logStdInit), encoder: encoder,
@@ -75,7 +85,11 @@ public final class ActorCriticAgent {
         } else {
             optimizer = Adam(parameters, learningRate: Float(config.learningRate), epsilon: 1e-5)
         }
-        capacity = algorithm == .a2c ? rolloutRows : min(config.batchSize, rolloutRows)
+        // Recurrent minibatches hold whole copies' rollouts: batch_size / n_steps of them (all for A2C).
+        let sequenceSteps = recurrent != nil ? config.nSteps : 1
+        let units = rolloutRows / sequenceSteps
+        unitsPerBatch = algorithm == .a2c ? units : max(1, min(config.batchSize / sequenceSteps, units))
+        capacity = unitsPerBatch * sequenceSteps
         func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             pointer.initialize(repeating: 0, count: max(count, 1))
@@ -90,12 +104,16 @@ public final class ActorCriticAgent {
         logProbabilityGradient = floats(capacity); entropyGradient = floats(capacity)
         headGradient = floats(capacity * distribution.width); valueGradient = floats(capacity)
         permutation = Array(0..<rolloutRows)
+        let H = config.lstmHidden
+        batchInitialHidden = floats(recurrent != nil ? unitsPerBatch * H : 1)
+        batchInitialCell = floats(recurrent != nil ? unitsPerBatch * H : 1)
+        batchResetMask = floats(capacity)
     }
 
     deinit {
         for pointer in [batchObservations, batchActions, batchAdvantages, batchReturns, batchOldLogProbabilities,
                         batchOldValues, logProbabilities, entropies, logProbabilityGradient, entropyGradient,
-                        headGradient, valueGradient] { pointer.deallocate() }
+                        headGradient, valueGradient, batchInitialHidden, batchInitialCell, batchResetMask] { pointer.deallocate() }
         batchIndices.deallocate()
     }
 
@@ -104,10 +122,14 @@ public final class ActorCriticAgent {
     /// Actions for `rows` observations: sampled from the policy (or its mode when `deterministic`). Writes the
     /// environment's actions (`actionWidth` floats per row, Gaussian samples clipped to the bounds), the raw samples
     /// the update needs, the value estimates and the log-probabilities of the raw samples.
+    ///
+    /// Recurrent policies take each row's LSTM state (`state`: hidden and cell, (rows, H), advanced in place) and
+    /// whether the row's observation starts an episode (`starts`, rows; the state is zeroed there).
     public func act(_ observations: UnsafePointer<Float>, rows: Int, deterministic: Bool, rng: inout SeededGenerator,
                     environmentActions: UnsafeMutablePointer<Float>, rawActions: UnsafeMutablePointer<Float>,
-                    values: UnsafeMutablePointer<Float>, logProbabilities out: UnsafeMutablePointer<Float>) {
-        let (head, predicted) = policy.forward(observations, rows: rows)
+                    values: UnsafeMutablePointer<Float>, logProbabilities out: UnsafeMutablePointer<Float>,
+                    state: RecurrentState? = nil) {
+        let (head, predicted) = forwardOneStep(observations, rows: rows, state: state, advance: true)
         switch distribution {
         case .categorical(let n):
             for r in 0..<rows {
@@ -150,10 +172,37 @@ public final class ActorCriticAgent {
         }
     }
 
-    /// Value estimates (B) of `rows` observations into `values`.
-    public func predictValues(_ observations: UnsafePointer<Float>, rows: Int, into values: UnsafeMutablePointer<Float>) {
-        let predicted = policy.forward(observations, rows: rows).values
+    /// Value estimates (B) of `rows` observations into `values`; recurrent policies continue from `state` without
+    /// advancing it.
+    public func predictValues(_ observations: UnsafePointer<Float>, rows: Int, into values: UnsafeMutablePointer<Float>,
+                              state: RecurrentState? = nil) {
+        let predicted = forwardOneStep(observations, rows: rows, state: state, advance: false).values
         values.update(from: predicted, count: rows)
+    }
+
+    /// Per-row LSTM state for acting: hidden and cell (rows, H) and episode-start flags (rows).
+    public struct RecurrentState {
+        public let hidden: UnsafeMutablePointer<Float>
+        public let cell: UnsafeMutablePointer<Float>
+        public let starts: UnsafePointer<Float>
+        public init(hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>, starts: UnsafePointer<Float>) {
+            self.hidden = hidden
+            self.cell = cell
+            self.starts = starts
+        }
+    }
+
+    private func forwardOneStep(_ observations: UnsafePointer<Float>, rows: Int, state: RecurrentState?, advance: Bool)
+        -> (head: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        guard let recurrent else { return policy.forward(observations, rows: rows) }
+        guard let state else { preconditionFailure("a recurrent policy acts with its LSTM state") }
+        recurrent.prepare(batch: rows, steps: 1, initialHidden: state.hidden, initialCell: state.cell, resetMask: state.starts)
+        let output = policy.forward(observations, rows: rows)
+        if advance {
+            state.hidden.update(from: recurrent.finalHidden, count: rows * config.lstmHidden)
+            state.cell.update(from: recurrent.finalCell, count: rows * config.lstmHidden)
+        }
+        return output
     }
 
     // MARK: Learning
@@ -166,19 +215,26 @@ public final class ActorCriticAgent {
         }
         let clip = Float(config.clipRange + ((config.clipRangeEnd ?? config.clipRange) - config.clipRange) * progress)
         var statistics = UpdateStatistics()
-        let total = buffer.rows
-        let batch = algorithm == .a2c ? total : min(config.batchSize, total)
+        // What is shuffled: rows, or for recurrent policies whole copies' rollouts.
+        let units = recurrent != nil ? buffer.copies : buffer.rows
         let epochs = algorithm == .a2c ? 1 : config.nEpochs
         epochLoop: for _ in 0..<epochs {
-            for k in 0..<total { permutation[k] = k }
+            for k in 0..<units { permutation[k] = k }
             if algorithm == .ppo {  // a fresh permutation each epoch (Fisher–Yates with the run's generator)
-                for k in stride(from: total - 1, to: 0, by: -1) { permutation.swapAt(k, rng.nextInt(below: k + 1)) }
+                for k in stride(from: units - 1, to: 0, by: -1) { permutation.swapAt(k, rng.nextInt(below: k + 1)) }
             }
             var start = 0
-            while start < total {
-                let rows = min(batch, total - start)
-                gather(buffer, from: start, rows: rows)
-                start += rows
+            while start < units {
+                let count = min(unitsPerBatch, units - start)
+                let rows: Int
+                if recurrent != nil {
+                    gatherSequences(buffer, from: start, count: count)
+                    rows = count * buffer.steps
+                } else {
+                    gather(buffer, from: start, rows: count)
+                    rows = count
+                }
+                start += count
                 let step = gradientStep(rows: rows, clip: clip)
                 if !step.applied {
                     statistics.stoppedEarly = true
@@ -209,6 +265,30 @@ public final class ActorCriticAgent {
             batchOldValues[k] = buffer.values[source]
         }
         normalizeAdvantages(rows: rows)
+    }
+
+    /// Copies whole rollouts of copies `permutation[start..<start+count]` into the minibatch, batch-major (sequence b,
+    /// step t at row b·T + t), with their initial LSTM states and episode-start reset mask.
+    func gatherSequences(_ buffer: RolloutBuffer, from start: Int, count: Int) {
+        let T = buffer.steps, N = buffer.copies, H = config.lstmHidden
+        for b in 0..<count {
+            let copy = permutation[start + b]
+            (batchInitialHidden + b * H).update(from: buffer.initialHidden + copy * H, count: H)
+            (batchInitialCell + b * H).update(from: buffer.initialCell + copy * H, count: H)
+            for t in 0..<T {
+                let source = t * N + copy, k = b * T + t
+                (batchObservations + k * observationSize).update(from: buffer.observations + source * observationSize, count: observationSize)
+                (batchActions + k * actionWidth).update(from: buffer.actions + source * actionWidth, count: actionWidth)
+                batchIndices[k] = Int32(buffer.actions[source * actionWidth])
+                batchAdvantages[k] = buffer.advantages[source]
+                batchReturns[k] = buffer.returns[source]
+                batchOldLogProbabilities[k] = buffer.logProbabilities[source]
+                batchOldValues[k] = buffer.values[source]
+                batchResetMask[k] = buffer.episodeStarts[source]
+            }
+        }
+        batchSequences = count
+        normalizeAdvantages(rows: count * T)
     }
 
     /// Fills the minibatch from arrays (rows of observations, actions, old log-probabilities, advantages, returns,
@@ -262,6 +342,10 @@ public final class ActorCriticAgent {
     func lossAndGradients(rows: Int, clip: Float) -> StepStatistics {
         var s = StepStatistics()
         parameters.zeroGrad()
+        if let recurrent {
+            recurrent.prepare(batch: batchSequences, steps: rows / batchSequences, initialHidden: batchInitialHidden,
+                              initialCell: batchInitialCell, resetMask: batchResetMask)
+        }
         let (head, values) = policy.forward(batchObservations, rows: rows)
         let width = distribution.width
         switch distribution {

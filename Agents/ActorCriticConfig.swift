@@ -115,9 +115,8 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
         }
         if encoder == "lstm" {
             require(lstmHidden >= 1, "lstm_hidden must be positive")
-            require(algorithm != "ppo" || (nSteps * environmentCopies) % batchSize == 0 && batchSize % environmentCopies == 0
-                    || batchSize >= nSteps * environmentCopies,
-                    "recurrent PPO keeps sequences whole: make batch_size a multiple of n_envs that divides n_steps × n_envs")
+            require(algorithm != "ppo" || batchSize % nSteps == 0 || batchSize >= nSteps * environmentCopies,
+                    "recurrent PPO keeps each copy's rollout whole in a minibatch: make batch_size a multiple of n_steps (\(nSteps))")
         }
         return problems
     }

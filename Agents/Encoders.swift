@@ -88,3 +88,45 @@ final class BoolBuffer {
         return pointer
     }
 }
+
+/// A recurrent encoder (recurrent PPO): an LSTM over the observations, shared by the actor and the critic
+/// (sb3-contrib's `shared_lstm`). Before each `encode`, `prepare` says how the rows form sequences: `batch` sequences
+/// of `steps` steps, batch-major, with initial states (B, H) and a reset mask (B, T) that zeroes the state where an
+/// episode starts. The final state of the last `encode` is in ``finalHidden`` / ``finalCell``.
+///
+/// Names: `lstm.weight_ih_l0`, `lstm.weight_hh_l0`, `lstm.bias_ih_l0`, `lstm.bias_hh_l0` (PyTorch layout).
+public final class LSTMEncoder: ObservationEncoder {
+    public let lstm: LSTM
+    public var isTraining = true
+    public var outputSize: Int { lstm.hiddenSize }
+    private var batch = 1, steps = 1
+    private var initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?, resetMask: UnsafePointer<Float>?
+
+    public init(inputSize: Int, hiddenSize: Int, rng: inout SeededGenerator) {
+        lstm = LSTM(inputSize: inputSize, hiddenSize: hiddenSize, rng: &rng)
+        lstm.computesInputGradient = false  // its input is data
+    }
+
+    public func namedParameters(prefix: String) -> [NamedParameter] { lstm.namedParameters(prefix: prefix + "lstm.") }
+
+    /// Sets the sequence layout and state for the next `encode` (the pointers must stay valid until `backward`).
+    public func prepare(batch: Int, steps: Int, initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?,
+                        resetMask: UnsafePointer<Float>?) {
+        self.batch = batch
+        self.steps = steps
+        self.initialHidden = initialHidden
+        self.initialCell = initialCell
+        self.resetMask = resetMask
+    }
+
+    public func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        precondition(rows == batch * steps, "LSTMEncoder: \(rows) rows but prepared for \(batch) × \(steps)")
+        return lstm.forward(observations, batch: batch, steps: steps, initialHidden: initialHidden, initialCell: initialCell,
+                            resetMask: resetMask)
+    }
+
+    public func backward(_ featureGradient: UnsafePointer<Float>) { _ = lstm.backward(featureGradient) }
+
+    public var finalHidden: UnsafeMutablePointer<Float> { lstm.finalHidden }
+    public var finalCell: UnsafeMutablePointer<Float> { lstm.finalCell }
+}

@@ -15,9 +15,13 @@ public final class RolloutBuffer {
     public let logProbabilities: UnsafeMutablePointer<Float> // (T·N)
     public let advantages: UnsafeMutablePointer<Float>     // (T·N)
     public let returns: UnsafeMutablePointer<Float>        // (T·N)
+    /// Recurrent policies: each copy's LSTM state (N, H) when the rollout began (empty when `stateSize` is 0).
+    public let initialHidden: UnsafeMutablePointer<Float>
+    public let initialCell: UnsafeMutablePointer<Float>
+    public let stateSize: Int
     public private(set) var position = 0
 
-    public init(steps: Int, copies: Int, observationSize: Int, actionWidth: Int) {
+    public init(steps: Int, copies: Int, observationSize: Int, actionWidth: Int, stateSize: Int = 0) {
         precondition(steps > 0 && copies > 0, "a rollout buffer needs at least one step and one copy")
         self.steps = steps
         self.copies = copies
@@ -33,10 +37,13 @@ public final class RolloutBuffer {
         actions = make(rows * actionWidth)
         rewards = make(rows); episodeStarts = make(rows); values = make(rows); logProbabilities = make(rows)
         advantages = make(rows); returns = make(rows)
+        self.stateSize = stateSize
+        initialHidden = make(max(copies * stateSize, 1)); initialCell = make(max(copies * stateSize, 1))
     }
 
     deinit {
-        for pointer in [observations, actions, rewards, episodeStarts, values, logProbabilities, advantages, returns] {
+        for pointer in [observations, actions, rewards, episodeStarts, values, logProbabilities, advantages, returns,
+                        initialHidden, initialCell] {
             pointer.deallocate()
         }
     }

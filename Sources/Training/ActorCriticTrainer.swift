@@ -42,6 +42,11 @@ public final class ActorCriticTrainer: Trainer {
     private let values: UnsafeMutablePointer<Float>
     private let logProbabilities: UnsafeMutablePointer<Float>
     private let finalValues: UnsafeMutablePointer<Float>
+    /// Recurrent policies: each copy's LSTM state (N, H) and scratch for the truncated copies' states.
+    private let hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>
+    private let scratchHidden: UnsafeMutablePointer<Float>, scratchCell: UnsafeMutablePointer<Float>
+    private let noStarts: UnsafeMutablePointer<Float>
+    private let stateSize: Int
 
     public init(config: RunConfig, directory: String, resume: Bool = false) throws {
         let problems = config.problems()
@@ -64,7 +69,9 @@ public final class ActorCriticTrainer: Trainer {
         agent = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
                                  observationSpace: observationSpace, actionSpace: actionSpace,
                                  rolloutRows: hyperparameters.nSteps * copies, rng: &networkRNG)
-        buffer = RolloutBuffer(steps: hyperparameters.nSteps, copies: copies, observationSize: observationSize, actionWidth: actionWidth)
+        stateSize = hyperparameters.encoder == "lstm" ? hyperparameters.lstmHidden : 0
+        buffer = RolloutBuffer(steps: hyperparameters.nSteps, copies: copies, observationSize: observationSize, actionWidth: actionWidth,
+                               stateSize: stateSize)
         observationStatistics = hyperparameters.normalizeObservations ? RunningStatistics(size: observationSize) : nil
         returnStatistics = hyperparameters.normalizeRewards ? RunningStatistics(size: 1) : nil
         discountedReturns = [Double](repeating: 0, count: copies)
@@ -77,6 +84,9 @@ public final class ActorCriticTrainer: Trainer {
         policyInput = floats(copies * observationSize)
         environmentActions = floats(copies * actionWidth); rawActions = floats(copies * actionWidth)
         values = floats(copies); logProbabilities = floats(copies); finalValues = floats(copies)
+        hidden = floats(copies * stateSize); cell = floats(copies * stateSize)
+        scratchHidden = floats(copies * stateSize); scratchCell = floats(copies * stateSize)
+        noStarts = floats(copies)
 
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
@@ -89,7 +99,8 @@ public final class ActorCriticTrainer: Trainer {
     }
 
     deinit {
-        for pointer in [episodeStarts, policyInput, environmentActions, rawActions, values, logProbabilities, finalValues] {
+        for pointer in [episodeStarts, policyInput, environmentActions, rawActions, values, logProbabilities, finalValues,
+                        hidden, cell, scratchHidden, scratchCell, noStarts] {
             pointer.deallocate()
         }
     }
@@ -101,6 +112,11 @@ public final class ActorCriticTrainer: Trainer {
             return
         }
         ObservationNormalizer.apply(statistics, observations, rows: rows, size: observationSize, into: output)
+    }
+
+    /// The copies' acting state for a recurrent policy (nil otherwise).
+    private var actingState: ActorCriticAgent.RecurrentState? {
+        stateSize > 0 ? ActorCriticAgent.RecurrentState(hidden: hidden, cell: cell, starts: episodeStarts) : nil
     }
 
     // MARK: Loop
@@ -118,12 +134,14 @@ public final class ActorCriticTrainer: Trainer {
                 interrupted = true
                 break
             }
-            // Collect a rollout.
+            // Collect a rollout (recurrent policies: from the copies' current LSTM states).
             buffer.reset()
+            buffer.initialHidden.update(from: hidden, count: copies * stateSize)
+            buffer.initialCell.update(from: cell, count: copies * stateSize)
             for _ in 0..<h.nSteps {
                 normalize(environments.observations, rows: copies, into: policyInput)
                 agent.act(policyInput, rows: copies, deterministic: false, rng: &policyRNG, environmentActions: environmentActions,
-                          rawActions: rawActions, values: values, logProbabilities: logProbabilities)
+                          rawActions: rawActions, values: values, logProbabilities: logProbabilities, state: actingState)
                 for i in 0..<copies {
                     let row = buffer.row(i)
                     (buffer.observations + row * observationSize).update(from: policyInput + i * observationSize, count: observationSize)
@@ -138,7 +156,7 @@ public final class ActorCriticTrainer: Trainer {
             }
             // Advantages from the values of the observations after the rollout.
             normalize(environments.observations, rows: copies, into: policyInput)
-            agent.predictValues(policyInput, rows: copies, into: finalValues)
+            agent.predictValues(policyInput, rows: copies, into: finalValues, state: actingState)
             buffer.computeAdvantages(lastValues: finalValues, lastStarts: episodeStarts, gamma: gamma, lambda: Float(h.gaeLambda))
             let update = agent.update(on: buffer, progress: Double(step) / Double(total), rng: &updateRNG)
             guard update.policyLoss.isFinite && update.valueLoss.isFinite else {
@@ -190,12 +208,18 @@ public final class ActorCriticTrainer: Trainer {
     private func recordStep(gamma: Float) throws {
         let copies = config.nEnvs
         // Truncated episodes continue in value: add γ·V(final observation), with one forward over those copies.
+        // Recurrent policies continue from the copy's state after this step.
         var truncatedCount = 0
         for i in 0..<copies where environments.truncated[i] && !environments.terminated[i] {
             normalize(environments.finalObservations + i * observationSize, rows: 1, into: policyInput + truncatedCount * observationSize)
+            (scratchHidden + truncatedCount * stateSize).update(from: hidden + i * stateSize, count: stateSize)
+            (scratchCell + truncatedCount * stateSize).update(from: cell + i * stateSize, count: stateSize)
             truncatedCount += 1
         }
-        if truncatedCount > 0 { agent.predictValues(policyInput, rows: truncatedCount, into: finalValues) }
+        if truncatedCount > 0 {
+            let state = stateSize > 0 ? ActorCriticAgent.RecurrentState(hidden: scratchHidden, cell: scratchCell, starts: noStarts) : nil
+            agent.predictValues(policyInput, rows: truncatedCount, into: finalValues, state: state)
+        }
         var k = 0
         for i in 0..<copies {
             let row = buffer.row(i)
@@ -272,6 +296,10 @@ public final class ActorCriticTrainer: Trainer {
         file.append("history.bits", Checkpoint.words(history.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
         file.append("eval_history.bits", Checkpoint.words(evaluationHistory.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
         file.append("episode_starts", Checkpoint.floats(episodeStarts, config.nEnvs))
+        if stateSize > 0 {
+            file.append("acting.hidden", Checkpoint.floats(hidden, config.nEnvs * stateSize))
+            file.append("acting.cell", Checkpoint.floats(cell, config.nEnvs * stateSize))
+        }
         if let statistics = returnStatistics {
             file.append("ret_rms", Checkpoint.words([statistics.mean[0], statistics.variance[0], statistics.count].map(\.bitPattern)
                                                     + discountedReturns.map(\.bitPattern)))
@@ -305,6 +333,10 @@ public final class ActorCriticTrainer: Trainer {
         history = pairs(try words("history.bits"))
         evaluationHistory = pairs(try words("eval_history.bits"))
         try Checkpoint.floats("episode_starts", in: state, path: statePath, into: episodeStarts, count: config.nEnvs)
+        if stateSize > 0 {
+            try Checkpoint.floats("acting.hidden", in: state, path: statePath, into: hidden, count: config.nEnvs * stateSize)
+            try Checkpoint.floats("acting.cell", in: state, path: statePath, into: cell, count: config.nEnvs * stateSize)
+        }
         if returnStatistics != nil {
             let saved = try words("ret_rms").map(Double.init(bitPattern:))
             guard saved.count == 3 + config.nEnvs else { throw TrainingError.corruptCheckpoint("\(statePath): ret_rms does not fit") }
@@ -362,6 +394,8 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
     private var rng = SeededGenerator(seed: 0, stream: 11)
     private let input: UnsafeMutablePointer<Float>
     private let raw: UnsafeMutablePointer<Float>
+    /// A recurrent policy's state, zeroed at each episode start.
+    private let hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>, start: UnsafeMutablePointer<Float>
 
     public init(agent: ActorCriticAgent, observationStatistics: RunningStatistics?, deterministic: Bool = true) {
         self.agent = agent
@@ -369,11 +403,15 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
         self.deterministic = deterministic
         input = .allocate(capacity: agent.observationSize)
         raw = .allocate(capacity: agent.actionWidth)
+        let H = max(agent.config.lstmHidden, 1)
+        hidden = .allocate(capacity: H); hidden.initialize(repeating: 0, count: H)
+        cell = .allocate(capacity: H); cell.initialize(repeating: 0, count: H)
+        start = .allocate(capacity: 1); start.initialize(to: 1)
     }
 
-    deinit { input.deallocate(); raw.deallocate() }
+    deinit { input.deallocate(); raw.deallocate(); hidden.deallocate(); cell.deallocate(); start.deallocate() }
 
-    public func beginEpisode() {}
+    public func beginEpisode() { start.pointee = 1 }
 
     public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
         if let statistics = observationStatistics {
@@ -382,7 +420,9 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
             input.update(from: observation, count: agent.observationSize)
         }
         var value: Float = 0, logProbability: Float = 0
+        let state = agent.recurrent != nil ? ActorCriticAgent.RecurrentState(hidden: hidden, cell: cell, starts: start) : nil
         agent.act(input, rows: 1, deterministic: deterministic, rng: &rng, environmentActions: action, rawActions: raw,
-                  values: &value, logProbabilities: &logProbability)
+                  values: &value, logProbabilities: &logProbability, state: state)
+        start.pointee = 0
     }
 }

@@ -188,9 +188,9 @@ public enum Presets {
             highwayDQN(&c)
             c.netArch = [256, 256]
         },
-        preset("arm-reach-dqn", "DQN on the two-link arm's reach task with discretized torques (−1/0/+1 per joint, control cost 0.05)",
+        preset("arm-reach-dqn", "DQN on the two-link arm's reach task with discretized torques (−1/0/+1 × 0.05 N·m per joint)",
                target: "report the reach success rate (actor-critic solves it)", env: "arm",
-               options: ["task": "reach", "action": "discrete", "control_cost": "0.05"], steps: 100_000) { c in
+               options: ["task": "reach", "action": "discrete", "control_cost": "0.05", "torque_limit": "0.05"], steps: 100_000) { c in
             c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 100_000; c.learningStarts = 1_000; c.batchSize = 64
             c.gamma = 0.98; c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3
             c.explorationFinalEps = 0.05; c.netArch = [256, 256]; c.doubleQ = true
@@ -208,11 +208,62 @@ public enum Presets {
         },
         actorCriticPreset("arm-reach-ppo", "PPO on the two-link arm's reach task (continuous torques)",
                           target: "success ≥ 90% and mean final distance below 2 cm", env: "arm", options: ["task": "reach"],
-                          agent: "ppo", steps: 300_000, envs: 8) { c in
+                          agent: "ppo", steps: 600_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
             c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
         },
+        actorCriticPreset("arm-push-ppo", "PPO on the two-link arm's push task: push the disc onto the target",
+                          target: "report the success rate (see bench/README.md)", env: "arm", options: ["task": "push"],
+                          agent: "ppo", steps: 2_000_000, envs: 8) { c in
+            c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
+            c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
+        },
+        actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
+                          target: "collision rate ≤ 10% while faster than the traffic", env: "highway",
+                          options: highwayOptions, agent: "ppo", steps: 200_000, envs: 8) { c in
+            highwayPPO(&c)
+            c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
+        },
+        actorCriticPreset("highway-mlp-ppo", "PPO with an MLP on the same observation, flattened: the attention baseline",
+                          target: "the baseline (see bench/README.md)", env: "highway",
+                          options: highwayOptions.merging(["observation": "flat"]) { $1 }, agent: "ppo", steps: 200_000,
+                          envs: 8) { c in
+            highwayPPO(&c)
+            c.netArch = [256, 256]
+        },
+        actorCriticPreset("cartpole-masked-recurrent-ppo", "Recurrent PPO (LSTM) on cart-pole with velocities hidden (after sb3-contrib's zoo settings)",
+                          target: "mean return ≥ 475", env: "cartpole", options: ["velocity": "false"], agent: "ppo",
+                          steps: 200_000, envs: 8) { c in
+            // One LSTM shared by actor and critic (sb3-contrib's default has a second one for the critic): reward
+            // scaling keeps the value loss from drowning the policy's gradient in it.
+            c.encoder = "lstm"; c.lstmHidden = 64; c.netArch = [64]; c.activationFn = "relu"; c.orthoInit = false
+            c.nSteps = 32; c.batchSize = 256; c.gaeLambda = 0.8; c.gamma = 0.98; c.nEpochs = 10; c.entCoef = 0
+            c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0; c.normalizeRewards = true
+        },
+        actorCriticPreset("gridworld-memory-recurrent-ppo", "Recurrent PPO (LSTM) on the memory task: remember the cue until the fork",
+                          target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], agent: "ppo",
+                          steps: 200_000, envs: 8) { c in
+            memoryPPO(&c)
+            c.encoder = "lstm"; c.lstmHidden = 64
+        },
+        actorCriticPreset("gridworld-memory-ppo", "Memoryless PPO (MLP) on the memory task: the baseline at chance",
+                          target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], agent: "ppo",
+                          steps: 200_000, envs: 8) { c in
+            memoryPPO(&c)
+        },
     ]
+
+    /// PPO settings for the memory task: rollouts long enough to span an episode.
+    static func memoryPPO(_ c: inout ActorCriticConfig) {
+        c.nSteps = 128; c.batchSize = 256; c.nEpochs = 4; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 5e-4
+        c.entCoef = 0.01; c.netArch = [64]
+    }
+
+    /// PPO settings for highway: short horizon as highway-env's examples (γ 0.8), a small entropy bonus.
+    static func highwayPPO(_ c: inout ActorCriticConfig) {
+        c.nSteps = 128; c.batchSize = 64; c.nEpochs = 10; c.gamma = 0.8; c.gaeLambda = 0.95; c.learningRate = 5e-4
+        c.entCoef = 0.01
+    }
 
     /// An actor-critic preset: `agent` ("ppo" or "a2c") from SB3's defaults, tuned by `tune`.
     private static func actorCriticPreset(_ name: String, _ summary: String, target: String, env: String,
