@@ -242,21 +242,22 @@ public enum Presets {
         },
         actorCriticPreset("gridworld-memory-recurrent-ppo", "Recurrent PPO (LSTM) on the memory task: remember the cue until the fork",
                           target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], agent: "ppo",
-                          steps: 200_000, envs: 8) { c in
+                          steps: 300_000, envs: 8) { c in
             memoryPPO(&c)
             c.encoder = "lstm"; c.lstmHidden = 64
         },
         actorCriticPreset("gridworld-memory-ppo", "Memoryless PPO (MLP) on the memory task: the baseline at chance",
                           target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], agent: "ppo",
-                          steps: 200_000, envs: 8) { c in
+                          steps: 300_000, envs: 8) { c in
             memoryPPO(&c)
         },
     ]
 
-    /// PPO settings for the memory task: rollouts long enough to span an episode.
+    /// PPO settings for the memory task: rollouts long enough to span an episode, a shorter horizon (γ 0.95) and a
+    /// learning rate annealed to zero, which keeps the solved policy from drifting.
     static func memoryPPO(_ c: inout ActorCriticConfig) {
-        c.nSteps = 128; c.batchSize = 256; c.nEpochs = 4; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 5e-4
-        c.entCoef = 0.01; c.netArch = [64]
+        c.nSteps = 128; c.batchSize = 256; c.nEpochs = 4; c.gamma = 0.95; c.gaeLambda = 0.95; c.learningRate = 5e-4
+        c.learningRateEnd = 0; c.entCoef = 0.01; c.netArch = [64]
     }
 
     /// PPO settings for highway: short horizon as highway-env's examples (γ 0.8), a small entropy bonus.

@@ -18,13 +18,22 @@ struct Train: ParsableCommand {
               preset → --config FILE (YAML or JSON, keys as in config.json)
               → --option key=value (environment) → --set key=value
               (hyperparameters) → --steps, --seed, --envs.
-            Hyperparameters use Stable-Baselines3's names: learning_rate,
-            learning_rate_end (linear decay), buffer_size, learning_starts, batch_size, gamma, train_freq,
-            gradient_steps, target_update_interval, tau,
-            exploration_fraction, exploration_final_eps, max_grad_norm,
-            net_arch, activation_fn, double_q, dueling, n_step,
-            prioritized_replay, encoder (mlp, lstm, attention), lstm_hidden,
-            sequence_length, burn_in, embed_dim, attention_heads.
+            Hyperparameters use Stable-Baselines3's names and go to the run's agent
+            (or name a section: ppo.n_steps=64).
+            DQN: learning_rate, learning_rate_end (linear decay), buffer_size,
+            learning_starts, batch_size, gamma, train_freq, gradient_steps,
+            target_update_interval, tau, exploration_fraction,
+            exploration_final_eps, max_grad_norm, net_arch, activation_fn,
+            double_q, dueling, n_step, prioritized_replay, encoder (mlp, lstm,
+            attention), lstm_hidden, sequence_length, burn_in, embed_dim,
+            attention_heads.
+            PPO and A2C: learning_rate, learning_rate_end, n_steps, batch_size,
+            n_epochs, gamma, gae_lambda, clip_range, clip_range_end,
+            clip_range_vf, normalize_advantage, ent_coef, vf_coef, max_grad_norm,
+            target_kl, net_arch, activation_fn, ortho_init, log_std_init,
+            encoder (mlp, lstm, attention), lstm_hidden, embed_dim,
+            attention_heads, normalize_observations, normalize_rewards,
+            optimizer (adam, rmsprop), rms_prop_eps.
 
             A run directory holds config.json, metrics.csv, metrics.jsonl,
             tensorboard/, learning_curve.png, checkpoints/{best,last}
@@ -36,6 +45,8 @@ struct Train: ParsableCommand {
               dojo train cartpole --seed 3
               dojo train gridworld --option map=mymap.txt --steps 200000
               dojo train --preset gridworld-memory-drqn --set burn_in=4
+              dojo train cartpole --agent ppo --set n_steps=64
+              dojo train --preset arm-reach-ppo
               dojo train --resume runs/gridworld-four-rooms-dqn-seed0
             """)
 
