@@ -8,7 +8,7 @@ import Sim
 /// evaluations, best and last checkpoints, learning curve, best-episode replay, exact resume): collect `n_steps` from
 /// every copy, bootstrap truncated episodes from the value of their final observation, compute GAE advantages,
 /// update, log, and at every `eval_freq` steps evaluate and checkpoint. Runs stop and resume at rollout boundaries.
-public final class ActorCriticTrainer: Trainer {
+public final class ActorCriticTrainer: RecordingTrainer {
     public let config: RunConfig
     public let hyperparameters: ActorCriticConfig
     public let directory: String
@@ -28,11 +28,7 @@ public final class ActorCriticTrainer: Trainer {
     public private(set) var episodes = 0
     private var policyRNG: SeededGenerator
     private var updateRNG: SeededGenerator
-    private var recentReturns: [Double] = []
-    private var recentLengths: [Double] = []
-    private var bestEvaluation = -Double.infinity
-    private var history: [(step: Double, value: Double)] = []
-    private var evaluationHistory: [(step: Double, value: Double)] = []
+    let record = RunRecord()
     private let episodeStarts: UnsafeMutablePointer<Float>     // N: whether each copy's current observation began an episode
 
     // Scratch, sized once.
@@ -125,7 +121,6 @@ public final class ActorCriticTrainer: Trainer {
         let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
         let total = config.totalTimesteps, copies = config.nEnvs, h = hyperparameters
         let gamma = Float(h.gamma)
-        var lastEvaluation: EvaluationResult?
         var interrupted = false
         let started = Date()
         let startStep = step
@@ -166,41 +161,17 @@ public final class ActorCriticTrainer: Trainer {
             let rollout = h.nSteps * copies
             if step % config.logInterval < rollout || step >= total {
                 let elapsed = Date().timeIntervalSince(started)
-                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: mean(recentReturns), lengthMean: mean(recentLengths),
+                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: record.meanReturn, lengthMean: record.meanLength,
                                          loss: update.policyLoss + h.vfCoef * update.valueLoss - h.entCoef * update.entropy,
                                          epsilon: nil, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9),
                                          extra: [("policy_loss", update.policyLoss), ("value_loss", update.valueLoss),
                                                  ("entropy", update.entropy), ("approx_kl", update.approximateKL),
                                                  ("clip_fraction", update.clipFraction), ("learning_rate", Double(agent.optimizer.learningRate))])
-                metrics.write(row)
-                if let value = row.returnMean { history.append((Double(step), value)) }
-                progress?.update(step: step, recentReturn: row.returnMean,
-                                 extra: lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
+                log(row, to: metrics, progress: progress)
             }
-            if step % config.evalFreq < rollout || step >= total {
-                try checkParametersFinite()
-                let evaluation = try evaluate()
-                lastEvaluation = evaluation.result
-                metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
-                evaluationHistory.append((Double(step), evaluation.result.meanReturn))
-                if evaluation.result.meanReturn > bestEvaluation {
-                    bestEvaluation = evaluation.result.meanReturn
-                    try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
-                    try evaluation.best.write(to: directory + "/best_episode.replay")
-                }
-                try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
-                try writeLearningCurve()
-            }
+            if step % config.evalFreq < rollout || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }
         }
-        if interrupted {
-            try checkParametersFinite()
-            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
-            try writeLearningCurve()
-        }
-        metrics.flush()
-        progress?.finish()
-        return TrainingSummary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
-                                  bestEvaluationReturn: bestEvaluation)
+        return try finish(interrupted: interrupted, episodes: episodes, metrics: metrics, progress: progress)
     }
 
     /// After a vector step: rewards (scaled, and bootstrapped on truncation) into the buffer, episode statistics,
@@ -241,16 +212,12 @@ public final class ActorCriticTrainer: Trainer {
             if done {
                 if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
                 episodes += 1
-                recentReturns.append(environments.finishedReturns[i])
-                recentLengths.append(Double(environments.finishedLengths[i]))
-                if recentReturns.count > 100 { recentReturns.removeFirst(); recentLengths.removeFirst() }
+                record.episodeFinished(return: environments.finishedReturns[i], length: environments.finishedLengths[i])
             }
             observationStatistics?.update(environments.observations + i * observationSize)
         }
         buffer.advance()
     }
-
-    private func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
 
     /// Deterministic evaluation of the current policy (observation statistics frozen).
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
@@ -259,12 +226,7 @@ public final class ActorCriticTrainer: Trainer {
                                policy: ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics))
     }
 
-    private func checkParametersFinite() throws {
-        let values = agent.parameters.values
-        for i in 0..<agent.parameters.count where !values[i].isFinite {
-            throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
-        }
-    }
+    var trainedParameters: ParameterArena { agent.parameters }
 
     // MARK: Checkpoints
 
@@ -288,13 +250,10 @@ public final class ActorCriticTrainer: Trainer {
     func trainingState() -> SafeTensors.File {
         var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
         for entry in agent.optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
-        file.append("counters", Checkpoint.words([step.stateWord, episodes.stateWord, bestEvaluation.bitPattern]))
+        file.append("counters", Checkpoint.words([step.stateWord, episodes.stateWord]))
         file.append("rng.policy", Checkpoint.words(policyRNG.stateWords))
         file.append("rng.update", Checkpoint.words(updateRNG.stateWords))
-        file.append("recent.returns_bits", Checkpoint.words(recentReturns.map(\.bitPattern)))
-        file.append("recent.lengths_bits", Checkpoint.words(recentLengths.map(\.bitPattern)))
-        file.append("history.bits", Checkpoint.words(history.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
-        file.append("eval_history.bits", Checkpoint.words(evaluationHistory.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
+        record.save(into: &file)
         file.append("episode_starts", Checkpoint.floats(episodeStarts, config.nEnvs))
         if stateSize > 0 {
             file.append("acting.hidden", Checkpoint.floats(hidden, config.nEnvs * stateSize))
@@ -320,18 +279,11 @@ public final class ActorCriticTrainer: Trainer {
         func words(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try words("counters")
-        guard counters.count == 3 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
+        guard counters.count == 2 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
         step = Int(Int64(bitPattern: counters[0])); episodes = Int(Int64(bitPattern: counters[1]))
-        bestEvaluation = Double(bitPattern: counters[2])
         policyRNG = SeededGenerator(state: try words("rng.policy"))
         updateRNG = SeededGenerator(state: try words("rng.update"))
-        recentReturns = try words("recent.returns_bits").map(Double.init(bitPattern:))
-        recentLengths = try words("recent.lengths_bits").map(Double.init(bitPattern:))
-        func pairs(_ bits: [UInt64]) -> [(step: Double, value: Double)] {
-            stride(from: 0, to: bits.count - 1, by: 2).map { (Double(bitPattern: bits[$0]), Double(bitPattern: bits[$0 + 1])) }
-        }
-        history = pairs(try words("history.bits"))
-        evaluationHistory = pairs(try words("eval_history.bits"))
+        try record.restore(from: state, path: statePath)
         try Checkpoint.floats("episode_starts", in: state, path: statePath, into: episodeStarts, count: config.nEnvs)
         if stateSize > 0 {
             try Checkpoint.floats("acting.hidden", in: state, path: statePath, into: hidden, count: config.nEnvs * stateSize)
@@ -361,11 +313,6 @@ public final class ActorCriticTrainer: Trainer {
         return RunningStatistics(mean: Array(bits[0..<size]), variance: Array(bits[size..<(2 * size)]), count: bits[2 * size])
     }
 
-    func writeLearningCurve() throws {
-        let title = "\(config.preset ?? config.env) - \(config.agent) - seed \(config.seed)"
-        try LearningCurve.render(title: title, training: history, evaluation: evaluationHistory)
-            .writePNG(to: directory + "/learning_curve.png")
-    }
 }
 
 /// Normalization with running statistics: (x − mean)/√(var + 1e-8), clipped to ±10 (VecNormalize's observation part).

@@ -96,3 +96,105 @@ enum Checkpoint {
         tensor.copy(to: pointer)
     }
 }
+
+/// What both run loops keep about a run's progress, saved in `last` checkpoints: the last 100 episodes, the learning
+/// curve's points, the evaluations and the best one.
+final class RunRecord {
+    var recentReturns: [Double] = []
+    var recentLengths: [Double] = []
+    var history: [(step: Double, value: Double)] = []
+    var evaluationHistory: [(step: Double, value: Double)] = []
+    var bestEvaluation = -Double.infinity
+    var lastEvaluation: EvaluationResult?
+
+    func episodeFinished(return value: Double, length: Int) {
+        recentReturns.append(value)
+        recentLengths.append(Double(length))
+        if recentReturns.count > 100 { recentReturns.removeFirst(); recentLengths.removeFirst() }
+    }
+
+    var meanReturn: Double? { recentReturns.isEmpty ? nil : recentReturns.reduce(0, +) / Double(recentReturns.count) }
+    var meanLength: Double? { recentLengths.isEmpty ? nil : recentLengths.reduce(0, +) / Double(recentLengths.count) }
+
+    func save(into file: inout SafeTensors.File) {
+        file.append("record.best", Checkpoint.words([bestEvaluation.bitPattern]))
+        file.append("recent.returns_bits", Checkpoint.words(recentReturns.map(\.bitPattern)))
+        file.append("recent.lengths_bits", Checkpoint.words(recentLengths.map(\.bitPattern)))
+        file.append("history.bits", Checkpoint.words(history.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
+        file.append("eval_history.bits", Checkpoint.words(evaluationHistory.flatMap { [$0.step.bitPattern, $0.value.bitPattern] }))
+    }
+
+    func restore(from state: SafeTensors.File, path: String) throws {
+        func doubles(_ name: String) throws -> [Double] { try Checkpoint.words(name, in: state, path: path).map(Double.init(bitPattern:)) }
+        func pairs(_ values: [Double]) -> [(step: Double, value: Double)] {
+            stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) }
+        }
+        guard let best = try doubles("record.best").first else { throw TrainingError.corruptCheckpoint("\(path): record.best is empty") }
+        bestEvaluation = best
+        recentReturns = try doubles("recent.returns_bits")
+        recentLengths = try doubles("recent.lengths_bits")
+        history = pairs(try doubles("history.bits"))
+        evaluationHistory = pairs(try doubles("eval_history.bits"))
+    }
+}
+
+/// The part of a run loop both trainers share: evaluating and checkpointing on schedule, and stopping cleanly.
+protocol RecordingTrainer: Trainer {
+    var record: RunRecord { get }
+    func evaluate(episodes: Int?) throws -> (result: EvaluationResult, best: Replay)
+    func saveCheckpoint(to path: String, includeTrainingState: Bool) throws
+    /// The trained weights, checked for non-finite values before checkpoints.
+    var trainedParameters: ParameterArena { get }
+}
+
+extension RecordingTrainer {
+    /// Logs a metrics row (and a learning-curve point) and moves the progress bar.
+    func log(_ row: MetricsLog.Row, to metrics: MetricsLog, progress: ProgressReporter?) {
+        metrics.write(row)
+        if let value = row.returnMean { record.history.append((Double(row.step), value)) }
+        progress?.update(step: row.step, recentReturn: row.returnMean,
+                         extra: record.lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
+    }
+
+    /// Evaluates, logs the evaluation, keeps the best checkpoint (and its episode's replay) and writes the last one.
+    func evaluateAndCheckpoint(metrics: MetricsLog, started: Date) throws {
+        try checkParametersFinite()
+        let evaluation = try evaluate(episodes: nil)
+        record.lastEvaluation = evaluation.result
+        metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
+        record.evaluationHistory.append((Double(step), evaluation.result.meanReturn))
+        if evaluation.result.meanReturn > record.bestEvaluation {
+            record.bestEvaluation = evaluation.result.meanReturn
+            try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
+            try evaluation.best.write(to: directory + "/best_episode.replay")
+        }
+        try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+        try writeLearningCurve()
+    }
+
+    /// Ends a session: a resumable checkpoint when interrupted, flushed logs, the summary.
+    func finish(interrupted: Bool, episodes: Int, metrics: MetricsLog, progress: ProgressReporter?) throws -> TrainingSummary {
+        if interrupted {
+            try checkParametersFinite()
+            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+            try writeLearningCurve()
+        }
+        metrics.flush()
+        progress?.finish()
+        return TrainingSummary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: record.lastEvaluation,
+                               bestEvaluationReturn: record.bestEvaluation)
+    }
+
+    func checkParametersFinite() throws {
+        let values = trainedParameters.values
+        for i in 0..<trainedParameters.count where !values[i].isFinite {
+            throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
+        }
+    }
+
+    func writeLearningCurve() throws {
+        let title = "\(config.preset ?? config.env) - \(config.agent) - seed \(config.seed)"
+        try LearningCurve.render(title: title, training: record.history, evaluation: record.evaluationHistory)
+            .writePNG(to: directory + "/learning_curve.png")
+    }
+}

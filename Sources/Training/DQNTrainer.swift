@@ -19,7 +19,7 @@ public func installInterruptHandler() {
 ///
 /// Resuming (`resume: true`) restores the networks, optimizer, replay buffer, generators, environment states and
 /// counters from `checkpoints/last`, so the run continues exactly as if it had never stopped.
-public final class DQNTrainer: Trainer {
+public final class DQNTrainer: RecordingTrainer {
     public let config: RunConfig
     public let directory: String
     /// The learner: feed-forward (`agent`, with `buffer`) or recurrent (`recurrentAgent`, with `episodeBuffer`).
@@ -42,9 +42,7 @@ public final class DQNTrainer: Trainer {
     public private(set) var episodes = 0
     private var explorationRNG: SeededGenerator
     private var samplingRNG: SeededGenerator
-    private var recentReturns: [Double] = []         // last 100 finished episodes
-    private var recentLengths: [Double] = []
-    private var bestEvaluation = -Double.infinity
+    let record = RunRecord()
     private var lossSum = 0.0, lossCount = 0
     // n-step queues: per copy a ring of the last n (observation, action, reward).
     private let queueObservations: UnsafeMutablePointer<Float>   // nEnvs × n × obs
@@ -55,8 +53,6 @@ public final class DQNTrainer: Trainer {
     private let previousObservations: UnsafeMutablePointer<Float> // nEnvs × obs: observations the actions were taken on
     private let actions: UnsafeMutablePointer<Float>              // nEnvs
 
-    private var history: [(step: Double, value: Double)] = []
-    private var evaluationHistory: [(step: Double, value: Double)] = []
 
     public init(config: RunConfig, directory: String, resume: Bool = false) throws {
         let problems = config.problems()
@@ -128,7 +124,6 @@ public final class DQNTrainer: Trainer {
         let epsilonSchedule = LinearSchedule(start: d.explorationInitialEps, end: d.explorationFinalEps, fraction: d.explorationFraction)
         let betaSchedule = LinearSchedule(start: d.priorityBeta0, end: 1, fraction: 1)
         let targetEvery = max(d.targetUpdateInterval / copies, 1)
-        var lastEvaluation: EvaluationResult?
         var interrupted = false
         let started = Date()
         let startStep = step
@@ -179,9 +174,7 @@ public final class DQNTrainer: Trainer {
                 if done {
                     if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
                     episodes += 1
-                    recentReturns.append(environments.finishedReturns[i])
-                    recentLengths.append(Double(environments.finishedLengths[i]))
-                    if recentReturns.count > 100 { recentReturns.removeFirst(); recentLengths.removeFirst() }
+                    record.episodeFinished(return: environments.finishedReturns[i], length: environments.finishedLengths[i])
                 }
             }
             // Learn.
@@ -204,46 +197,20 @@ public final class DQNTrainer: Trainer {
             // Log, evaluate, checkpoint.
             if step % config.logInterval < copies || step >= total {
                 let elapsed = Date().timeIntervalSince(started)
-                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: mean(recentReturns),
-                                         lengthMean: mean(recentLengths), loss: lossCount > 0 ? lossSum / Double(lossCount) : nil,
+                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: record.meanReturn,
+                                         lengthMean: record.meanLength, loss: lossCount > 0 ? lossSum / Double(lossCount) : nil,
                                          epsilon: epsilon, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9))
-                metrics.write(row)
-                if let value = row.returnMean { history.append((Double(step), value)) }
+                log(row, to: metrics, progress: progress)
                 lossSum = 0; lossCount = 0
-                progress?.update(step: step, recentReturn: row.returnMean,
-                                 extra: lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
             }
-            if step % config.evalFreq < copies || step >= total {
-                try checkParametersFinite()
-                let evaluation = try evaluate()
-                lastEvaluation = evaluation.result
-                metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
-                evaluationHistory.append((Double(step), evaluation.result.meanReturn))
-                if evaluation.result.meanReturn > bestEvaluation {
-                    bestEvaluation = evaluation.result.meanReturn
-                    try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
-                    try evaluation.best.write(to: directory + "/best_episode.replay")
-                }
-                try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
-                try writeLearningCurve()
-            }
+            if step % config.evalFreq < copies || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }
         }
-        if interrupted {
-            try checkParametersFinite()
-            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
-            try writeLearningCurve()
-        }
-        metrics.flush()
-        progress?.finish()
-        return TrainingSummary(steps: step, episodes: episodes, interrupted: interrupted, lastEvaluation: lastEvaluation,
-                       bestEvaluationReturn: bestEvaluation)
+        return try finish(interrupted: interrupted, episodes: episodes, metrics: metrics, progress: progress)
     }
 
     private func learningRateSchedule(end: Double) -> LinearSchedule {
         LinearSchedule(start: config.dqn.learningRate, end: end, fraction: 1)
     }
-
-    private func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
 
     /// Greedy evaluation of the current online network.
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
@@ -259,12 +226,7 @@ public final class DQNTrainer: Trainer {
         return recurrentAgent!.online.stateEntries(prefix: "q_net.") + recurrentAgent!.target.stateEntries(prefix: "q_net_target.")
     }
 
-    private func checkParametersFinite() throws {
-        let values = onlineParameters.values
-        for i in 0..<onlineParameters.count where !values[i].isFinite {
-            throw TrainingError.diverged(step: step, detail: "a weight became \(values[i])")
-        }
-    }
+    var trainedParameters: ParameterArena { onlineParameters }
 
     // MARK: n-step transitions
 
@@ -315,16 +277,10 @@ public final class DQNTrainer: Trainer {
     func trainingState() -> SafeTensors.File {
         var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
         for entry in optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
-        file.append("counters", words([step, iteration, episodes, buffer?.count ?? 0, buffer?.position ?? 0].map(\.stateWord)
-                                      + [bestEvaluation.bitPattern]))
+        file.append("counters", words([step, iteration, episodes, buffer?.count ?? 0, buffer?.position ?? 0].map(\.stateWord)))
         file.append("rng.exploration", words(explorationRNG.stateWords))
         file.append("rng.sampling", words(samplingRNG.stateWords))
-        file.append("recent.returns_bits", words(recentReturns.map(\.bitPattern)))
-        file.append("recent.lengths_bits", words(recentLengths.map(\.bitPattern)))
-        file.append("history.steps_bits", words(history.map(\.step.bitPattern)))
-        file.append("history.values_bits", words(history.map(\.value.bitPattern)))
-        file.append("eval_history.steps_bits", words(evaluationHistory.map(\.step.bitPattern)))
-        file.append("eval_history.values_bits", words(evaluationHistory.map(\.value.bitPattern)))
+        record.save(into: &file)
         Checkpoint.save(environments, into: &file)
         if let episodeBuffer {
             // Recurrent: the episode buffer and each copy's acting state.
@@ -374,17 +330,12 @@ public final class DQNTrainer: Trainer {
         }
         try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try int64("counters")
-        guard counters.count == 6 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
+        guard counters.count == 5 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
         step = Int(Int64(bitPattern: counters[0])); iteration = Int(Int64(bitPattern: counters[1]))
         episodes = Int(Int64(bitPattern: counters[2]))
-        bestEvaluation = Double(bitPattern: counters[5])
         explorationRNG = SeededGenerator(state: try int64("rng.exploration"))
         samplingRNG = SeededGenerator(state: try int64("rng.sampling"))
-        recentReturns = try int64("recent.returns_bits").map(Double.init(bitPattern:))
-        recentLengths = try int64("recent.lengths_bits").map(Double.init(bitPattern:))
-        history = zip(try int64("history.steps_bits"), try int64("history.values_bits")).map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
-        evaluationHistory = zip(try int64("eval_history.steps_bits"), try int64("eval_history.values_bits"))
-            .map { (Double(bitPattern: $0), Double(bitPattern: $1)) }
+        try record.restore(from: state, path: statePath)
         try Checkpoint.restore(environments, from: state, path: statePath)
         if let episodeBuffer {
             try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath)
@@ -405,13 +356,6 @@ public final class DQNTrainer: Trainer {
                            state: state, path: statePath, priorities: buffer.isPrioritized ? try int64("buffer.priorities_bits") : nil)
     }
 
-    // MARK: Plots
-
-    func writeLearningCurve() throws {
-        let title = "\(config.preset ?? config.env) - dqn - seed \(config.seed)"
-        try LearningCurve.render(title: title, training: history, evaluation: evaluationHistory)
-            .writePNG(to: directory + "/learning_curve.png")
-    }
 }
 
 extension ReplayBuffer {
