@@ -254,17 +254,21 @@ public final class ActorCriticAgent {
 
     /// Copies rows `permutation[start..<start+rows]` of the rollout into the minibatch buffers.
     private func gather(_ buffer: RolloutBuffer, from start: Int, rows: Int) {
-        for k in 0..<rows {
-            let source = permutation[start + k]
-            (batchObservations + k * observationSize).update(from: buffer.observations + source * observationSize, count: observationSize)
-            (batchActions + k * actionWidth).update(from: buffer.actions + source * actionWidth, count: actionWidth)
-            batchIndices[k] = Int32(buffer.actions[source * actionWidth])
-            batchAdvantages[k] = buffer.advantages[source]
-            batchReturns[k] = buffer.returns[source]
-            batchOldLogProbabilities[k] = buffer.logProbabilities[source]
-            batchOldValues[k] = buffer.values[source]
-        }
+        for k in 0..<rows { copyRow(buffer, permutation[start + k], to: k) }
         normalizeAdvantages(rows: rows)
+    }
+
+    /// Copies rollout row `source` into minibatch row `k`.
+    @inline(__always)
+    private func copyRow(_ buffer: RolloutBuffer, _ source: Int, to k: Int) {
+        (batchObservations + k * observationSize).update(from: buffer.observations + source * observationSize, count: observationSize)
+        (batchActions + k * actionWidth).update(from: buffer.actions + source * actionWidth, count: actionWidth)
+        batchIndices[k] = Int32(buffer.actions[source * actionWidth])
+        batchAdvantages[k] = buffer.advantages[source]
+        batchReturns[k] = buffer.returns[source]
+        batchOldLogProbabilities[k] = buffer.logProbabilities[source]
+        batchOldValues[k] = buffer.values[source]
+        batchResetMask[k] = buffer.episodeStarts[source]
     }
 
     /// Copies whole rollouts of copies `permutation[start..<start+count]` into the minibatch, batch-major (sequence b,
@@ -275,17 +279,7 @@ public final class ActorCriticAgent {
             let copy = permutation[start + b]
             (batchInitialHidden + b * H).update(from: buffer.initialHidden + copy * H, count: H)
             (batchInitialCell + b * H).update(from: buffer.initialCell + copy * H, count: H)
-            for t in 0..<T {
-                let source = t * N + copy, k = b * T + t
-                (batchObservations + k * observationSize).update(from: buffer.observations + source * observationSize, count: observationSize)
-                (batchActions + k * actionWidth).update(from: buffer.actions + source * actionWidth, count: actionWidth)
-                batchIndices[k] = Int32(buffer.actions[source * actionWidth])
-                batchAdvantages[k] = buffer.advantages[source]
-                batchReturns[k] = buffer.returns[source]
-                batchOldLogProbabilities[k] = buffer.logProbabilities[source]
-                batchOldValues[k] = buffer.values[source]
-                batchResetMask[k] = buffer.episodeStarts[source]
-            }
+            for t in 0..<T { copyRow(buffer, t * N + copy, to: b * T + t) }
         }
         batchSequences = count
         normalizeAdvantages(rows: count * T)

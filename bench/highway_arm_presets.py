@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the highway and robot-arm DQN presets over several seeds and evaluates every run on the same 100 greedy
+"""Trains presets (by default the highway and robot-arm DQN ones; `--presets actor-critic` the PPO/A2C ones) over several seeds and evaluates every run on the same 100 greedy
 episodes (evaluation seed 12345), so the attention and MLP highway agents meet the same traffic.
 
 Reports per run and on average: collision rate, mean speed and return (highway); success rate and final distance
@@ -15,8 +15,11 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 DEFAULT = ["highway-attention-dqn", "highway-mlp-dqn", "arm-reach-dqn"]
+ACTOR_CRITIC = ["highway-attention-ppo", "highway-mlp-ppo", "arm-reach-ppo", "arm-push-ppo", "gridworld-memory-recurrent-ppo",
+                "gridworld-memory-ppo", "cartpole-ppo", "cartpole-a2c", "cartpole-masked-recurrent-ppo"]
 FIGURES = {"return": r"return: mean (-?[\d.]+)", "collisions": r"collisions ([\d.]+)%", "speed": r"mean speed ([\d.]+) m/s",
-           "success": r"success ([\d.]+)%", "distance": r"final distance ([\d.]+) m"}
+           "success": r"success ([\d.]+)%", "distance": r"final distance ([\d.]+) m",
+           "traffic": r"traffic speed ([\d.]+) m/s"}
 
 
 def run(dojo, preset, seed, steps, out, episodes):
@@ -34,7 +37,7 @@ def run(dojo, preset, seed, steps, out, episodes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=DEFAULT)
+    parser.add_argument("--presets", nargs="+", default=DEFAULT, help="preset names, or 'actor-critic' for the PPO/A2C set")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--episodes", type=int, default=100)
@@ -42,6 +45,8 @@ def main():
     parser.add_argument("--dojo", default=".build/release/dojo")
     parser.add_argument("--out", default="bench/runs-highway-arm")
     args = parser.parse_args()
+    if args.presets == ["actor-critic"]:
+        args.presets = ACTOR_CRITIC
     if not os.path.exists(args.dojo):
         subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
     jobs = [(p, s) for p in args.presets for s in args.seeds]

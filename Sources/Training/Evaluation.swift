@@ -15,6 +15,8 @@ public struct EvaluationResult: Codable, Sendable {
     public var crashes: [Double]? = nil
     /// Per-episode mean speed over its steps (m/s) where the environment reports `speed` (highway), else nil.
     public var speeds: [Double]? = nil
+    /// Per-episode mean speed of the other vehicles (m/s) where the environment reports `traffic_speed`, else nil.
+    public var trafficSpeeds: [Double]? = nil
     /// Per-episode final distance to the target (m) where the environment reports `distance` (robot arm), else nil.
     public var finalDistances: [Double]? = nil
 
@@ -28,6 +30,7 @@ public struct EvaluationResult: Codable, Sendable {
     public var meanOptimalReturn: Double? { optimalReturns.map { $0.reduce(0, +) / Double($0.count) } }
     public var collisionRate: Double? { crashes.map { $0.reduce(0, +) / Double($0.count) } }
     public var meanSpeed: Double? { speeds.map { $0.reduce(0, +) / Double($0.count) } }
+    public var meanTrafficSpeed: Double? { trafficSpeeds.map { $0.reduce(0, +) / Double($0.count) } }
     public var meanFinalDistance: Double? { finalDistances.map { $0.reduce(0, +) / Double($0.count) } }
 
     /// The environment-specific figures as "name value" phrases, for summaries.
@@ -36,6 +39,7 @@ public struct EvaluationResult: Codable, Sendable {
         if let v = successRate { parts.append(String(format: "success %.1f%%", v * 100)) }
         if let v = collisionRate { parts.append(String(format: "collisions %.1f%%", v * 100)) }
         if let v = meanSpeed { parts.append(String(format: "mean speed %.2f m/s", v)) }
+        if let v = meanTrafficSpeed { parts.append(String(format: "traffic speed %.2f m/s", v)) }
         if let v = meanFinalDistance { parts.append(String(format: "final distance %.4f m", v)) }
         return parts
     }
@@ -58,6 +62,7 @@ public enum Evaluator {
                                       optimalReturns: reports["optimal_return"] == nil ? nil : [])
         if reports["crashed"] != nil { result.crashes = [] }
         if reports["speed"] != nil { result.speeds = [] }
+        if reports["traffic_speed"] != nil { result.trafficSpeeds = [] }
         if reports["distance"] != nil { result.finalDistances = [] }
         var best: Replay?
         var bestReturn = -Double.infinity
@@ -68,7 +73,7 @@ public enum Evaluator {
             env.reset(seed: episodeSeed, observation: &observation)
             var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
             if result.optimalReturns != nil { result.optimalReturns!.append(env.info["optimal_return"] ?? 0) }
-            var total = 0.0, length = 0, speedSum = 0.0
+            var total = 0.0, length = 0, speedSum = 0.0, trafficSum = 0.0
             policy.beginEpisode()
             while true {
                 policy.act(observation, into: &action)
@@ -76,13 +81,18 @@ public enum Evaluator {
                 recorder.record(action: action, result: step, environment: env)
                 total += Double(step.reward)
                 length += 1
-                if result.speeds != nil { speedSum += env.info["speed"] ?? 0 }
+                if result.speeds != nil {
+                    let info = env.info
+                    speedSum += info["speed"] ?? 0
+                    trafficSum += info["traffic_speed"] ?? 0
+                }
                 if step.done { break }
             }
             if let failure = env.failure { throw failure }
             let end = env.info
             if result.crashes != nil { result.crashes!.append(end["crashed"] ?? 0) }
             if result.speeds != nil { result.speeds!.append(speedSum / Double(length)) }
+            if result.trafficSpeeds != nil { result.trafficSpeeds!.append(trafficSum / Double(length)) }
             if result.finalDistances != nil { result.finalDistances!.append(end["distance"] ?? 0) }
             result.returns.append(total)
             result.lengths.append(length)

@@ -220,13 +220,13 @@ public enum Presets {
         },
         actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
                           target: "collision rate ≤ 10% while faster than the traffic", env: "highway",
-                          options: highwayOptions, agent: "ppo", steps: 200_000, envs: 8) { c in
+                          options: highwayOptions, agent: "ppo", steps: 1_000_000, envs: 8) { c in
             highwayPPO(&c)
             c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
         },
         actorCriticPreset("highway-mlp-ppo", "PPO with an MLP on the same observation, flattened: the attention baseline",
                           target: "the baseline (see bench/README.md)", env: "highway",
-                          options: highwayOptions.merging(["observation": "flat"]) { $1 }, agent: "ppo", steps: 200_000,
+                          options: highwayOptions.merging(["observation": "flat"]) { $1 }, agent: "ppo", steps: 1_000_000,
                           envs: 8) { c in
             highwayPPO(&c)
             c.netArch = [256, 256]
@@ -260,10 +260,10 @@ public enum Presets {
         c.learningRateEnd = 0; c.entCoef = 0.01; c.netArch = [64]
     }
 
-    /// PPO settings for highway: short horizon as highway-env's examples (γ 0.8), a small entropy bonus.
+    /// PPO settings for highway: a short horizon (γ 0.9), a small entropy bonus, the learning rate annealed to zero.
     static func highwayPPO(_ c: inout ActorCriticConfig) {
-        c.nSteps = 128; c.batchSize = 64; c.nEpochs = 10; c.gamma = 0.8; c.gaeLambda = 0.95; c.learningRate = 5e-4
-        c.entCoef = 0.01
+        c.nSteps = 128; c.batchSize = 64; c.nEpochs = 10; c.gamma = 0.9; c.gaeLambda = 0.95; c.learningRate = 5e-4
+        c.learningRateEnd = 0; c.entCoef = 0.01
     }
 
     /// An actor-critic preset: `agent` ("ppo" or "a2c") from SB3's defaults, tuned by `tune`.
