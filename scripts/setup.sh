@@ -2,8 +2,9 @@
 # Installs the system libraries Dojo builds against (Debian/Ubuntu), skipping what is already there.
 #   libopenblas-dev  matrix products (cblas_sgemm)      pkg-config  finds OpenBLAS and SDL2
 #   libsdl2-dev      the optional visualizer window      zlib1g-dev  PNG frames
+#   ffmpeg           video export (--video), checked by the tests with ffprobe
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libsdl2-dev zlib1g-dev)
+packages=(pkg-config libopenblas-dev libsdl2-dev zlib1g-dev ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -57,6 +57,16 @@ public struct Canvas: Equatable, Sendable {
         }
     }
 
+    /// Copies `other` with its top-left corner at (x, y), clipped to this canvas (no blending).
+    public mutating func blit(_ other: Canvas, x: Int, y: Int) {
+        for row in max(0, -y)..<min(other.height, height - y) where other.width > 0 {
+            let from = max(0, -x), to = min(other.width, width - x)
+            guard from < to else { continue }
+            let source = (row * other.width + from) * 4, target = ((row + y) * width + from + x) * 4
+            pixels.replaceSubrange(target..<(target + (to - from) * 4), with: other.pixels[source..<(source + (to - from) * 4)])
+        }
+    }
+
     /// Fills the axis-aligned rectangle with top-left (x, y), clipped to the canvas.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ color: Color) {
         for py in max(0, y)..<min(height, y + h) where w > 0 {

@@ -14,7 +14,7 @@ struct Dojo: ParsableCommand {
                                       one episode, step by step
               dojo bench nn           speed of the neural core
             """,
-        subcommands: [Train.self, Eval.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Watch.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )
 }
 

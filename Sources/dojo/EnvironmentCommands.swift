@@ -2,6 +2,8 @@ import ArgumentParser
 import Environments
 import Foundation
 import Sim
+import Training
+import Visualizer
 
 /// Options that pick and configure an environment.
 struct EnvironmentOptions: ParsableArguments {
@@ -159,19 +161,24 @@ func printJSON(_ object: [String: Any]) {
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Show, verify or export a recorded replay.",
+        abstract: "Play, verify or export a recorded replay.",
         discussion: """
+            With no flags the replay plays in a window: space pauses, . steps, right/left seek 10 steps,
+            Home/End jump to the start/end, +/- change the speed, s saves a screenshot, q quits.
             --verify re-simulates the episode from its environment, options, seed and actions and checks every
             reward and state checksum; it reports the first step that differs (exit code 1).
-            --frames DIR writes one PNG per step. Example: dojo replay run.replay --verify
+            --headless with --frames DIR writes one PNG per step (heads-up display included), --video FILE.mp4|.gif
+            a video through ffmpeg.
+            Examples: dojo replay replays/highway-attention-ppo.replay
+                      dojo replay run.replay --verify
+                      dojo replay run.replay --headless --video run.mp4
             """)
 
     @Argument(help: "A replay file.")
     var file: String
     @Flag(help: "Re-simulate and check every step.")
     var verify = false
-    @Option(help: "Write PNG frames (000000.png, ...) into this folder.")
-    var frames: String?
+    @OptionGroup var viewing: ViewingOptions
 
     func run() throws {
         let replay = try Replay.read(from: file)
@@ -187,17 +194,13 @@ struct ReplayCommand: ParsableCommand {
                 print("DIVERGED at step \(step): \(detail)")
                 throw ExitCode(1)
             }
+            if viewing.frames == nil && viewing.video == nil { return }
         }
-        if let frames {
-            try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
-            var observation = env.reset(seed: UInt64(replay.seed)!)
-            try env.renderFrame().writePNG(to: "\(frames)/000000.png")
-            for (index, action) in replay.actions.enumerated() {
-                observation = env.step(action).observation
-                try env.renderFrame().writePNG(to: "\(frames)/\(String(format: "%06d", index + 1)).png")
-            }
-            _ = observation
-            print("wrote \(replay.stepCount + 1) frames to \(frames)")
+        let view = WatchView(try WatchSession(driver: .replay(replay)))
+        do {
+            try present(view, options: viewing, keyboard: false, episodes: 1)
+        } catch let error as WindowError where !viewing.headless {
+            print("\(error)")  // the summary above is still useful without a window
         }
     }
 }

@@ -1,0 +1,194 @@
+import Agents
+import Environments
+import Foundation
+import Neural
+import Sim
+
+/// An episode to watch, step by step: a trained run's policy, random actions, a person's actions, or a saved
+/// replay. It keeps the environment, the running totals and what the policy "thought" (Q-values or action
+/// probabilities, the value estimate) for the heads-up display; replays can seek to any step. No window here: the
+/// visualizer (or a headless exporter) asks for frames and passes commands.
+public final class WatchSession {
+    public enum Driver {
+        case trained(TrainedRun)
+        case random
+        /// Actions come from `step(action:)` (a person at the keyboard).
+        case keyboard
+        case replay(Replay)
+    }
+
+    public let driver: Driver
+    public let environment: any Environment
+    public let seed: UInt64
+    public private(set) var episode = 1
+    public private(set) var step = 0
+    public private(set) var episodeReturn = 0.0
+    public private(set) var lastReward = 0.0
+    public private(set) var lastAction: [Float] = []
+    public private(set) var done = false
+    /// Per-action values for the display: Q-values or probabilities, and the value estimate.
+    public private(set) var actionValues: [Double] = []
+    public private(set) var valueEstimate: Double?
+    private var observation: [Float]
+    private var rng: SeededGenerator
+    private let policy: (any EvaluationPolicy)?
+    /// Replays: the environment state after each step (index 0: after reset), for seeking.
+    private var replayStates: [[UInt64]] = []
+
+    public init(driver: Driver, environment id: String? = nil, options: [String: String] = [:], seed: UInt64 = 0) throws {
+        self.driver = driver
+        self.seed = seed
+        switch driver {
+        case .trained(let run):
+            environment = try EnvironmentRegistry.make(run.config.env, options: run.config.envOptions)
+            policy = run.evaluationPolicy()
+        case .replay(let replay):
+            environment = try EnvironmentRegistry.make(for: replay)
+            policy = nil
+        case .random, .keyboard:
+            guard let id else { preconditionFailure("random and keyboard play need an environment id") }
+            environment = try EnvironmentRegistry.make(id, options: options)
+            policy = nil
+        }
+        observation = [Float](repeating: 0, count: environment.observationSpace.flatCount)
+        rng = SeededGenerator(seed: seed, stream: 13)
+        lastAction = [Float](repeating: 0, count: environment.actionSpace.actionWidth)
+        if case .replay(let replay) = driver {
+            let start = UInt64(replay.seed) ?? 0
+            environment.reset(seed: start, observation: &observation)
+            replayStates.append(environment.saveState())
+            for action in replay.actions {
+                _ = environment.step(action, observation: &observation)
+                replayStates.append(environment.saveState())
+            }
+        }
+        restart()
+    }
+
+    public var title: String {
+        switch driver {
+        case .trained(let run): return "\(run.config.env.uppercased()) \(run.config.agent.uppercased())"
+        case .random: return "\(environment.id.uppercased()) RANDOM"
+        case .keyboard: return "\(environment.id.uppercased()) KEYBOARD"
+        case .replay: return "\(environment.id.uppercased()) REPLAY"
+        }
+    }
+
+    public var isReplay: Bool { if case .replay = driver { return true } else { return false } }
+    public var replayLength: Int { max(replayStates.count - 1, 0) }
+
+    /// Starts the current episode over (replays: from their first step).
+    public func restart() {
+        if case .replay = driver { seek(to: 0); return }
+        environment.reset(seed: seed &+ UInt64(episode - 1), observation: &observation)
+        step = 0
+        episodeReturn = 0
+        lastReward = 0
+        done = false
+        policy?.beginEpisode()
+        updateThoughts()
+    }
+
+    /// Starts the next episode.
+    public func nextEpisode() {
+        episode += 1
+        restart()
+    }
+
+    /// Advances one step. `action` is a person's choice (keyboard play); other drivers choose their own.
+    /// Returns false when nothing happened (the episode or replay is over, or keyboard play got no action).
+    @discardableResult
+    public func advance(action: Int? = nil) -> Bool {
+        guard !done else { return false }
+        switch driver {
+        case .replay(let replay):
+            guard step < replay.actions.count else { done = true; return false }
+            lastAction = replay.actions[step]
+            try? environment.restoreState(replayStates[step + 1])
+            lastReward = Double(replay.rewards[step])
+            episodeReturn += lastReward
+            step += 1
+            done = step == replay.actions.count
+            return true
+        case .keyboard:
+            guard let action else { return false }
+            lastAction[0] = Float(action)
+        case .random:
+            environment.actionSpace.sample(into: &lastAction, using: &rng)
+        case .trained:
+            policy!.act(observation, into: &lastAction)
+        }
+        let result = environment.step(lastAction, observation: &observation)
+        step += 1
+        lastReward = Double(result.reward)
+        episodeReturn += lastReward
+        done = result.done
+        updateThoughts()
+        return true
+    }
+
+    /// Replays: jumps to just after step `target` (0: the start), recomputing the return.
+    public func seek(to target: Int) {
+        guard case .replay(let replay) = driver else { return }
+        let k = max(0, min(target, replay.actions.count))
+        try? environment.restoreState(replayStates[k])
+        step = k
+        episodeReturn = replay.rewards.prefix(k).reduce(0) { $0 + Double($1) }
+        lastReward = k > 0 ? Double(replay.rewards[k - 1]) : 0
+        lastAction = k > 0 ? replay.actions[k - 1] : [Float](repeating: 0, count: environment.actionSpace.actionWidth)
+        done = k == replay.actions.count
+    }
+
+    /// What the trained policy makes of the current observation, for the display.
+    private func updateThoughts() {
+        guard case .trained(let run) = driver else { return }
+        actionValues = []
+        valueEstimate = nil
+        if let agent = run.agent {
+            let q = agent.online.forward(observation, rows: 1)
+            actionValues = (0..<agent.actionCount).map { Double(q[$0]) }
+        } else if let actorCritic = run.actorCritic, actorCritic.recurrent == nil {
+            var input = observation
+            if let statistics = run.observationStatistics {
+                ObservationNormalizer.apply(statistics, observation, rows: 1, size: observation.count, into: &input)
+            }
+            let (head, value) = actorCritic.policy.forward(input, rows: 1)
+            valueEstimate = Double(value[0])
+            if case .categorical(let n) = actorCritic.distribution {
+                let logits = (0..<n).map { Double(head[$0]) }, top = logits.max() ?? 0
+                let weights = logits.map { exp($0 - top) }, total = weights.reduce(0, +)
+                actionValues = weights.map { $0 / total }
+            }
+        }
+    }
+
+    /// The names of the discrete actions (for the bars and the action line).
+    public var actionNames: [String] {
+        guard case .discrete(let n) = environment.actionSpace else { return [] }
+        switch environment.id {
+        case "gridworld": return ["UP", "DOWN", "LEFT", "RIGHT"]
+        case "cartpole": return ["LEFT", "RIGHT"]
+        case "highway": return ["LANE-L", "IDLE", "LANE-R", "FASTER", "SLOWER"]
+        default: return (0..<n).map { "A\($0)" }
+        }
+    }
+
+    /// The heads-up display's contents for the current state.
+    public var display: (title: String, episode: Int, step: Int, reward: Double, episodeReturn: Double, action: String,
+                         bars: [(label: String, value: Double)], barsTitle: String, value: Double?, lines: [String]) {
+        let names = actionNames
+        let action: String
+        if !names.isEmpty { action = step == 0 ? "-" : names[min(max(Int(lastAction[0]), 0), names.count - 1)] }
+        else { action = lastAction.map { String(format: "%.2f", $0) }.joined(separator: " ") }
+        let bars = zip(names, actionValues).map { (label: $0, value: $1) }
+        let info = environment.info
+        var lines: [String] = []
+        if let d = info["distance"] { lines.append(String(format: "DISTANCE TO TARGET %.3f M", d)) }
+        if let s = info["speed"] { lines.append(String(format: "SPEED %.1f M/S  LANE %d", s, Int(info["lane"] ?? 0))) }
+        if let success = info["success"], done { lines.append(success > 0 ? "SUCCESS" : "NO SUCCESS") }
+        if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
+        let barsTitle: String
+        if case .trained(let run) = driver { barsTitle = run.agent != nil ? "Q-VALUES" : "ACTION PROBABILITIES" } else { barsTitle = "" }
+        return (title, episode, step, lastReward, episodeReturn, action, bars, barsTitle, valueEstimate, lines)
+    }
+}

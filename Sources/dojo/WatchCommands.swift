@@ -1,0 +1,172 @@
+import ArgumentParser
+import Environments
+import Foundation
+import Sim
+import Training
+import Visualizer
+
+/// A watch session as the visualizer sees it: steps on request, frames with the heads-up display.
+final class WatchView: Playable {
+    let session: WatchSession
+    init(_ session: WatchSession) { self.session = session }
+
+    var environmentID: String { session.environment.id }
+    var isReplay: Bool { session.isReplay }
+    var isOver: Bool { session.done }
+    func advance(action: Int?) -> Bool { session.advance(action: action) }
+    func restart() { session.restart() }
+    func nextEpisode() { session.nextEpisode() }
+    func seek(by delta: Int) { session.seek(to: session.step + delta) }
+    func seek(toEnd: Bool) { session.seek(to: toEnd ? session.replayLength : 0) }
+
+    func frame(status: String) -> Canvas {
+        let d = session.display
+        var info = HUDInfo()
+        info.title = d.title; info.episode = d.episode; info.step = d.step; info.reward = d.reward
+        info.episodeReturn = d.episodeReturn; info.action = d.action; info.bars = d.bars; info.barsTitle = d.barsTitle
+        info.value = d.value; info.lines = d.lines; info.status = status
+        return HUD.compose(session.environment.renderFrame(), info)
+    }
+}
+
+/// Shared output options: a window, or frames and video written headless.
+struct ViewingOptions: ParsableArguments {
+    @Flag(help: "No window: write frames (--frames) and/or a video (--video) instead.")
+    var headless = false
+    @Option(help: "Write PNG frames (000000.png, ...) with the heads-up display into this folder.")
+    var frames: String?
+    @Option(help: "Write a video (.mp4 or .gif) through ffmpeg.")
+    var video: String?
+    @Option(help: "Playback speed in frames (steps) per second (default: per environment).")
+    var fps: Double?
+    @Option(help: "Stop after this many frames (scripted and test runs).")
+    var maxFrames: Int?
+    @Option(help: "Key presses to send at the start, comma-separated (left,right,up,down,space or characters), for scripted play.")
+    var keys: String?
+
+    func framesPerSecond(for environment: String) -> Double {
+        fps ?? ["gridworld": 6, "cartpole": 50, "highway": 2, "arm": 25][environment] ?? 10
+    }
+
+    func validate() throws {
+        if headless && frames == nil && video == nil {
+            throw ValidationError("--headless needs --frames DIR and/or --video FILE.mp4 (or .gif).")
+        }
+    }
+}
+
+/// Runs `view` in a window, or exports it headless; prints what happened.
+func present(_ view: WatchView, options: ViewingOptions, keyboard: Bool, episodes: Int) throws {
+    if options.headless || options.frames != nil || options.video != nil {
+        try export(view, options: options, episodes: episodes)
+        return
+    }
+    #if SDL
+    let first = view.frame(status: "")
+    let window = try Window(title: "Dojo — \(view.session.title.lowercased())", width: first.width, height: first.height,
+                            scale: first.width < 400 ? 2 : 1)
+    for key in (options.keys ?? "").split(separator: ",") { Window.pushKey(parseKey(String(key))) }
+    let outcome = try Player.run(view, in: window, framesPerSecond: options.framesPerSecond(for: view.environmentID),
+                                 keyboard: keyboard, episodes: view.isReplay ? nil : episodes, maxFrames: options.maxFrames)
+    print("\(view.session.title.lowercased()): \(outcome.frames) frames, episode \(view.session.episode), step \(view.session.step), "
+          + "return \(String(format: "%.4f", view.session.episodeReturn))"
+          + (outcome.screenshots.isEmpty ? "" : "; screenshots: \(outcome.screenshots.joined(separator: ", "))"))
+    #else
+    throw WindowError.notCompiled
+    #endif
+}
+
+func parseKey(_ name: String) -> Key {
+    switch name.lowercased() {
+    case "left": return .left
+    case "right": return .right
+    case "up": return .up
+    case "down": return .down
+    case "space": return .space
+    case "enter": return .enter
+    case "escape", "esc": return .escape
+    default: return .character(name.first ?? " ")
+    }
+}
+
+/// Headless: steps through `episodes` episodes (or the whole replay) and writes frames and/or a video.
+func export(_ view: WatchView, options: ViewingOptions, episodes: Int) throws {
+    if let frames = options.frames { try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true) }
+    let writer = try options.video.map { try VideoWriter(path: $0, framesPerSecond: Int(options.framesPerSecond(for: view.environmentID).rounded())) }
+    var count = 0, finished = 0
+    func emit() throws {
+        let frame = view.frame(status: "")
+        if let frames = options.frames { try frame.writePNG(to: "\(frames)/\(String(format: "%06d", count)).png") }
+        try writer?.append(frame)
+        count += 1
+    }
+    try emit()
+    while options.maxFrames.map({ count < $0 }) ?? true {
+        if view.isOver {
+            finished += 1
+            if view.isReplay || finished >= episodes { break }
+            view.nextEpisode()
+        } else if !view.advance(action: nil) {
+            break
+        }
+        try emit()
+    }
+    try writer?.finish()
+    print("wrote \(count) frames" + (options.frames.map { " to \($0)" } ?? "") + (options.video.map { "; video \($0)" } ?? ""))
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch a trained agent, random play or your own, in a window or exported headless.",
+        discussion: """
+            RUN is a run directory (dojo train's --out): its best checkpoint plays greedily, with Q-values or action
+            probabilities and the value estimate in the heads-up display. An environment id plays with --agent random
+            or --agent keyboard (you play):
+              gridworld  arrows move
+              cartpole   left/right arrows push (the last push repeats)
+              highway    up/down lane left/right, right faster, left slower, space idle
+            Controls: space pause, . single step, +/- speed, r restart, s screenshot, h help, q or Esc quit.
+            Without a display (or a build without SDL2) use --headless with --frames DIR and/or --video FILE.mp4.
+
+            Examples:
+              dojo watch runs/gridworld-four-rooms-dqn-seed0
+              dojo watch highway --agent keyboard
+              dojo watch runs/cartpole-ppo-seed0 --headless --video cartpole.mp4 --episodes 2
+            """)
+
+    @Argument(help: "A run directory, or an environment id (with --agent random|keyboard).")
+    var target: String
+    @Option(help: "For an environment id: random or keyboard.")
+    var agent: String = "random"
+    @Option(name: [.customLong("option"), .customShort("o")], help: ArgumentHelp("Environment option key=value (repeatable).", valueName: "key=value"))
+    var options: [String] = []
+    @Option(help: "Seed of the first episode (the next ones follow).")
+    var seed: UInt64 = 0
+    @Option(help: "Episodes to play.")
+    var episodes: Int = 3
+    @Option(help: "Checkpoint of a run: best or last.")
+    var checkpoint: String = "best"
+    @OptionGroup var viewing: ViewingOptions
+
+    func validate() throws {
+        guard ["random", "keyboard"].contains(agent) else { throw ValidationError("--agent is random or keyboard (got \(agent)).") }
+        guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }
+    }
+
+    func run() throws {
+        let session: WatchSession
+        let keyboard: Bool
+        if FileManager.default.fileExists(atPath: target + "/config.json") {
+            session = try WatchSession(driver: .trained(try TrainedRun(directory: target, checkpoint: checkpoint)), seed: seed)
+            keyboard = false
+        } else {
+            keyboard = agent == "keyboard"
+            guard !keyboard || !(viewing.headless || viewing.frames != nil || viewing.video != nil) else {
+                throw ValidationError("keyboard play needs the window; drop --headless/--frames/--video.")
+            }
+            session = try WatchSession(driver: keyboard ? .keyboard : .random, environment: target,
+                                       options: try parseOptionAssignments(options), seed: seed)
+        }
+        try present(WatchView(session), options: viewing, keyboard: keyboard, episodes: episodes)
+    }
+}
