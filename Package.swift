@@ -61,5 +61,6 @@ let package = Package(
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
         .testTarget(name: "DojoCLITests", dependencies: ["dojo", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport"]),
+        .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Environments", "Sim", "TestSupport"]),
     ]
 )

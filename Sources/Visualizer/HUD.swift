@@ -34,7 +34,8 @@ public enum HUD {
     public static func compose(_ frame: Canvas, _ info: HUDInfo) -> Canvas {
         let barRows = info.bars.count
         let lines = 3 + info.lines.count + (info.hiddenState == nil ? 0 : 1)
-        let panelHeight = 8 + lineHeight * max(lines, barRows + 1) + 6
+        // A fixed minimum of seven rows keeps frames the same size through an episode (videos need that).
+        let panelHeight = 8 + lineHeight * max(lines, barRows + 1, 7) + 6
         let width = max(frame.width, 320)
         var canvas = Canvas(width: width, height: frame.height + panelHeight, background: panelBackground)
         canvas.blit(frame, x: (width - frame.width) / 2, y: 0)

@@ -3,11 +3,12 @@ import Testing
 import TestSupport
 
 /// Runs the built `dojo` binary (beside the test bundle) and returns its exit status and output.
-func dojo(_ arguments: [String]) throws -> (status: Int32, output: String) {
+func dojo(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -93,5 +94,59 @@ func dojo(_ arguments: [String]) throws -> (status: Int32, output: String) {
                                "--option", "damping=0", "--option", "substeps=1", "--record", path])
         #expect(result.status != 0 && result.output.contains("diverged") && result.output.contains("substeps"))
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// A window with no display: SDL's dummy video driver and the software renderer.
+    static let headlessWindow = ["SDL_VIDEODRIVER": "dummy", "SDL_RENDER_DRIVER": "software"]
+
+    @Test("Keyboard play: scripted key presses move the gridworld agent, push the cart and steer the highway car",
+          arguments: [("gridworld", ["--option", "map=empty"], "down,down,right,right", "step 4"),
+                      ("cartpole", [], "left", "step 2"),  // the push repeats every frame: more steps follow
+                      ("highway", ["--option", "scenario=highway-fast"], "up,right,space", "step 3")])
+    func keyboardPlay(environment: String, options: [String], keys: String, expected: String) throws {
+        let result = try dojo(["watch", environment, "--agent", "keyboard", "--keys", keys, "--max-frames", "3", "--fps", "200"] + options,
+                              environment: Self.headlessWindow)
+        #expect(result.status == 0, "\(result.output)")
+        if environment == "cartpole" {
+            let steps = Int(result.output.split(separator: ",").first { $0.contains("step") }?.split(separator: " ").last ?? "") ?? 0
+            #expect(steps >= 2, "\(result.output)")
+        } else {
+            #expect(result.output.contains(expected), "\(result.output)")
+        }
+        // Without a key nothing moves in turn-based play.
+        let idle = try dojo(["watch", "gridworld", "--agent", "keyboard", "--max-frames", "3"], environment: Self.headlessWindow)
+        #expect(idle.output.contains("step 0"), "\(idle.output)")
+    }
+
+    @Test("Headless video export of a replay produces a valid file (checked with ffprobe when available); frames carry the display")
+    func headlessVideo() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        #expect(try dojo(["rollout", "arm", "--seed", "1", "--random", "30", "--record", base + ".replay"]).status == 0)
+        let exported = try dojo(["replay", base + ".replay", "--headless", "--frames", base + "-frames", "--video", base + ".mp4"])
+        guard ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].contains(where: FileManager.default.isExecutableFile) else {
+            #expect(exported.status != 0 && exported.output.contains("ffmpeg is not installed"))
+            return
+        }
+        #expect(exported.status == 0, "\(exported.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: base + "-frames").count == 31)
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", base + ".mp4"]
+        let pipe = Pipe()
+        probe.standardOutput = pipe
+        try probe.run()
+        probe.waitUntilExit()
+        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "h264,31")
+        let gif = try dojo(["replay", base + ".replay", "--headless", "--video", base + ".gif"])
+        let gifData = try Data(contentsOf: URL(fileURLWithPath: base + ".gif"))
+        #expect(gif.status == 0 && gifData.starts(with: Array("GIF8".utf8)))
+        let bad = try dojo(["replay", base + ".replay", "--headless", "--video", base + ".avi"])
+        #expect(bad.status != 0 && bad.output.contains(".mp4 or .gif"))
+    }
+
+    @Test("Watching a trained run without a display says what to do instead")
+    func noDisplayMessage() throws {
+        let result = try dojo(["watch", "cartpole", "--max-frames", "2"], environment: ["SDL_VIDEODRIVER": "nonexistent-driver"])
+        #expect(result.status != 0 && result.output.contains("--headless"), "\(result.output)")
     }
 }
