@@ -78,6 +78,19 @@ extension Environment {
     }
 }
 
+/// An environment whose observation rows are entities drawn on its frame (the highway's vehicles): where each row's
+/// entity appears in the last rendered frame, in pixels (nil for an absent row). Displays draw attention over it.
+public protocol EntityPositions: AnyObject {
+    var entityScreenPositions: [(x: Double, y: Double)?] { get }
+}
+
+/// The environment inside any wrappers.
+public func innermostEnvironment(_ environment: any Environment) -> any Environment {
+    var current = environment
+    while let wrapper = current as? any EnvironmentWrapper { current = wrapper.inner }
+    return current
+}
+
 /// A typed error for a simulation that cannot go on (diverged physics, a broken map at reset).
 public struct SimulationError: Error, CustomStringConvertible, Equatable {
     public let environment: String

@@ -222,9 +222,13 @@ public final class ActorCriticTrainer: RecordingTrainer {
     /// Deterministic evaluation of the current policy (observation statistics frozen).
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
         try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes,
-                               policy: ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics))
+                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
     }
+
+    public func currentPolicy() -> any EvaluationPolicy {
+        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics)
+    }
+    public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
     var trainedParameters: ParameterArena { agent.parameters }
 

@@ -9,6 +9,8 @@ public protocol Trainer: AnyObject {
     /// Environment steps done so far.
     var step: Int { get }
     func run(progress: ProgressReporter?, stopAt: Int?) throws -> TrainingSummary
+    /// Called after each evaluation with the current policy (`dojo train --watch` shows an episode of it).
+    var onEvaluation: ((any EvaluationPolicy) throws -> Void)? { get set }
 }
 
 /// A finished run's headline figures.
@@ -145,6 +147,8 @@ protocol RecordingTrainer: Trainer {
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws
     /// The trained weights, checked for non-finite values before checkpoints.
     var trainedParameters: ParameterArena { get }
+    /// The current policy as evaluations run it.
+    func currentPolicy() -> any EvaluationPolicy
 }
 
 extension RecordingTrainer {
@@ -170,6 +174,7 @@ extension RecordingTrainer {
         }
         try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
         try writeLearningCurve()
+        try onEvaluation?(currentPolicy())
     }
 
     /// Ends a session: a resumable checkpoint when interrupted, flushed logs, the summary.

@@ -215,8 +215,11 @@ public final class DQNTrainer: RecordingTrainer {
     /// Greedy evaluation of the current online network.
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
         try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes, policy: GreedyPolicy(agent: agent, recurrent: recurrentAgent))
+                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
     }
+
+    public func currentPolicy() -> any EvaluationPolicy { GreedyPolicy(agent: agent, recurrent: recurrentAgent) }
+    public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
     var onlineParameters: ParameterArena { agent?.onlineParameters ?? recurrentAgent!.onlineParameters }
 

@@ -15,6 +15,8 @@ public final class WatchSession {
         /// Actions come from `step(action:)` (a person at the keyboard).
         case keyboard
         case replay(Replay)
+        /// A policy being trained (`dojo train --watch`), on the run's environment.
+        case policy(any EvaluationPolicy, title: String)
     }
 
     public let driver: Driver
@@ -29,6 +31,8 @@ public final class WatchSession {
     /// Per-action values for the display: Q-values or probabilities, and the value estimate.
     public private(set) var actionValues: [Double] = []
     public private(set) var valueEstimate: Double?
+    /// The ego-attention encoder's weights over the observation rows, when the policy has one.
+    public private(set) var attentionWeights: [Double] = []
     private var observation: [Float]
     private var rng: SeededGenerator
     private let policy: (any EvaluationPolicy)?
@@ -45,6 +49,10 @@ public final class WatchSession {
         case .replay(let replay):
             environment = try EnvironmentRegistry.make(for: replay)
             policy = nil
+        case .policy(let live, _):
+            guard let id else { preconditionFailure("a live policy needs its environment id") }
+            environment = try EnvironmentRegistry.make(id, options: options)
+            policy = live
         case .random, .keyboard:
             guard let id else { preconditionFailure("random and keyboard play need an environment id") }
             environment = try EnvironmentRegistry.make(id, options: options)
@@ -71,6 +79,7 @@ public final class WatchSession {
         case .random: return "\(environment.id.uppercased()) RANDOM"
         case .keyboard: return "\(environment.id.uppercased()) KEYBOARD"
         case .replay: return "\(environment.id.uppercased()) REPLAY"
+        case .policy(_, let title): return title
         }
     }
 
@@ -115,7 +124,7 @@ public final class WatchSession {
             lastAction[0] = Float(action)
         case .random:
             environment.actionSpace.sample(into: &lastAction, using: &rng)
-        case .trained:
+        case .trained, .policy:
             policy!.act(observation, into: &lastAction)
         }
         let result = environment.step(lastAction, observation: &observation)
@@ -144,9 +153,11 @@ public final class WatchSession {
         guard case .trained(let run) = driver else { return }
         actionValues = []
         valueEstimate = nil
+        attentionWeights = []
         if let agent = run.agent {
             let q = agent.online.forward(observation, rows: 1)
             actionValues = (0..<agent.actionCount).map { Double(q[$0]) }
+            readAttention(agent.online.encoder)
         } else if let actorCritic = run.actorCritic, actorCritic.recurrent == nil {
             var input = observation
             if let statistics = run.observationStatistics {
@@ -154,6 +165,7 @@ public final class WatchSession {
             }
             let (head, value) = actorCritic.policy.forward(input, rows: 1)
             valueEstimate = Double(value[0])
+            readAttention(actorCritic.policy.encoder)
             if case .categorical(let n) = actorCritic.distribution {
                 let logits = (0..<n).map { Double(head[$0]) }, top = logits.max() ?? 0
                 let weights = logits.map { exp($0 - top) }, total = weights.reduce(0, +)
@@ -162,13 +174,25 @@ public final class WatchSession {
         }
     }
 
+    private func readAttention(_ encoder: (any ObservationEncoder)?) {
+        guard let attention = encoder as? EgoAttentionEncoder else { return }
+        attentionWeights = (0..<attention.entities).map { Double(attention.attentionWeights[$0]) }
+    }
+
+    /// Attention lines for the display: each observed entity's position in the frame with its weight.
+    public var attentionOverlay: [(position: (x: Double, y: Double), weight: Double)] {
+        guard !attentionWeights.isEmpty, let entities = innermostEnvironment(environment) as? EntityPositions else { return [] }
+        let positions = entities.entityScreenPositions
+        return zip(positions, attentionWeights).compactMap { position, weight in position.map { ($0, weight) } }
+    }
+
     /// The names of the discrete actions (for the bars and the action line).
     public var actionNames: [String] {
         guard case .discrete(let n) = environment.actionSpace else { return [] }
         switch environment.id {
         case "gridworld": return ["UP", "DOWN", "LEFT", "RIGHT"]
         case "cartpole": return ["LEFT", "RIGHT"]
-        case "highway": return ["LANE-L", "IDLE", "LANE-R", "FASTER", "SLOWER"]
+        case "highway": return ["LEFT", "IDLE", "RIGHT", "FASTER", "SLOWER"]
         default: return (0..<n).map { "A\($0)" }
         }
     }

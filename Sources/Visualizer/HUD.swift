@@ -18,6 +18,9 @@ public struct HUDInfo: Sendable {
     public var lines: [String] = []
     /// A recurrent policy's hidden state, drawn as a strip of cells (blue negative, red positive).
     public var hiddenState: [Float]?
+    /// Attention of the ego (entity 0) over the entities: their positions in the frame and the weights; drawn as
+    /// lines from the ego whose thickness and opacity grow with the weight.
+    public var attention: [(position: (x: Double, y: Double), weight: Double)] = []
     public var status = ""
 
     public init() {}
@@ -38,7 +41,15 @@ public enum HUD {
         let panelHeight = 8 + lineHeight * max(lines, barRows + 1, 7) + 6
         let width = max(frame.width, 320)
         var canvas = Canvas(width: width, height: frame.height + panelHeight, background: panelBackground)
-        canvas.blit(frame, x: (width - frame.width) / 2, y: 0)
+        let offset = Double((width - frame.width) / 2)
+        canvas.blit(frame, x: Int(offset), y: 0)
+        if let ego = info.attention.first?.position {
+            for (position, weight) in info.attention.dropFirst() where weight > 0.01 {
+                canvas.line(from: (ego.x + offset, ego.y), to: (position.x + offset, position.y), thickness: 1 + 5 * weight,
+                            Color(255, 60, 200, UInt8(min(255, 60 + 195 * weight))))
+            }
+            canvas.text(String(format: "SELF %.2f", info.attention[0].weight), x: Int(ego.x + offset) - 20, y: max(0, Int(ego.y) - 16), .white)
+        }
         let top = frame.height + 6
         var y = top
         func line(_ string: String, x: Int = 6, _ color: Color = text) {
@@ -59,7 +70,7 @@ public enum HUD {
         }
         // Bars: one row per action, scaled to the largest magnitude; the chosen action highlighted.
         guard !info.bars.isEmpty else { return canvas }
-        let left = width / 2 + 4, barWidth = width - left - 60
+        let left = width / 2 + 4, barWidth = width - left - 80
         var by = top
         canvas.text(info.barsTitle, x: left, y: by, text)
         by += lineHeight
@@ -67,9 +78,9 @@ public enum HUD {
         for bar in info.bars {
             let length = Int(Double(barWidth) * abs(bar.value) / scale)
             let color = bar.label == info.action ? Color.yellow : (bar.value >= 0 ? Color.green : Color.red)
-            canvas.text(String(bar.label.prefix(5)), x: left, y: by, text)
-            canvas.fillRect(x: left + 32, y: by, width: max(length, 1), height: lineHeight - 3, color)
-            canvas.text(String(format: "%.2f", bar.value), x: left + 36 + barWidth, y: by, text)
+            canvas.text(String(bar.label.prefix(6)), x: left, y: by, text)
+            canvas.fillRect(x: left + 40, y: by, width: max(length, 1), height: lineHeight - 3, color)
+            canvas.text(String(format: "%.2f", bar.value), x: left + 44 + barWidth, y: by, text)
             by += lineHeight
         }
         return canvas

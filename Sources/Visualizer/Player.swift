@@ -54,7 +54,11 @@ public struct PlaybackState: Sendable {
 /// when an action key arrives (cart-pole, which needs a push every step, repeats the last one). Ends when the
 /// window closes, Q/Esc, `episodes` episodes have ended, or after `maxFrames` frames.
 public enum Player {
-    public struct Outcome: Sendable { public var frames = 0, episodes = 0, screenshots: [String] = [] }
+    public struct Outcome: Sendable {
+        public var frames = 0, episodes = 0, screenshots: [String] = []
+        /// The window was closed (or Q pressed).
+        public var closed = false
+    }
 
     public static func run(_ playable: Playable, in window: Window, framesPerSecond: Double, keyboard: Bool,
                            episodes: Int?, maxFrames: Int? = nil, screenshotDirectory: String = ".") throws -> Outcome {
@@ -65,7 +69,7 @@ public enum Player {
         var lastStep = Date.distantPast
         while !state.quit && maxFrames.map({ outcome.frames < $0 }) ?? true {
             let (keys, closed) = window.pollKeys()
-            if closed { break }
+            if closed { outcome.closed = true; break }
             var screenshot = false
             var chosen: [Int] = []
             for key in keys {
@@ -97,6 +101,7 @@ public enum Player {
             }
             Thread.sleep(forTimeInterval: min(1 / state.framesPerSecond, 1.0 / 60))
         }
+        if state.quit { outcome.closed = true }
         return outcome
     }
 }

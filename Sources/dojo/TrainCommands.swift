@@ -3,6 +3,7 @@ import Foundation
 import Neural
 import Sim
 import Training
+import Visualizer
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -72,6 +73,8 @@ struct Train: ParsableCommand {
     var overrides: [String] = []
     @Option(help: "Continue the run in this directory from its last checkpoint.")
     var resume: String?
+    @Flag(help: "Show an episode of the current policy in a window after each evaluation (training pauses meanwhile).")
+    var watch = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -102,6 +105,7 @@ struct Train: ParsableCommand {
             print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : "\(config.envOptions) ")"
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
+        if watch { try attachWindow(to: trainer) }
         let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step), stopAt: nil)
         let directory = trainer.directory
         if summary.interrupted {
@@ -171,5 +175,31 @@ struct Eval: ParsableCommand {
             try best.write(to: record)
             print("best episode written to \(record) (dojo replay \(record) --verify)")
         }
+    }
+}
+
+extension Train {
+    /// `--watch`: after each evaluation, one episode of the current policy in a window; closing the window stops it.
+    func attachWindow(to trainer: any Trainer) throws {
+        #if SDL
+        let config = trainer.config
+        let probe = try WatchSession(driver: .random, environment: config.env, options: config.envOptions)
+        let first = WatchView(probe).frame(status: "")
+        let window = try Window(title: "Dojo — training \(config.agent) on \(config.env)", width: first.width, height: first.height,
+                                scale: first.width < 400 ? 2 : 1)
+        var evaluation = 0
+        trainer.onEvaluation = { [weak trainer] policy in
+            evaluation += 1
+            let title = "\(config.env.uppercased()) \(config.agent.uppercased()) @ \(trainer?.step ?? 0)"
+            let session = try WatchSession(driver: .policy(policy, title: title), environment: config.env,
+                                           options: config.envOptions, seed: config.seed &+ UInt64(evaluation))
+            let view = WatchView(session)
+            let outcome = try Player.run(view, in: window, framesPerSecond: ViewingOptions.defaultFramesPerSecond(config.env),
+                                         keyboard: false, episodes: 1)
+            if outcome.closed { trainer?.onEvaluation = nil }
+        }
+        #else
+        throw WindowError.notCompiled
+        #endif
     }
 }

@@ -25,7 +25,9 @@ final class WatchView: Playable {
         info.title = d.title; info.episode = d.episode; info.step = d.step; info.reward = d.reward
         info.episodeReturn = d.episodeReturn; info.action = d.action; info.bars = d.bars; info.barsTitle = d.barsTitle
         info.value = d.value; info.lines = d.lines; info.status = status
-        return HUD.compose(session.environment.renderFrame(), info)
+        let frame = session.environment.renderFrame()
+        info.attention = session.attentionOverlay
+        return HUD.compose(frame, info)
     }
 }
 
@@ -44,8 +46,10 @@ struct ViewingOptions: ParsableArguments {
     @Option(help: "Key presses to send at the start, comma-separated (left,right,up,down,space or characters), for scripted play.")
     var keys: String?
 
-    func framesPerSecond(for environment: String) -> Double {
-        fps ?? ["gridworld": 6, "cartpole": 50, "highway": 2, "arm": 25][environment] ?? 10
+    func framesPerSecond(for environment: String) -> Double { fps ?? Self.defaultFramesPerSecond(environment) }
+
+    static func defaultFramesPerSecond(_ environment: String) -> Double {
+        ["gridworld": 6, "cartpole": 50, "highway": 2, "arm": 25][environment] ?? 10
     }
 
     func validate() throws {
