@@ -364,6 +364,10 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
 
     public func beginEpisode() { start.pointee = 1 }
 
+    public var hiddenState: [Float]? {
+        agent.recurrent == nil ? nil : Array(UnsafeBufferPointer(start: hidden, count: agent.config.lstmHidden))
+    }
+
     public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
         if let statistics = observationStatistics {
             ObservationNormalizer.apply(statistics, observation, rows: 1, size: agent.observationSize, into: input)

@@ -410,6 +410,10 @@ public final class GreedyPolicy: EvaluationPolicy {
 
     public func beginEpisode() { start = true }
 
+    public var hiddenState: [Float]? {
+        recurrent.map { Array(UnsafeBufferPointer(start: hidden, count: $0.config.lstmHidden)) }
+    }
+
     public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
         if let recurrent {
             withUnsafePointer(to: start) { recurrent.greedyActions(observation, rows: 1, hidden: hidden, cell: cell, starts: $0, into: action) }

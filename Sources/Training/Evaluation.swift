@@ -50,6 +50,12 @@ public struct EvaluationResult: Codable, Sendable {
 public protocol EvaluationPolicy: AnyObject {
     func beginEpisode()
     func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>)
+    /// A recurrent policy's hidden state after the last action (nil for feed-forward policies), for displays.
+    var hiddenState: [Float]? { get }
+}
+
+extension EvaluationPolicy {
+    public var hiddenState: [Float]? { nil }
 }
 
 public enum Evaluator {

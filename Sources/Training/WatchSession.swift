@@ -186,6 +186,9 @@ public final class WatchSession {
         return zip(positions, attentionWeights).compactMap { position, weight in position.map { ($0, weight) } }
     }
 
+    /// The recurrent policy's hidden state, for the display's strip.
+    public var hiddenState: [Float]? { policy?.hiddenState }
+
     /// The names of the discrete actions (for the bars and the action line).
     public var actionNames: [String] {
         guard case .discrete(let n) = environment.actionSpace else { return [] }

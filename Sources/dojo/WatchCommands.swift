@@ -27,6 +27,7 @@ final class WatchView: Playable {
         info.value = d.value; info.lines = d.lines; info.status = status
         let frame = session.environment.renderFrame()
         info.attention = session.attentionOverlay
+        info.hiddenState = session.hiddenState
         return HUD.compose(frame, info)
     }
 }

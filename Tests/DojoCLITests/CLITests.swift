@@ -99,6 +99,7 @@ func dojo(_ arguments: [String], environment: [String: String] = [:]) throws -> 
     /// A window with no display: SDL's dummy video driver and the software renderer.
     static let headlessWindow = ["SDL_VIDEODRIVER": "dummy", "SDL_RENDER_DRIVER": "software"]
 
+    #if SDL
     @Test("Keyboard play: scripted key presses move the gridworld agent, push the cart and steer the highway car",
           arguments: [("gridworld", ["--option", "map=empty"], "down,down,right,right", "step 4"),
                       ("cartpole", [], "left", "step 2"),  // the push repeats every frame: more steps follow
@@ -117,6 +118,7 @@ func dojo(_ arguments: [String], environment: [String: String] = [:]) throws -> 
         let idle = try dojo(["watch", "gridworld", "--agent", "keyboard", "--max-frames", "3"], environment: Self.headlessWindow)
         #expect(idle.output.contains("step 0"), "\(idle.output)")
     }
+    #endif
 
     @Test("Headless video export of a replay produces a valid file (checked with ffprobe when available); frames carry the display")
     func headlessVideo() throws {

@@ -343,3 +343,22 @@ final class NondeterministicEnvironment: Environment {
         #expect(rows == frame.pixels)
     }
 }
+
+@Suite struct ReplayLibraryTests {
+    /// The committed `replays/` folder, beside `Tests/`.
+    static var folder: String { URL(fileURLWithPath: Fixtures.root).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("replays").path }
+
+    @Test("Every committed replay in replays/ re-simulates exactly, and each is small")
+    func committedReplaysVerify() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder).filter { $0.hasSuffix(".replay") }.sorted()
+        #expect(files.count >= 5, "replays/ holds \(files.count) replays")
+        for name in files {
+            let path = Self.folder + "/" + name
+            let replay = try Replay.read(from: path)
+            let result = replay.verify(on: try EnvironmentRegistry.make(for: replay))
+            #expect(result == .identical(steps: replay.stepCount), "\(name): \(result)")
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+            #expect(size < 400_000, "\(name) is \(size) bytes")
+        }
+    }
+}
