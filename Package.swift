@@ -7,6 +7,10 @@ import PackageDescription
 /// the work. The code keeps its own access discipline (one owner per buffer, one thread per environment copy).
 let hotLoopSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
+/// The neural core's eight-lane math (SIMD8 exp/tanh) is unspecialized generic code without optimization, some 100×
+/// slower; debug builds (and so `swift test`) optimize this one target too, which keeps the learning tests short.
+let neuralSettings: [SwiftSetting] = hotLoopSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Dojo",
     products: [
@@ -36,7 +40,7 @@ let package = Package(
         // Leaf: the one seeded generator every consumer derives its streams from.
         .target(name: "SeededRandom"),
         // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.
-        .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SeededRandom"], swiftSettings: hotLoopSettings),
+        .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SeededRandom"], swiftSettings: neuralSettings),
         // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
         .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"], swiftSettings: hotLoopSettings),
         .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings),

@@ -33,11 +33,27 @@ public final class Activation: ParameterFreeLayer {
         let y = output.reserve(count)
         switch function {
         case .relu: for i in 0..<count { y[i] = input[i] > 0 ? input[i] : 0 }
-        case .tanh: for i in 0..<count { y[i] = fastTanh(input[i]) }
-        case .sigmoid: for i in 0..<count { y[i] = sigmoid(input[i]) }
+        case .tanh:
+            var i = 0
+            while i + 8 <= count { y.storeVector(vectorTanh(input.loadVector(i)), i); i += 8 }
+            if i < count { Self.tail(input, y, from: i, count) { vectorTanh($0) } }
+        case .sigmoid:
+            var i = 0
+            while i + 8 <= count { y.storeVector(vectorSigmoid(input.loadVector(i)), i); i += 8 }
+            if i < count { Self.tail(input, y, from: i, count) { vectorSigmoid($0) } }
         case .gelu: for i in 0..<count { y[i] = 0.5 * input[i] * (1 + erff(input[i] * Float(0.5).squareRoot())) }
         }
         return y
+    }
+
+    /// The last `count − i` (< 8) elements through the same eight-lane function, zero-padded, so every element gets
+    /// the same arithmetic whatever the count.
+    static func tail(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, from i: Int, _ count: Int,
+                     _ f: (SIMD8<Float>) -> SIMD8<Float>) {
+        var lanes = SIMD8<Float>(repeating: 0)
+        for k in 0..<(count - i) { lanes[k] = x[i + k] }
+        let result = f(lanes)
+        for k in 0..<(count - i) { y[i + k] = result[k] }
     }
 
     public func backward(_ outputGradient: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {

@@ -208,7 +208,7 @@ public enum Presets {
         },
         actorCriticPreset("arm-reach-ppo", "PPO on the two-link arm's reach task (continuous torques)",
                           target: "success ≥ 90% and mean final distance below 2 cm", env: "arm", options: ["task": "reach"],
-                          agent: "ppo", steps: 600_000, envs: 8) { c in
+                          agent: "ppo", steps: 1_200_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
             c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
         },
