@@ -242,13 +242,13 @@ public enum Presets {
         },
         actorCriticPreset("gridworld-memory-recurrent-ppo", "Recurrent PPO (LSTM) on the memory task: remember the cue until the fork",
                           target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], agent: "ppo",
-                          steps: 300_000, envs: 8) { c in
+                          steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
             c.encoder = "lstm"; c.lstmHidden = 64
         },
         actorCriticPreset("gridworld-memory-ppo", "Memoryless PPO (MLP) on the memory task: the baseline at chance",
                           target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], agent: "ppo",
-                          steps: 300_000, envs: 8) { c in
+                          steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
         },
     ]
