@@ -3,8 +3,9 @@
 #   libopenblas-dev  matrix products (cblas_sgemm)      pkg-config  finds OpenBLAS and SDL2
 #   libsdl2-dev      the optional visualizer window      zlib1g-dev  PNG frames
 #   ffmpeg           video export (--video), checked by the tests with ffprobe
+#   xvfb             a virtual X display, so the window tests also run in a real X11 window
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libsdl2-dev zlib1g-dev ffmpeg)
+packages=(pkg-config libopenblas-dev libsdl2-dev zlib1g-dev ffmpeg xvfb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

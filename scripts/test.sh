@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. OpenBLAS is pinned to one thread: bit-exact results depend on the thread count.
+# Arguments go to `swift test` (CI also runs `./scripts/test.sh --disable-default-traits --build-path .build-nosdl`).
+# The window tests run with SDL's dummy driver; when Xvfb is installed they run once more in a real X11 window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
 swift test "$@"
+if [ $# -eq 0 ] && command -v xvfb-run >/dev/null; then
+  echo "test: the window tests again under Xvfb (x11 driver)"
+  DOJO_TEST_VIDEODRIVER=x11 xvfb-run -a swift test --skip-build --filter WindowTests
+fi
