@@ -17,7 +17,6 @@ Usage: .venv-anchors/bin/python bench/actor_critic_vs_sb3.py [--algorithms ppo a
 Needs stable-baselines3 and sb3-contrib in the anchors venv.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -26,6 +25,8 @@ import time
 
 import numpy as np
 import torch
+
+from common import first_evaluation_reaching
 
 THRESHOLD = 475
 BUDGET = {"ppo": 50_000, "a2c": 100_000, "recurrent-ppo": 200_000}
@@ -89,11 +90,7 @@ def dojo_run(dojo, algorithm, seed):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     subprocess.run([dojo, "train", "--preset", PRESET[algorithm], "--seed", str(seed), "--out", out + "/run",
                     "--steps", str(BUDGET[algorithm])], check=True, capture_output=True, env=env)
-    for line in open(out + "/run/metrics.jsonl"):
-        row = json.loads(line)
-        if "eval_return_mean" in row and row["eval_return_mean"] >= THRESHOLD:
-            return row["step"], row["wall_time_s"]
-    return None
+    return first_evaluation_reaching(out + "/run/metrics.jsonl", THRESHOLD)
 
 
 def main():

@@ -11,7 +11,6 @@ Usage: .venv-anchors/bin/python bench/dqn_vs_sb3.py [--seeds 0 1 2] [--dojo .bui
 Needs: pip install stable-baselines3 (in the anchors venv).
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -20,6 +19,8 @@ import tempfile
 import time
 
 import torch
+
+from common import first_evaluation_reaching
 
 THRESHOLD = 475
 
@@ -60,11 +61,7 @@ def dojo_run(dojo, seed, native_blas):
         env.pop("OPENBLAS_L2_SIZE", None)
     subprocess.run([dojo, "train", "cartpole", "--seed", str(seed), "--out", out + "/run"], check=True,
                    capture_output=True, env=env)
-    for line in open(out + "/run/metrics.jsonl"):
-        row = json.loads(line)
-        if "eval_return_mean" in row and row["eval_return_mean"] >= THRESHOLD:
-            return row["step"], row["wall_time_s"]
-    return None
+    return first_evaluation_reaching(out + "/run/metrics.jsonl", THRESHOLD)
 
 
 def main():

@@ -54,9 +54,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
         var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
         policyRNG = SeededGenerator(seed: config.seed, stream: 2)
         updateRNG = SeededGenerator(seed: config.seed, stream: 3)
-        environments = try VectorEnvironment(count: config.nEnvs) { _ in
-            AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions))
-        }
+        environments = try makeEnvironments(config)
         let observationSpace = environments.environments[0].observationSpace
         let actionSpace = environments.environments[0].actionSpace
         observationSize = observationSpace.flatCount

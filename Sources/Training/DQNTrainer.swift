@@ -62,9 +62,7 @@ public final class DQNTrainer: RecordingTrainer {
         var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
         explorationRNG = SeededGenerator(seed: config.seed, stream: 2)
         samplingRNG = SeededGenerator(seed: config.seed, stream: 3)
-        environments = try VectorEnvironment(count: config.nEnvs) { _ in
-            AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions))
-        }
+        environments = try makeEnvironments(config)
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
         let actionSpace = environments.environments[0].actionSpace

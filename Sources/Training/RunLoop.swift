@@ -1,3 +1,4 @@
+import Environments
 import Foundation
 import Neural
 import Sim
@@ -20,6 +21,11 @@ public struct TrainingSummary: Sendable {
     public let interrupted: Bool
     public let lastEvaluation: EvaluationResult?
     public let bestEvaluationReturn: Double
+}
+
+/// The run's environment copies, each built from the registry with the run's options (wrapped in its time limit).
+func makeEnvironments(_ config: RunConfig) throws -> VectorEnvironment<AnyEnvironment> {
+    try VectorEnvironment(count: config.nEnvs) { _ in AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions)) }
 }
 
 /// The trainer for `config.agent`: DQN's replay loop or the actor-critic rollout loop.
