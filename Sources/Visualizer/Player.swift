@@ -60,8 +60,10 @@ public enum Player {
         public var closed = false
     }
 
+    /// `screenshotAt`: also save a screenshot after that many frames (scripted captures).
     public static func run(_ playable: Playable, in window: Window, framesPerSecond: Double, keyboard: Bool,
-                           episodes: Int?, maxFrames: Int? = nil, screenshotDirectory: String = ".") throws -> Outcome {
+                           episodes: Int?, maxFrames: Int? = nil, screenshotDirectory: String = ".",
+                           screenshotAt: Int? = nil) throws -> Outcome {
         var state = PlaybackState(framesPerSecond: framesPerSecond)
         var outcome = Outcome()
         var heldAction: Int?
@@ -94,9 +96,10 @@ public enum Player {
             if state.showHelp { HUD.overlay(controlsHelp, on: &frame) }
             window.present(frame)
             outcome.frames += 1
-            if screenshot {
+            if screenshot || outcome.frames == screenshotAt {
+                // What the window shows, read back from it (scaled and centred as on screen).
                 let path = "\(screenshotDirectory)/dojo-\(playable.environmentID)-\(outcome.frames).png"
-                try frame.writePNG(to: path)
+                try window.readPixels().writePNG(to: path)
                 outcome.screenshots.append(path)
             }
             Thread.sleep(forTimeInterval: min(1 / state.framesPerSecond, 1.0 / 60))

@@ -46,6 +46,10 @@ struct ViewingOptions: ParsableArguments {
     var maxFrames: Int?
     @Option(help: "Key presses to send at the start, comma-separated (left,right,up,down,space or characters), for scripted play.")
     var keys: String?
+    @Option(help: "Save a screenshot of the window after this many frames (into --screenshots).")
+    var screenshotAt: Int?
+    @Option(help: "Folder for screenshots (the s key, --screenshot-at).")
+    var screenshots: String = "."
 
     func framesPerSecond(for environment: String) -> Double { fps ?? Self.defaultFramesPerSecond(environment) }
 
@@ -72,7 +76,8 @@ func present(_ view: WatchView, options: ViewingOptions, keyboard: Bool, episode
                             scale: first.width < 400 ? 2 : 1)
     for key in (options.keys ?? "").split(separator: ",") { Window.pushKey(parseKey(String(key))) }
     let outcome = try Player.run(view, in: window, framesPerSecond: options.framesPerSecond(for: view.environmentID),
-                                 keyboard: keyboard, episodes: view.isReplay ? nil : episodes, maxFrames: options.maxFrames)
+                                 keyboard: keyboard, episodes: view.isReplay ? nil : episodes, maxFrames: options.maxFrames,
+                                 screenshotDirectory: options.screenshots, screenshotAt: options.screenshotAt)
     print("\(view.session.title.lowercased()): \(outcome.frames) frames, episode \(view.session.episode), step \(view.session.step), "
           + "return \(String(format: "%.4f", view.session.episodeReturn))"
           + (outcome.screenshots.isEmpty ? "" : "; screenshots: \(outcome.screenshots.joined(separator: ", "))"))
