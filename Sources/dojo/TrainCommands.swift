@@ -120,6 +120,7 @@ struct Train: ParsableCommand {
         }
         print("""
             next:
+              dojo watch \(directory)                                 watch the best policy (add --headless --video run.mp4 without a display)
               dojo eval \(directory)                                  evaluate the best checkpoint
               dojo replay \(directory)/best_episode.replay --verify   check the best evaluation episode
               open \(directory)/learning_curve.png, or: tensorboard --logdir \(directory)/tensorboard
