@@ -72,8 +72,19 @@ public final class ActorCriticAgent {
             encoder = EgoAttentionEncoder(entities: rows, features: features, embedDimension: config.embedDim,
                                           heads: config.attentionHeads, rng: &rng)
         }
-        recurrent = config.encoder == "lstm" ? LSTMEncoder(inputSize: observationSpace.flatCount, hiddenSize: config.lstmHidden, rng: &rng) : nil
-        if let recurrent { encoder = recurrent }
+        switch (config.encoder, observationSpace) {
+        case ("lstm", _):
+            let lstm = LSTMEncoder(inputSize: observationSpace.flatCount, hiddenSize: config.lstmHidden, rng: &rng)
+            recurrent = lstm
+            encoder = lstm
+        case ("attention-lstm", .entitySet(let rows, let features)):
+            let combined = AttentionLSTMEncoder(entities: rows, features: features, embedDimension: config.embedDim,
+                                                heads: config.attentionHeads, hiddenSize: config.lstmHidden, rng: &rng)
+            recurrent = combined.recurrent
+            encoder = combined
+        default:
+            recurrent = nil
+        }
         policy = ActorCriticPolicy(observationSize: observationSize, distribution: distribution, hiddenSizes: config.netArch,
                                    activation: Activation.Function(rawValue: config.activationFn) ?? .tanh,
                                    orthogonal: config.orthoInit, logStdInit: Float(config.logStdInit), encoder: encoder,

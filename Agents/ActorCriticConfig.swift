@@ -32,7 +32,8 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
     public var orthoInit: Bool = true
     /// Initial log standard deviation of Gaussian policies.
     public var logStdInit: Double = 0
-    /// Observation encoder before the trunks: mlp (none), attention (entity sets) or lstm (recurrent).
+    /// Observation encoder before the trunks: mlp (none), attention (entity sets), lstm (recurrent), or
+    /// attention-lstm (entity sets attended at each step, then an LSTM: partially observed driving).
     public var encoder: String = "mlp"
     public var embedDim: Int = 64
     public var attentionHeads: Int = 2
@@ -102,18 +103,19 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
             problems.append("actor-critic agents take discrete or box actions, this environment has \(actionSpace)")
         }
         switch (encoder, observationSpace) {
-        case ("mlp", .box), ("mlp", .discrete), ("lstm", .box), ("lstm", .discrete), ("attention", .entitySet): break
+        case ("mlp", .box), ("mlp", .discrete), ("lstm", .box), ("lstm", .discrete), ("attention", .entitySet),
+             ("attention-lstm", .entitySet): break
         case ("mlp", _), ("lstm", _):
             problems.append("the \(encoder) encoder takes box observations, this environment has \(observationSpace); set encoder: attention")
-        case ("attention", _):
-            problems.append("the attention encoder takes entity-set observations, this environment has \(observationSpace); set encoder: mlp")
+        case ("attention", _), ("attention-lstm", _):
+            problems.append("the \(encoder) encoder takes entity-set observations, this environment has \(observationSpace); set encoder: mlp")
         default:
-            problems.append("unknown encoder '\(encoder)'; choose mlp, lstm or attention (for entity sets)")
+            problems.append("unknown encoder '\(encoder)'; choose mlp, lstm, attention or attention-lstm (for entity sets)")
         }
-        if encoder == "attention" && (embedDim < 1 || attentionHeads < 1 || embedDim % attentionHeads != 0) {
+        if encoder.hasPrefix("attention") && (embedDim < 1 || attentionHeads < 1 || embedDim % attentionHeads != 0) {
             problems.append("embed_dim (\(embedDim)) must be a positive multiple of attention_heads (\(attentionHeads))")
         }
-        if encoder == "lstm" {
+        if encoder.hasSuffix("lstm") {
             require(lstmHidden >= 1, "lstm_hidden must be positive")
             require(algorithm != "ppo" || batchSize % nSteps == 0 || batchSize >= nSteps * environmentCopies,
                     "recurrent PPO keeps each copy's rollout whole in a minibatch: make batch_size a multiple of n_steps (\(nSteps))")

@@ -102,9 +102,10 @@ public final class LSTMEncoder: ObservationEncoder {
     private var batch = 1, steps = 1
     private var initialHidden: UnsafePointer<Float>?, initialCell: UnsafePointer<Float>?, resetMask: UnsafePointer<Float>?
 
-    public init(inputSize: Int, hiddenSize: Int, rng: inout SeededGenerator) {
+    /// `inputIsData`: the input is the observation itself (no gradient needed), not another encoder's features.
+    public init(inputSize: Int, hiddenSize: Int, inputIsData: Bool = true, rng: inout SeededGenerator) {
         lstm = LSTM(inputSize: inputSize, hiddenSize: hiddenSize, rng: &rng)
-        lstm.computesInputGradient = false  // its input is data
+        lstm.computesInputGradient = !inputIsData
     }
 
     public func namedParameters(prefix: String) -> [NamedParameter] { lstm.namedParameters(prefix: prefix + "lstm.") }
@@ -127,6 +128,39 @@ public final class LSTMEncoder: ObservationEncoder {
 
     public func backward(_ featureGradient: UnsafePointer<Float>) { _ = lstm.backward(featureGradient) }
 
+    /// dL/d(input) of the last `backward` (when the input is not data).
+    func backwardReturningInputGradient(_ featureGradient: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        lstm.backward(featureGradient)
+    }
+
     public var finalHidden: UnsafeMutablePointer<Float> { lstm.finalHidden }
     public var finalCell: UnsafeMutablePointer<Float> { lstm.finalCell }
+}
+
+
+/// Ego-attention followed by an LSTM (partially observed driving): each step's entity set is attended to by the
+/// ego, and the LSTM carries the attended features across steps. `prepare` (the sequence layout and state) goes to
+/// the LSTM. Names: `attention.*` (the ego-attention encoder's), `recurrent.lstm.*`.
+public final class AttentionLSTMEncoder: ObservationEncoder {
+    public let attention: EgoAttentionEncoder
+    public let recurrent: LSTMEncoder
+    public var isTraining = true
+    public var outputSize: Int { recurrent.outputSize }
+
+    public init(entities: Int, features: Int, embedDimension: Int, heads: Int, hiddenSize: Int, rng: inout SeededGenerator) {
+        attention = EgoAttentionEncoder(entities: entities, features: features, embedDimension: embedDimension, heads: heads, rng: &rng)
+        recurrent = LSTMEncoder(inputSize: embedDimension, hiddenSize: hiddenSize, inputIsData: false, rng: &rng)
+    }
+
+    public func namedParameters(prefix: String) -> [NamedParameter] {
+        attention.namedParameters(prefix: prefix + "attention.") + recurrent.namedParameters(prefix: prefix + "recurrent.")
+    }
+
+    public func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        recurrent.encode(attention.encode(observations, rows: rows), rows: rows)
+    }
+
+    public func backward(_ featureGradient: UnsafePointer<Float>) {
+        attention.backward(recurrent.backwardReturningInputGradient(featureGradient))
+    }
 }

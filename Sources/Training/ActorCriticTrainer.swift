@@ -63,7 +63,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
         agent = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
                                  observationSpace: observationSpace, actionSpace: actionSpace,
                                  rolloutRows: hyperparameters.nSteps * copies, rng: &networkRNG)
-        stateSize = hyperparameters.encoder == "lstm" ? hyperparameters.lstmHidden : 0
+        stateSize = hyperparameters.encoder.hasSuffix("lstm") ? hyperparameters.lstmHidden : 0
         buffer = RolloutBuffer(steps: hyperparameters.nSteps, copies: copies, observationSize: observationSize, actionWidth: actionWidth,
                                stateSize: stateSize)
         observationStatistics = hyperparameters.normalizeObservations ? RunningStatistics(size: observationSize) : nil

@@ -166,13 +166,18 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
 }
 
 @Suite struct RecurrentActorCriticTests {
-    @Test("Recurrent PPO: the training forward over stored sequences reproduces the acting log-probabilities and values")
-    func sequencesReproduceActing() throws {
+    @Test("Recurrent PPO (LSTM, and attention then LSTM): the training forward over stored sequences reproduces acting",
+          arguments: ["lstm", "attention-lstm"])
+    func sequencesReproduceActing(encoder: String) throws {
         var config = ActorCriticConfig.ppo
-        config.encoder = "lstm"; config.lstmHidden = 8; config.netArch = [16]; config.nSteps = 12; config.batchSize = 24
-        let copies = 4, steps = 12, observationSize = 3, H = 8
+        config.encoder = encoder; config.lstmHidden = 8; config.netArch = [16]; config.nSteps = 12; config.batchSize = 24
+        config.embedDim = 8; config.attentionHeads = 2
+        let copies = 4, steps = 12, H = 8
+        let space: Space = encoder == "lstm" ? .box(low: -5, high: 5, shape: [3]) : .entitySet(rows: 3, features: 3)
+        let observationSize = space.flatCount
         var rng = SeededGenerator(seed: 4)
-        let agent = ActorCriticAgent(config: config, algorithm: .ppo, observationSpace: .box(low: -5, high: 5, shape: [observationSize]),
+        #expect(config.problems(observationSpace: space, actionSpace: .discrete(3), algorithm: "ppo", environmentCopies: copies).isEmpty)
+        let agent = ActorCriticAgent(config: config, algorithm: .ppo, observationSpace: space,
                                      actionSpace: .discrete(3), rolloutRows: steps * copies, rng: &rng)
         let buffer = RolloutBuffer(steps: steps, copies: copies, observationSize: observationSize, actionWidth: 1, stateSize: H)
         var hidden = (0..<(copies * H)).map { _ in Float(rng.nextGaussian()) * 0.3 }
@@ -184,6 +189,13 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
         var actions = [Float](repeating: 0, count: copies), raw = actions, values = actions, logProbabilities = actions
         for _ in 0..<steps {
             for k in 0..<observations.count { observations[k] = Float(rng.nextGaussian()) }
+            if encoder != "lstm" {  // entity rows: presence 1 for the ego and a random subset of the others
+                for row in 0..<(copies * 3) {
+                    let present: Float = row % 3 == 0 || rng.nextInt(below: 2) == 0 ? 1 : 0
+                    observations[row * 3] = present
+                    if present == 0 { observations[row * 3 + 1] = 0; observations[row * 3 + 2] = 0 }
+                }
+            }
             hidden.withUnsafeMutableBufferPointer { h in cell.withUnsafeMutableBufferPointer { c in starts.withUnsafeBufferPointer { s in
                 agent.act(observations, rows: copies, deterministic: false, rng: &rng, environmentActions: &actions, rawActions: &raw,
                           values: &values, logProbabilities: &logProbabilities,
@@ -205,5 +217,10 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
         let first = agent.lossAndGradients(rows: 2 * steps, clip: 0.2)
         #expect(first.approximateKL < 1e-7 && first.clipFraction == 0, "KL \(first.approximateKL)")
         #expect(first.valueLoss < 1e-8, "value loss \(first.valueLoss) (returns were set to the acting values)")
+        // Gradients reach every parameter (the attention layers too, through the LSTM's input gradient).
+        let reached = agent.parameters.parameters.filter { entry in
+            (0..<entry.parameter.count).contains { entry.parameter.grad[$0] != 0 }
+        }.count
+        #expect(reached == agent.parameters.parameters.count, "\(reached) of \(agent.parameters.parameters.count) parameters got gradients")
     }
 }
