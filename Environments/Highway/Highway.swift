@@ -29,7 +29,7 @@ import Sim
 /// ## Episode end
 /// Terminated on the ego's collision (or off road with `offroad=terminate`; in `merge`, past x = 370 m). Truncated at
 /// `duration` seconds by the time limit.
-public final class Highway: Environment {
+public final class Highway: Environment, EntityPositions {
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("scenario", .choice(["highway", "highway-fast", "merge"]), default: "highway",
                    "highway (highway-v0), highway-fast (highway-fast-v0) or merge (merge-v0); sets the defaults below"),
@@ -84,6 +84,8 @@ public final class Highway: Environment {
     /// Candidate rows for the observation: vehicle index and squared distance, preallocated.
     private var nearest: [(index: Int, distance: Double)]
     private var lastActionChangedLane = false
+    /// Rows filled in the last observation besides the ego's (their vehicles are `nearest[0..<observedCount]`).
+    private var observedCount = 0
 
     public init(options given: [String: String] = [:]) throws {
         let options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "highway")
@@ -291,6 +293,7 @@ public final class Highway: Environment {
             for k in stride(from: count - 1, to: 0, by: -1) { nearest.swapAt(k, rng.nextInt(below: k + 1)) }
         }
         for k in 0..<count { writeRow(observation + (k + 1) * features, traffic.vehicles[nearest[k].index], relativeTo: ego) }
+        observedCount = count
     }
 
     /// One observation row: presence, x, y, vx, vy, cos h, sin h, relative to `origin` (positions and velocities)
@@ -351,11 +354,29 @@ public final class Highway: Environment {
         return (600, Int(((bottom - top) + 10) * Self.pixelsPerMetre))
     }
 
+    /// Pixel position of road point (x, y) in a frame `width` pixels wide: the camera keeps the ego at 30% of it.
+    private func screen(_ x: Double, _ y: Double, width: Int) -> (x: Double, y: Double) {
+        let scale = Self.pixelsPerMetre
+        let originX = traffic.vehicles[0].x - 0.3 * Double(width) / scale, originY = -2.0 - 5
+        return ((x - originX) * scale, (y - originY) * scale)
+    }
+
+    public var entityScreenPositions: [(x: Double, y: Double)?] {
+        var positions: [(x: Double, y: Double)?] = Array(repeating: nil, count: observedVehicles + 1)
+        positions[0] = screen(traffic.vehicles[0].x, traffic.vehicles[0].y, width: renderSize.width)
+        for k in 0..<observedCount {
+            let v = traffic.vehicles[nearest[k].index]
+            positions[k + 1] = screen(v.x, v.y, width: renderSize.width)
+        }
+        return positions
+    }
+
     public func render(into canvas: inout Canvas) {
         let scale = Self.pixelsPerMetre
         let ego = traffic.vehicles[0]
-        let originX = ego.x - 0.3 * Double(canvas.width) / scale, originY = -2.0 - 5
-        func screen(_ x: Double, _ y: Double) -> (x: Double, y: Double) { ((x - originX) * scale, (y - originY) * scale) }
+        let originX = ego.x - 0.3 * Double(canvas.width) / scale
+        let width = canvas.width
+        func screen(_ x: Double, _ y: Double) -> (x: Double, y: Double) { self.screen(x, y, width: width) }
         canvas.fill(Color(96, 110, 96))
         let visibleStart = originX, visibleEnd = originX + Double(canvas.width) / scale
         let asphalt = Color(60, 60, 64), marking = Color(235, 235, 235)

@@ -4,7 +4,8 @@ import Sim
 /// A planar robot arm of revolute joints on a table, in the manner of Gymnasium's Reacher and Pusher.
 ///
 /// ## Description
-/// `links` uniform rods (default 2 × 0.1 m, 0.1 kg) joined by motors with viscous damping and torque limits; joints
+/// `links` uniform rods (default 2 × 0.1 m, 0.1 kg) joined by motors with viscous damping and torque limits (0.5 N·m:
+/// small actions already move the arm briskly, so Reacher's control cost leaves reaching worth it); joints
 /// after the first stop at ±`joint_limit` (an inelastic stop). The dynamics (mass matrix, Coriolis, centrifugal and
 /// optional gravity terms, see ``ArmDynamics``) are integrated with classical Runge–Kutta (RK4), `substeps` steps of
 /// 0.02 s / `substeps` per control step: the mass matrix depends on the angles, so the Hamiltonian is not separable and
@@ -37,7 +38,7 @@ public final class RobotArm: Environment {
         OptionSpec("link_lengths", .realList, default: "", "length of each link in m (default 0.1 each)"),
         OptionSpec("link_masses", .realList, default: "", "mass of each link in kg (default 0.1 each)"),
         OptionSpec("damping", .real(0...10), default: "0.01", "joint damping, N·m·s/rad"),
-        OptionSpec("torque_limit", .real(0.000001...1000), default: "0.05", "torque at action ±1, N·m"),
+        OptionSpec("torque_limit", .real(0.000001...1000), default: "0.5", "torque at action ±1, N·m"),
         OptionSpec("joint_limit", .real(0...Double.pi), default: "3", "joints after the first stop at ±this (rad); pi: no stops"),
         OptionSpec("gravity", .real(0...100), default: "0", "gravity along −y, m/s² (0: a table-top arm)"),
         OptionSpec("substeps", .integer(1...100), default: "4", "RK4 steps per 0.02 s control step"),

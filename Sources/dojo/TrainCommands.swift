@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
             n_epochs, gamma, gae_lambda, clip_range, clip_range_end,
             clip_range_vf, normalize_advantage, ent_coef, vf_coef, max_grad_norm,
             target_kl, net_arch, activation_fn, ortho_init, log_std_init,
-            encoder (mlp, lstm, attention), lstm_hidden, embed_dim,
+            encoder (mlp, lstm, attention, attention-lstm), lstm_hidden, embed_dim,
             attention_heads, normalize_observations, normalize_rewards,
             optimizer (adam, rmsprop), rms_prop_eps.
 
