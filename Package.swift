@@ -7,9 +7,16 @@ import PackageDescription
 /// the work. The code keeps its own access discipline (one owner per buffer, one thread per environment copy).
 let hotLoopSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
+/// On x86-64 hosts the neural core is compiled for AVX2 (Haswell and later, x86-64-v3): eight-lane SIMD runs natively.
+#if arch(x86_64)
+let avx2: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let avx2: [SwiftSetting] = []
+#endif
+
 /// The neural core's eight-lane math (SIMD8 exp/tanh) is unspecialized generic code without optimization, some 100×
 /// slower; debug builds (and so `swift test`) optimize this one target too, which keeps the learning tests short.
-let neuralSettings: [SwiftSetting] = hotLoopSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let neuralSettings: [SwiftSetting] = hotLoopSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))] + avx2
 
 let package = Package(
     name: "Dojo",

@@ -134,13 +134,14 @@ public final class ActorCriticAgent {
     /// environment's actions (`actionWidth` floats per row, Gaussian samples clipped to the bounds), the raw samples
     /// the update needs, the value estimates and the log-probabilities of the raw samples.
     ///
+    /// `values` may be nil when no value estimate is wanted (evaluation): the critic is then skipped.
     /// Recurrent policies take each row's LSTM state (`state`: hidden and cell, (rows, H), advanced in place) and
     /// whether the row's observation starts an episode (`starts`, rows; the state is zeroed there).
     public func act(_ observations: UnsafePointer<Float>, rows: Int, deterministic: Bool, rng: inout SeededGenerator,
                     environmentActions: UnsafeMutablePointer<Float>, rawActions: UnsafeMutablePointer<Float>,
-                    values: UnsafeMutablePointer<Float>, logProbabilities out: UnsafeMutablePointer<Float>,
+                    values: UnsafeMutablePointer<Float>?, logProbabilities out: UnsafeMutablePointer<Float>,
                     state: RecurrentState? = nil) {
-        let (head, predicted) = forwardOneStep(observations, rows: rows, state: state, advance: true)
+        let (head, predicted) = forwardOneStep(observations, rows: rows, state: state, advance: true, withValues: values != nil)
         switch distribution {
         case .categorical(let n):
             for r in 0..<rows {
@@ -163,7 +164,7 @@ public final class ActorCriticAgent {
                 rawActions[r] = Float(choice)
                 environmentActions[r] = Float(choice)
                 out[r] = z[choice] - maximum - logf(total)
-                values[r] = predicted[r]
+                values?[r] = predicted?[r] ?? 0
             }
         case .gaussian(let d):
             let logStd = policy.logStd!.value
@@ -178,7 +179,7 @@ public final class ActorCriticAgent {
                     logProbability += -0.5 * noise * noise - logStd[j] - 0.918_938_53  // ½ log 2π
                 }
                 out[r] = logProbability
-                values[r] = predicted[r]
+                values?[r] = predicted?[r] ?? 0
             }
         }
     }
@@ -187,7 +188,7 @@ public final class ActorCriticAgent {
     /// advancing it.
     public func predictValues(_ observations: UnsafePointer<Float>, rows: Int, into values: UnsafeMutablePointer<Float>,
                               state: RecurrentState? = nil) {
-        let predicted = forwardOneStep(observations, rows: rows, state: state, advance: false).values
+        let predicted = forwardOneStep(observations, rows: rows, state: state, advance: false, withValues: true).values!
         values.update(from: predicted, count: rows)
     }
 
@@ -203,12 +204,17 @@ public final class ActorCriticAgent {
         }
     }
 
-    private func forwardOneStep(_ observations: UnsafePointer<Float>, rows: Int, state: RecurrentState?, advance: Bool)
-        -> (head: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        guard let recurrent else { return policy.forward(observations, rows: rows) }
+    /// One step's head outputs and (when `withValues`) values; recurrent policies step from `state`.
+    private func forwardOneStep(_ observations: UnsafePointer<Float>, rows: Int, state: RecurrentState?, advance: Bool,
+                                withValues: Bool) -> (head: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>?) {
+        func forward() -> (head: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>?) {
+            if withValues { let output = policy.forward(observations, rows: rows); return (output.head, output.values) }
+            return (policy.forwardHead(observations, rows: rows), nil)
+        }
+        guard let recurrent else { return forward() }
         guard let state else { preconditionFailure("a recurrent policy acts with its LSTM state") }
         recurrent.prepare(batch: rows, steps: 1, initialHidden: state.hidden, initialCell: state.cell, resetMask: state.starts)
-        let output = policy.forward(observations, rows: rows)
+        let output = forward()
         if advance {
             state.hidden.update(from: recurrent.finalHidden, count: rows * config.lstmHidden)
             state.cell.update(from: recurrent.finalCell, count: rows * config.lstmHidden)

@@ -105,6 +105,14 @@ public final class ActorCriticPolicy: Module {
         return (actionHead.forward(policyFeatures, rows: rows), valueHead.forward(valueFeatures, rows: rows))
     }
 
+    /// Head outputs only (B, width), skipping the critic: for acting when no value is needed (evaluation).
+    public func forwardHead(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        self.rows = rows
+        let features = encoder.map { UnsafePointer($0.encode(observations, rows: rows)) } ?? observations
+        let policyFeatures = policyTrunk.map { UnsafePointer($0.forward(features, rows: rows)) } ?? features
+        return actionHead.forward(policyFeatures, rows: rows)
+    }
+
     /// Backward from dL/d(head) (B, width) and dL/d(values) (B); accumulates parameter gradients (log_std's
     /// gradient is the caller's to add, from the distribution).
     public func backward(head headGradient: UnsafePointer<Float>, values valueGradient: UnsafePointer<Float>) {

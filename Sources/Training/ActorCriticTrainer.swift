@@ -372,10 +372,10 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
         } else {
             input.update(from: observation, count: agent.observationSize)
         }
-        var value: Float = 0, logProbability: Float = 0
+        var logProbability: Float = 0
         let state = agent.recurrent != nil ? ActorCriticAgent.RecurrentState(hidden: hidden, cell: cell, starts: start) : nil
         agent.act(input, rows: 1, deterministic: deterministic, rng: &rng, environmentActions: action, rawActions: raw,
-                  values: &value, logProbabilities: &logProbability, state: state)
+                  values: nil, logProbabilities: &logProbability, state: state)
         start.pointee = 0
     }
 }
