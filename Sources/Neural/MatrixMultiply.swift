@@ -22,6 +22,17 @@ public func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
+    if m == 1 {
+        // One row (acting on one observation): a matrix-vector product, which skips sgemm's packing. Row i of C is
+        // op(B)ᵀ-times the row of op(A): A's row is contiguous, or (transposed) strided by lda.
+        let x = Int32(transA == .none ? 1 : lda)
+        if transB == .transposed {  // B is (n, k): y = B · a
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, x, beta, c, 1)
+        } else {                    // B is (k, n): y = Bᵀ · a
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), a, x, beta, c, 1)
+        }
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA.blas, transB.blas, Int32(m), Int32(n), Int32(k),
                 alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
