@@ -200,22 +200,31 @@ public final class WatchSession {
         }
     }
 
-    /// The heads-up display's contents for the current state.
-    public var display: (title: String, episode: Int, step: Int, reward: Double, episodeReturn: Double, action: String,
-                         bars: [(label: String, value: Double)], barsTitle: String, value: Double?, lines: [String]) {
+    /// What the heads-up display shows for the current state.
+    public struct Display {
+        public var title: String, episode: Int, step: Int, reward: Double, episodeReturn: Double, action: String
+        /// Per-action bars (Q-values or probabilities) and their heading.
+        public var bars: [(label: String, value: Double)], barsTitle: String
+        public var value: Double?
+        /// Environment facts (distance, speed, success, replay position).
+        public var lines: [String]
+    }
+
+    public var display: Display {
         let names = actionNames
         let action: String
         if !names.isEmpty { action = step == 0 ? "-" : names[min(max(Int(lastAction[0]), 0), names.count - 1)] }
         else { action = lastAction.map { String(format: "%.2f", $0) }.joined(separator: " ") }
-        let bars = zip(names, actionValues).map { (label: $0, value: $1) }
         let info = environment.info
         var lines: [String] = []
         if let d = info["distance"] { lines.append(String(format: "DISTANCE TO TARGET %.3f M", d)) }
         if let s = info["speed"] { lines.append(String(format: "SPEED %.1f M/S  LANE %d", s, Int(info["lane"] ?? 0))) }
         if let success = info["success"], done { lines.append(success > 0 ? "SUCCESS" : "NO SUCCESS") }
         if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
-        let barsTitle: String
-        if case .trained(let run) = driver { barsTitle = run.agent != nil ? "Q-VALUES" : "ACTION PROBABILITIES" } else { barsTitle = "" }
-        return (title, episode, step, lastReward, episodeReturn, action, bars, barsTitle, valueEstimate, lines)
+        var barsTitle = ""
+        if case .trained(let run) = driver { barsTitle = run.agent != nil ? "Q-VALUES" : "ACTION PROBABILITIES" }
+        return Display(title: title, episode: episode, step: step, reward: lastReward, episodeReturn: episodeReturn,
+                       action: action, bars: zip(names, actionValues).map { (label: $0, value: $1) }, barsTitle: barsTitle,
+                       value: valueEstimate, lines: lines)
     }
 }
