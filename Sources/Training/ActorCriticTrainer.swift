@@ -270,14 +270,9 @@ public final class ActorCriticTrainer: RecordingTrainer {
     }
 
     func restore(from path: String) throws {
-        let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
-        guard FileManager.default.fileExists(atPath: statePath) else {
-            throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
-        }
-        let model = try SafeTensors.read(from: modelPath)
+        let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
         try Self.loadWeights(agent, from: model, path: modelPath)
         if observationStatistics != nil { observationStatistics = try Self.observationStatistics(in: model, path: modelPath) }
-        let state = try SafeTensors.read(from: statePath)
         func words(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try words("counters")

@@ -318,13 +318,8 @@ public final class DQNTrainer: RecordingTrainer {
 
     /// Restores weights and training state from a `last` checkpoint folder.
     func restore(from path: String) throws {
-        let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
-        guard FileManager.default.fileExists(atPath: statePath) else {
-            throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
-        }
-        let model = try SafeTensors.read(from: modelPath)
+        let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
         try modelEntries.load(from: model, path: modelPath)
-        let state = try SafeTensors.read(from: statePath)
         func int64(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
         func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
             try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)

@@ -54,6 +54,15 @@ enum Checkpoint {
         try? manager.removeItem(atPath: old)
     }
 
+    /// A `last` checkpoint folder's model and training state, with their paths for error messages.
+    static func readLast(_ path: String) throws -> (model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) {
+        let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
+        }
+        return (try SafeTensors.read(from: modelPath), modelPath, try SafeTensors.read(from: statePath), statePath)
+    }
+
     static func words(_ values: [UInt64]) -> SafeTensors.Value {
         .int64(shape: [values.count], values: values.map { Int64(bitPattern: $0) })
     }
