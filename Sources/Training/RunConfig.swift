@@ -214,9 +214,10 @@ public enum Presets {
         },
         actorCriticPreset("arm-push-ppo", "PPO on the two-link arm's push task: push the disc onto the target",
                           target: "report the success rate (see bench/README.md)", env: "arm", options: ["task": "push"],
-                          agent: "ppo", steps: 2_000_000, envs: 8) { c in
-            c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
-            c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
+                          agent: "ppo", steps: 3_000_000, envs: 8) { c in
+            c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.9; c.learningRate = 3e-4
+            c.learningRateEnd = 3e-5; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true
+            c.normalizeRewards = true; c.maxGradNorm = 1; c.logStdInit = -0.5
         },
         actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
                           target: "collision rate ≤ 10% while faster than the traffic", env: "highway",
