@@ -93,7 +93,9 @@ public enum Player {
                 if playable.advance(action: nil) { lastStep = Date() }
             }
             var frame = playable.frame(status: state.status)
-            if state.showHelp { HUD.overlay(controlsHelp, on: &frame) }
+            if state.showHelp {
+                HUD.overlay(controlsHelp + (keyboard ? KeyboardMapping.helpLines(for: playable.environmentID) : []), on: &frame)
+            }
             window.present(frame)
             outcome.frames += 1
             if screenshot || outcome.frames == screenshotAt {

@@ -36,6 +36,16 @@ public enum KeyboardMapping {
         }
     }
 
+    /// The keyboard-play keys of `environment`, for the help overlay.
+    public static func helpLines(for environment: String) -> [String] {
+        switch environment {
+        case "gridworld": return ["PLAY: ARROWS MOVE"]
+        case "cartpole": return ["PLAY: LEFT/RIGHT PUSH (THE LAST PUSH REPEATS)"]
+        case "highway": return ["PLAY: UP/DOWN LANE LEFT/RIGHT", "RIGHT FASTER  LEFT SLOWER  SPACE IDLE"]
+        default: return ["NO KEYBOARD PLAY FOR \(environment.uppercased())"]
+        }
+    }
+
     public static func command(for key: Key, environment: String, playing: Bool) -> Command? {
         if playing, let action = actions(for: environment)[key] { return .action(action) }
         switch key {

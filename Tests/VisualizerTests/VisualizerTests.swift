@@ -67,6 +67,9 @@ import CSDL2
         #expect(KeyboardMapping.command(for: .left, environment: "highway", playing: true) == .action(4))
         #expect(KeyboardMapping.command(for: .space, environment: "gridworld", playing: true) == .togglePause)
         #expect(KeyboardMapping.command(for: .character("q"), environment: "cartpole", playing: false) == .quit)
+        for environment in ["gridworld", "cartpole", "highway"] {  // every mapped key is listed in the help overlay
+            #expect(!KeyboardMapping.actions(for: environment).isEmpty && KeyboardMapping.helpLines(for: environment)[0].hasPrefix("PLAY"))
+        }
     }
 }
 #endif
