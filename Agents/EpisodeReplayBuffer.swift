@@ -206,32 +206,51 @@ extension EpisodeReplayBuffer {
         }
     }
 
-    /// Restores what `save(into:prefix:)` wrote; `path` labels errors.
-    public func restore(from file: SafeTensors.File, prefix: String, path: String) throws {
-        let rows = capacity * observationSize
-        switch file.tensors[prefix + "observations"] {
-        case .uint8(_, let values)? where byteRows != nil && values.count == rows: byteRows!.update(from: values, count: rows)
-        case .float32(let tensor)? where floatRows != nil && tensor.count == rows: tensor.copy(to: floatRows!)
-        default: throw SafeTensorsError.wrongShape(path: path, tensor: prefix + "observations", expected: [rows], found: [])
+    /// Restores what `save(into:prefix:)` wrote; `path` labels errors. Every size, episode bound and action (in
+    /// `0..<actionCount`) is checked before anything is copied: the file may have been altered.
+    public func restore(from file: SafeTensors.File, prefix: String, path: String, actionCount: Int) throws {
+        func corrupt(_ detail: String) -> SafeTensorsError {
+            .malformedHeader(path: path, detail: "the episode replay (\(prefix)*) \(detail)")
         }
-        let savedActions = try file.int64(prefix + "actions", path: path)
-        let savedRewards = try file.float32(prefix + "rewards", path: path)
-        let savedStates = try file.float32(prefix + "states", path: path)
-        guard savedActions.count == capacity, savedRewards.count == capacity, savedStates.count == capacity * 2 * stateSize else {
-            throw SafeTensorsError.wrongShape(path: path, tensor: prefix + "actions", expected: [capacity], found: [savedActions.count])
+        let rows = capacity * observationSize, actionRange = 0...Int64(actionCount - 1)
+        let savedObservations = file.tensors[prefix + "observations"]
+        switch savedObservations {
+        case .uint8(_, let values)? where byteRows != nil && values.count == rows: break
+        case .float32(let tensor)? where floatRows != nil && tensor.count == rows: break
+        default: throw corrupt("does not hold \(rows) observation values")
+        }
+        let savedActions = try file.integers(prefix + "actions", path: path, count: capacity, in: actionRange)
+        let savedRewards = try file.float32(prefix + "rewards", path: path, count: capacity)
+        let savedStates = try file.float32(prefix + "states", path: path, count: capacity * 2 * stateSize)
+        let table = try file.integers(prefix + "episodes", path: path, in: 0...Int64(capacity))
+        guard table.count % 3 == 1 else { throw corrupt("has an episode table of \(table.count) values (3 per episode + 1)") }
+        let savedEpisodes = stride(from: 0, to: table.count - 1, by: 3).map { (start: table[$0], length: table[$0 + 1], terminated: table[$0 + 2] == 1) }
+        guard savedEpisodes.allSatisfy({ $0.length >= 1 && $0.start + $0.length < capacity }),
+              stride(from: 2, to: table.count - 1, by: 3).allSatisfy({ table[$0] <= 1 }) else {
+            throw corrupt("names an episode outside its \(capacity) rows")
+        }
+        var savedStaging = staging
+        for i in staging.indices {
+            let stagePrefix = prefix + "staging.\(i)."
+            let actions = try file.integers(stagePrefix + "actions", path: path, in: actionRange).map { Int32($0) }
+            let steps = actions.count
+            savedStaging[i] = (observations: try file.float32(stagePrefix + "observations", path: path,
+                                                              count: (steps + 1) * observationSize).scalars,
+                               actions: actions,
+                               rewards: try file.float32(stagePrefix + "rewards", path: path, count: steps).scalars,
+                               states: try file.float32(stagePrefix + "states", path: path, count: steps * 2 * stateSize).scalars)
+        }
+        switch savedObservations {
+        case .uint8(_, let values)?: byteRows!.update(from: values, count: rows)
+        case .float32(let tensor)?: tensor.copy(to: floatRows!)
+        default: break
         }
         for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
         savedRewards.copy(to: rewards)
         savedStates.copy(to: states)
-        let table = try file.int64(prefix + "episodes", path: path).map(Int.init)
-        episodes = stride(from: 0, to: table.count - 1, by: 3).map { (table[$0], table[$0 + 1], table[$0 + 2] == 1) }
+        episodes = savedEpisodes
         oldest = 0
         writeRow = table.last ?? 0
-        for i in staging.indices {
-            staging[i].observations = try file.float32(prefix + "staging.\(i).observations", path: path).scalars
-            staging[i].actions = try file.int64(prefix + "staging.\(i).actions", path: path).map { Int32($0) }
-            staging[i].rewards = try file.float32(prefix + "staging.\(i).rewards", path: path).scalars
-            staging[i].states = try file.float32(prefix + "staging.\(i).states", path: path).scalars
-        }
+        staging = savedStaging
     }
 }

@@ -150,7 +150,7 @@ public final class CartPole: Environment {
 
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
-        let restored = (x: try reader.double(), xDot: try reader.double(), theta: try reader.double(), thetaDot: try reader.double())
+        let restored = (x: try reader.finiteDouble(), xDot: try reader.finiteDouble(), theta: try reader.finiteDouble(), thetaDot: try reader.finiteDouble())
         let beyond = try reader.int()
         let generator = try reader.generator()
         try reader.finish()

@@ -328,12 +328,13 @@ public final class GridWorld: Environment {
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
         let position = (x: try reader.int(), y: try reader.int())
-        let key = try reader.bool(), stepCount = try reader.int(), cueCode = try reader.word(), success = try reader.bool()
+        let key = try reader.bool(), stepCount = try reader.count(), cueCode = try reader.word(), success = try reader.bool()
         let generator = try reader.generator()
         func cellList() throws -> [GridCell] {
             try (0..<(width * height)).map { _ in
-                guard let cell = GridCell(rawValue: UInt8(truncatingIfNeeded: try reader.word())) else {
-                    throw SimulationError(environment: id, message: "saved state has an unknown cell code")
+                let code = try reader.word()
+                guard code <= UInt64(UInt8.max), let cell = GridCell(rawValue: UInt8(code)) else {
+                    throw SimulationError(environment: id, message: "saved state has an unknown cell code \(code)")
                 }
                 return cell
             }
@@ -343,13 +344,22 @@ public final class GridWorld: Environment {
         let layoutCells = try cellList()
         let startedAt = (x: try reader.int(), y: try reader.int())
         try reader.finish()
-        guard (0..<width).contains(position.x), (0..<height).contains(position.y) else {
-            throw SimulationError(environment: id, message: "saved agent position \(position) is off the \(width)×\(height) map")
+        for (name, point) in [("agent position", position), ("map start", start), ("episode start", startedAt)] {
+            guard (0..<width).contains(point.x), (0..<height).contains(point.y) else {
+                throw SimulationError(environment: id, message: "saved \(name) \(point) is off the \(width)×\(height) map")
+            }
+        }
+        let savedCue: GridCell?
+        if cueCode == 255 { savedCue = nil } else {
+            guard cueCode < 255, let cell = GridCell(rawValue: UInt8(cueCode)) else {
+                throw SimulationError(environment: id, message: "saved cue code \(cueCode) is not a cell")
+            }
+            savedCue = cell
         }
         agent = position
         hasKey = key
         steps = stepCount
-        cue = cueCode == 255 ? nil : GridCell(rawValue: UInt8(cueCode))
+        cue = savedCue
         succeeded = success
         rng = generator
         cells.update(from: live, count: live.count)

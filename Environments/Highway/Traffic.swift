@@ -244,10 +244,10 @@ struct Traffic: Sendable {
         }
         for i in vehicles.indices {
             var v = vehicles[i]
-            v.x = try reader.double(); v.y = try reader.double(); v.heading = try reader.double(); v.speed = try reader.double()
-            v.cosHeading = try reader.double(); v.sinHeading = try reader.double()
-            v.acceleration = try reader.double(); v.steering = try reader.double()
-            v.targetSpeed = try reader.double(); v.delta = try reader.double(); v.laneChangeTimer = try reader.double()
+            v.x = try reader.finiteDouble(); v.y = try reader.finiteDouble(); v.heading = try reader.finiteDouble(); v.speed = try reader.finiteDouble()
+            v.cosHeading = try reader.finiteDouble(); v.sinHeading = try reader.finiteDouble()
+            v.acceleration = try reader.finiteDouble(); v.steering = try reader.finiteDouble()
+            v.targetSpeed = try reader.finiteDouble(); v.delta = try reader.finiteDouble(); v.laneChangeTimer = try reader.finiteDouble()
             v.lane = try reader.int(); v.targetLane = try reader.int()
             v.crashed = try reader.bool(); v.checksCollisions = try reader.bool()
             guard road.lanes.indices.contains(v.lane), road.lanes.indices.contains(v.targetLane) else {

@@ -364,10 +364,10 @@ public final class RobotArm: Environment {
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
         var angles: [Double] = [], velocities: [Double] = []
-        for _ in 0..<links { angles.append(try reader.double()); velocities.append(try reader.double()) }
-        let restoredTarget = (x: try reader.double(), y: try reader.double())
-        let restoredDisc = (x: try reader.double(), y: try reader.double(), vx: try reader.double(), vy: try reader.double())
-        let cost = try reader.double()
+        for _ in 0..<links { angles.append(try reader.finiteDouble()); velocities.append(try reader.finiteDouble()) }
+        let restoredTarget = (x: try reader.finiteDouble(), y: try reader.finiteDouble())
+        let restoredDisc = (x: try reader.finiteDouble(), y: try reader.finiteDouble(), vx: try reader.finiteDouble(), vy: try reader.finiteDouble())
+        let cost = try reader.finiteDouble()
         let failed = try reader.bool()
         let generator = try reader.generator()
         try reader.finish()

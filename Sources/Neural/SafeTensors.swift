@@ -57,7 +57,6 @@ public enum SafeTensors {
             tensors[name] = value
         }
 
-        /// The float32 tensor `name`, or an error naming the file, the tensor and what was found instead.
         /// The int64 values of tensor `name`, or an error naming the file and the tensor.
         public func int64(_ name: String, path: String) throws -> [Int64] {
             guard let value = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, tensor: name) }
@@ -67,10 +66,40 @@ public enum SafeTensors {
             return values
         }
 
+        /// The float32 tensor `name`, or an error naming the file, the tensor and what was found instead.
         public func float32(_ name: String, path: String) throws -> Tensor {
             guard let value = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, tensor: name) }
             guard case .float32(let tensor) = value else {
                 throw SafeTensorsError.wrongDType(path: path, tensor: name, expected: "F32", found: value.dtype.rawValue)
+            }
+            return tensor
+        }
+
+        /// The int64 values of tensor `name`, which must hold exactly `count` values (whatever its shape).
+        public func int64(_ name: String, path: String, count: Int) throws -> [Int64] {
+            let values = try int64(name, path: path)
+            guard values.count == count else {
+                throw SafeTensorsError.wrongShape(path: path, tensor: name, expected: [count], found: tensors[name]?.shape ?? [])
+            }
+            return values
+        }
+
+        /// Tensor `name` as `count` integers (any count when nil), each in `range`; the error names the first value
+        /// outside it. For counters, indices and actions read back from files someone may have altered.
+        public func integers(_ name: String, path: String, count: Int? = nil, in range: ClosedRange<Int64>) throws -> [Int] {
+            let values = try count.map { try int64(name, path: path, count: $0) } ?? int64(name, path: path)
+            if let index = values.firstIndex(where: { !range.contains($0) }) {
+                throw SafeTensorsError.valueOutOfRange(path: path, tensor: name, index: index, value: "\(values[index])",
+                                                       expected: "\(range.lowerBound)...\(range.upperBound)")
+            }
+            return values.map { Int($0) }
+        }
+
+        /// The float32 tensor `name`, which must hold exactly `count` values (whatever its shape).
+        public func float32(_ name: String, path: String, count: Int) throws -> Tensor {
+            let tensor = try float32(name, path: path)
+            guard tensor.count == count else {
+                throw SafeTensorsError.wrongShape(path: path, tensor: name, expected: [count], found: tensor.shape)
             }
             return tensor
         }
@@ -170,7 +199,10 @@ public enum SafeTensors {
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw SafeTensorsError.malformedHeader(path: path, detail: "tensor '\(name)' has a negative shape or offsets")
             }
-            let expectedBytes = shape.reduce(1, *) * dtype.byteCount
+            guard let expectedBytes = byteCount(shape: shape, dtype: dtype), expectedBytes <= dataLength else {
+                throw SafeTensorsError.malformedHeader(path: path, detail:
+                    "tensor '\(name)' of shape \(shape.prefix(8)) (\(dtypeName)) is larger than the file's \(dataLength) data bytes")
+            }
             guard offsets[1] - offsets[0] == expectedBytes else {
                 throw SafeTensorsError.malformedHeader(path: path, detail:
                     "tensor '\(name)' of shape \(shape) (\(dtypeName)) needs \(expectedBytes) bytes, its offsets span \(offsets[1] - offsets[0])")
@@ -211,6 +243,17 @@ public enum SafeTensors {
         return file
     }
 
+    /// Bytes of a tensor of `shape`, or nil when the product overflows (a crafted header must not trap).
+    static func byteCount(shape: [Int], dtype: DType) -> Int? {
+        var total = dtype.byteCount
+        for extent in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+            guard !overflow else { return nil }
+            total = product
+        }
+        return total
+    }
+
     static func jsonString(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
@@ -239,6 +282,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case unexpectedTensors(path: String, tensors: [String])
     case wrongDType(path: String, tensor: String, expected: String, found: String)
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
+    case valueOutOfRange(path: String, tensor: String, index: Int, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -256,6 +300,9 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
             return "\(path): tensor '\(tensor)' has dtype \(found), expected \(expected). Convert it, e.g. `tensor.float()` in PyTorch before saving."
         case .wrongShape(let path, let tensor, let expected, let found):
             return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected). Check the layer sizes match the saved model."
+        case .valueOutOfRange(let path, let tensor, let index, let value, let expected):
+            return "\(path): tensor '\(tensor)' holds \(value) at index \(index), expected a value in \(expected). "
+                + "The file was altered or saved by another run; use an unaltered checkpoint."
         }
     }
 }

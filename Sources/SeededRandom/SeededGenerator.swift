@@ -33,10 +33,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         if state == (0, 0, 0, 0) { state.0 = 0x9E37_79B9_7F4A_7C15 }
     }
 
-    /// Restores a generator from a saved ``state`` (as four words). Precondition: not all zero.
-    public init(state words: [UInt64]) {
-        precondition(words.count == 4, "SeededGenerator state has 4 words, got \(words.count)")
-        precondition(words.contains { $0 != 0 }, "SeededGenerator state must not be all zero")
+    /// Restores a generator from a saved ``state`` (as four words); nil unless there are exactly four words and
+    /// not all are zero (the one state xoshiro never leaves). Saved states come from files, so this never traps.
+    public init?(state words: [UInt64]) {
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
         state = (words[0], words[1], words[2], words[3])
     }
 

@@ -148,7 +148,26 @@ public struct StateReader {
     public mutating func double() throws -> Double { Double(bitPattern: try word()) }
     public mutating func bool() throws -> Bool { try word() != 0 }
     public mutating func generator() throws -> SeededGenerator {
-        try SeededGenerator(state: [word(), word(), word(), word()])
+        guard let generator = SeededGenerator(state: [try word(), try word(), try word(), try word()]) else {
+            throw SimulationError(environment: environment, message: "saved generator state is all zero")
+        }
+        return generator
+    }
+    /// A count or index that cannot be negative (steps, lengths).
+    public mutating func count() throws -> Int {
+        let value = try int()
+        guard value >= 0 else {
+            throw SimulationError(environment: environment, message: "saved state holds a negative count (\(value))")
+        }
+        return value
+    }
+    /// A finite floating-point value (saved states of physical quantities never hold NaN or infinity).
+    public mutating func finiteDouble() throws -> Double {
+        let value = try double()
+        guard value.isFinite else {
+            throw SimulationError(environment: environment, message: "saved state holds a non-finite value (\(value))")
+        }
+        return value
     }
     /// The words not read yet.
     public mutating func rest() -> [UInt64] {

@@ -59,7 +59,7 @@ public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
     public func saveState() -> [UInt64] { [elapsedSteps.stateWord] + inner.saveState() }
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
-        let elapsed = try reader.int()
+        let elapsed = try reader.count()
         try inner.restoreState(reader.rest())
         elapsedSteps = elapsed
     }
@@ -88,7 +88,7 @@ public final class EpisodeStatistics<Inner: Environment>: EnvironmentWrapper {
     }
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
-        let (total, length, finished) = (try reader.double(), try reader.int(), try reader.int())
+        let (total, length, finished) = (try reader.double(), try reader.count(), try reader.count())
         try inner.restoreState(reader.rest())
         (episodeReturn, episodeLength, finishedEpisodes) = (total, length, finished)
     }
@@ -175,8 +175,8 @@ public final class NormalizeObservation<Inner: Environment>: EnvironmentWrapper 
     }
     public func restoreState(_ words: [UInt64]) throws {
         var reader = StateReader(words, environment: id)
-        let count = try reader.double(), size = statistics.mean.count
-        let mean = try (0..<size).map { _ in try reader.double() }, variance = try (0..<size).map { _ in try reader.double() }
+        let count = try reader.finiteDouble(), size = statistics.mean.count
+        let mean = try (0..<size).map { _ in try reader.finiteDouble() }, variance = try (0..<size).map { _ in try reader.finiteDouble() }
         try inner.restoreState(reader.rest())
         statistics = RunningStatistics(mean: mean, variance: variance, count: count)
     }

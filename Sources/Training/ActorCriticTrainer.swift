@@ -269,17 +269,20 @@ public final class ActorCriticTrainer: RecordingTrainer {
         return file
     }
 
+    /// Restores weights and training state from a `last` checkpoint folder, checking every size and range first.
     func restore(from path: String) throws {
         let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
         try Self.loadWeights(agent, from: model, path: modelPath)
-        if observationStatistics != nil { observationStatistics = try Self.observationStatistics(in: model, path: modelPath) }
-        func words(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
+        if observationStatistics != nil {
+            observationStatistics = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)
+        }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
-        let counters = try words("counters")
-        guard counters.count == 2 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
-        step = Int(Int64(bitPattern: counters[0])); episodes = Int(Int64(bitPattern: counters[1]))
-        policyRNG = SeededGenerator(state: try words("rng.policy"))
-        updateRNG = SeededGenerator(state: try words("rng.update"))
+        let counters = try state.integers("counters", path: statePath, count: 2, in: 0...Int64(config.totalTimesteps))
+        guard counters[1] <= counters[0] else {
+            throw TrainingError.corruptCheckpoint("\(statePath): counters say \(counters[1]) episodes in \(counters[0]) steps")
+        }
+        policyRNG = try Checkpoint.generator("rng.policy", in: state, path: statePath)
+        updateRNG = try Checkpoint.generator("rng.update", in: state, path: statePath)
         try record.restore(from: state, path: statePath)
         try Checkpoint.floats("episode_starts", in: state, path: statePath, into: episodeStarts, count: config.nEnvs)
         if stateSize > 0 {
@@ -287,12 +290,16 @@ public final class ActorCriticTrainer: RecordingTrainer {
             try Checkpoint.floats("acting.cell", in: state, path: statePath, into: cell, count: config.nEnvs * stateSize)
         }
         if returnStatistics != nil {
-            let saved = try words("ret_rms").map(Double.init(bitPattern:))
-            guard saved.count == 3 + config.nEnvs else { throw TrainingError.corruptCheckpoint("\(statePath): ret_rms does not fit") }
+            let saved = try Checkpoint.words("ret_rms", in: state, path: statePath).map(Double.init(bitPattern:))
+            guard saved.count == 3 + config.nEnvs, saved.allSatisfy(\.isFinite), saved[1] >= 0, saved[2] >= 0 else {
+                throw TrainingError.corruptCheckpoint("\(statePath): ret_rms must hold 3 + \(config.nEnvs) finite values "
+                                                      + "(mean, variance ≥ 0, count ≥ 0, each copy's discounted return)")
+            }
             returnStatistics = RunningStatistics(mean: [saved[0]], variance: [saved[1]], count: saved[2])
             discountedReturns = Array(saved[3...])
         }
         try Checkpoint.restore(environments, from: state, path: statePath)
+        step = counters[0]; episodes = counters[1]
     }
 
     /// Loads the `policy.*` weights of a model file (strictly: every tensor of the network, nothing else under it).
@@ -302,11 +309,13 @@ public final class ActorCriticTrainer: RecordingTrainer {
         try agent.policy.stateEntries(prefix: "policy.").load(from: weights, path: path)
     }
 
-    /// The observation statistics saved in a model file.
-    static func observationStatistics(in model: SafeTensors.File, path: String) throws -> RunningStatistics {
+    /// The observation statistics saved in a model file, for observations of `size` values.
+    static func observationStatistics(in model: SafeTensors.File, path: String, size: Int) throws -> RunningStatistics {
         let bits = try Checkpoint.words("obs_rms.bits", in: model, path: path).map(Double.init(bitPattern:))
-        guard bits.count % 2 == 1 else { throw TrainingError.corruptCheckpoint("\(path): obs_rms.bits does not fit") }
-        let size = bits.count / 2
+        guard bits.count == 2 * size + 1, bits.allSatisfy(\.isFinite), bits[size...].allSatisfy({ $0 >= 0 }) else {
+            throw TrainingError.corruptCheckpoint("\(path): obs_rms.bits must hold \(2 * size + 1) finite values "
+                                                  + "(\(size) means, \(size) variances ≥ 0, the count)")
+        }
         return RunningStatistics(mean: Array(bits[0..<size]), variance: Array(bits[size..<(2 * size)]), count: bits[2 * size])
     }
 

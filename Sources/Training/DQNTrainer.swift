@@ -316,49 +316,56 @@ public final class DQNTrainer: RecordingTrainer {
         return file
     }
 
-    /// Restores weights and training state from a `last` checkpoint folder.
+    /// Restores weights and training state from a `last` checkpoint folder. Every tensor is checked for its size and
+    /// every counter, index and action for its range before use: the files may have been altered.
     func restore(from path: String) throws {
         let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
         try modelEntries.load(from: model, path: modelPath)
-        func int64(_ name: String) throws -> [UInt64] { try Checkpoint.words(name, in: state, path: statePath) }
         func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
             try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)
         }
         try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
-        let counters = try int64("counters")
-        guard counters.count == 5 else { throw TrainingError.corruptCheckpoint("\(statePath): counters has \(counters.count) values") }
-        step = Int(Int64(bitPattern: counters[0])); iteration = Int(Int64(bitPattern: counters[1]))
-        episodes = Int(Int64(bitPattern: counters[2]))
-        explorationRNG = SeededGenerator(state: try int64("rng.exploration"))
-        samplingRNG = SeededGenerator(state: try int64("rng.sampling"))
+        let total = Int64(config.totalTimesteps), copies = config.nEnvs
+        let counters = try state.integers("counters", path: statePath, count: 5, in: 0...total)
+        guard counters[0] == counters[1] * copies, counters[2] <= counters[0] else {
+            throw TrainingError.corruptCheckpoint("\(statePath): counters \(counters.prefix(3)) are inconsistent "
+                                                  + "(step = iterations × \(copies) copies, episodes ≤ steps)")
+        }
+        explorationRNG = try Checkpoint.generator("rng.exploration", in: state, path: statePath)
+        samplingRNG = try Checkpoint.generator("rng.sampling", in: state, path: statePath)
         try record.restore(from: state, path: statePath)
         try Checkpoint.restore(environments, from: state, path: statePath)
+        step = counters[0]; iteration = counters[1]; episodes = counters[2]
+        let actionRange = 0...Int64(actionCount - 1)
         if let episodeBuffer {
-            try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath)
-            let stateSize = config.nEnvs * config.dqn.lstmHidden
+            try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath, actionCount: actionCount)
+            let stateSize = copies * config.dqn.lstmHidden
             try float32("acting.hidden", into: hiddenStates, count: stateSize)
             try float32("acting.cell", into: cellStates, count: stateSize)
-            for (i, word) in try int64("acting.starts").enumerated() { episodeStarts[i] = word != 0 }
+            for (i, flag) in try state.integers("acting.starts", path: statePath, count: copies, in: 0...1).enumerated() {
+                episodeStarts[i] = flag != 0
+            }
             return
         }
         let buffer = buffer!
         let n = config.dqn.nStep
-        try float32("nstep.observations", into: queueObservations, count: config.nEnvs * n * observationSize)
-        for (k, word) in try int64("nstep.actions").enumerated() { queueActions[k] = Int32(Int64(bitPattern: word)) }
-        try float32("nstep.rewards", into: queueRewards, count: config.nEnvs * n)
-        let queue = try int64("nstep.counts").map { Int(Int64(bitPattern: $0)) }
-        queueCounts = Array(queue[0..<config.nEnvs]); queueHeads = Array(queue[config.nEnvs...])
-        try buffer.restore(count: Int(Int64(bitPattern: counters[3])), position: Int(Int64(bitPattern: counters[4])),
-                           state: state, path: statePath, priorities: buffer.isPrioritized ? try int64("buffer.priorities_bits") : nil)
+        try float32("nstep.observations", into: queueObservations, count: copies * n * observationSize)
+        let queuedActions = try state.integers("nstep.actions", path: statePath, count: copies * n, in: actionRange)
+        for (k, action) in queuedActions.enumerated() { queueActions[k] = Int32(action) }
+        try float32("nstep.rewards", into: queueRewards, count: copies * n)
+        let queue = try state.integers("nstep.counts", path: statePath, count: 2 * copies, in: 0...Int64(n - 1))
+        queueCounts = Array(queue[0..<copies]); queueHeads = Array(queue[copies...])
+        try buffer.restore(count: counters[3], position: counters[4], state: state, path: statePath, actionCount: actionCount)
     }
 
 }
 
 extension ReplayBuffer {
-    /// Restores the filled part saved by `DQNTrainer.trainingState`.
-    func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, priorities saved: [UInt64]?) throws {
-        guard filled <= capacity, position < capacity else {
-            throw TrainingError.corruptCheckpoint("\(path): buffer holds \(filled) transitions, capacity is \(capacity)")
+    /// Restores the filled part saved by `DQNTrainer.trainingState`, checking every size and range first.
+    func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, actionCount: Int) throws {
+        guard filled <= capacity, position < capacity, filled == capacity || position == filled else {
+            throw TrainingError.corruptCheckpoint("\(path): the replay buffer's counters (\(filled) transitions, position "
+                                                  + "\(position)) do not fit its capacity \(capacity)")
         }
         let rows = 2 * filled * observationSize
         switch state.tensors["buffer.observations"] {
@@ -367,17 +374,31 @@ extension ReplayBuffer {
         case .float32(let tensor)? where !storesBytes && tensor.count == rows:
             tensor.copy(to: floatObservations!)
         default:
-            throw TrainingError.corruptCheckpoint("\(path): buffer.observations does not fit this buffer")
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold \(rows) "
+                                                  + (storesBytes ? "U8" : "F32") + " values for \(filled) transitions")
         }
-        let savedActions = try state.int64("buffer.actions", path: path)
+        let savedActions = try state.integers("buffer.actions", path: path, count: filled, in: 0...Int64(actionCount - 1))
+        let savedRewards = try state.float32("buffer.rewards", path: path, count: filled)
+        let savedTerminated = try state.float32("buffer.terminated", path: path, count: filled)
+        let savedDiscounts = try state.float32("buffer.discounts", path: path, count: filled)
+        guard savedTerminated.scalars.allSatisfy({ $0 == 0 || $0 == 1 }), savedDiscounts.scalars.allSatisfy({ $0.isFinite }) else {
+            throw TrainingError.corruptCheckpoint("\(path): buffer.terminated must hold 0 or 1 and buffer.discounts finite values")
+        }
+        var savedPriorities: [Double] = []
+        if let tree = priorities {
+            savedPriorities = try Checkpoint.words("buffer.priorities_bits", in: state, path: path).map(Double.init(bitPattern:))
+            guard savedPriorities.count == filled + 1, savedPriorities.allSatisfy({ $0.isFinite && $0 >= 0 }),
+                  savedPriorities[filled] > 0 else {
+                throw TrainingError.corruptCheckpoint("\(path): buffer.priorities_bits must hold \(filled + 1) finite, "
+                                                      + "non-negative priorities (the last positive)")
+            }
+            for k in 0..<filled { tree.set(k, savedPriorities[k]) }
+            maxPriorityForCheckpoint = savedPriorities[filled]
+        }
         for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
-        try state.float32("buffer.rewards", path: path).copy(to: rewards)
-        try state.float32("buffer.terminated", path: path).copy(to: terminated)
-        try state.float32("buffer.discounts", path: path).copy(to: discounts)
-        if let saved, let tree = priorities {
-            for k in 0..<filled { tree.set(k, Double(bitPattern: saved[k])) }
-            maxPriorityForCheckpoint = Double(bitPattern: saved[filled])
-        }
+        savedRewards.copy(to: rewards)
+        savedTerminated.copy(to: terminated)
+        savedDiscounts.copy(to: discounts)
         restoreCounters(count: filled, position: position)
     }
 }

@@ -80,22 +80,31 @@ enum Checkpoint {
         file.append("env.episode_lengths", words((0..<copies).map { environments.episodeLengths[$0].stateWord }))
     }
 
+    /// Restores what `save(_:into:)` wrote, checking every tensor's size and each environment's state.
     static func restore(_ environments: VectorEnvironment<AnyEnvironment>, from state: SafeTensors.File, path: String) throws {
         let copies = environments.environments.count, size = environments.observationSize
         for (i, env) in environments.environments.enumerated() {
-            try env.restoreState(try state.int64("env.\(i)", path: path).map { UInt64(bitPattern: $0) })
+            let name = "env.\(i)"
+            do { try env.restoreState(try words(name, in: state, path: path)) } catch let error as SimulationError {
+                throw TrainingError.corruptCheckpoint("\(path): tensor '\(name)': \(error)")
+            }
         }
-        let observations = try state.float32("env.observations", path: path)
-        guard observations.count == copies * size else {
-            throw SafeTensorsError.wrongShape(path: path, tensor: "env.observations", expected: [copies * size], found: observations.shape)
-        }
+        let observations = try state.float32("env.observations", path: path, count: copies * size)
+        let returns = try state.int64("env.episode_returns_bits", path: path, count: copies)
+        let lengths = try state.integers("env.episode_lengths", path: path, count: copies, in: 0...Int64(Int32.max))
         observations.copy(to: environments.observations)
-        for (i, bits) in try state.int64("env.episode_returns_bits", path: path).enumerated() {
-            environments.episodeReturns[i] = Double(bitPattern: UInt64(bitPattern: bits))
+        for i in 0..<copies {
+            environments.episodeReturns[i] = Double(bitPattern: UInt64(bitPattern: returns[i]))
+            environments.episodeLengths[i] = lengths[i]
         }
-        for (i, length) in try state.int64("env.episode_lengths", path: path).enumerated() {
-            environments.episodeLengths[i] = Int(length)
+    }
+
+    /// A saved generator state, or an error naming the tensor.
+    static func generator(_ name: String, in state: SafeTensors.File, path: String) throws -> SeededGenerator {
+        guard let generator = SeededGenerator(state: try words(name, in: state, path: path)) else {
+            throw TrainingError.corruptCheckpoint("\(path): tensor '\(name)' is not a generator state (4 words, not all zero)")
         }
+        return generator
     }
 
     /// Reads a tensor of saved words back.
@@ -106,11 +115,7 @@ enum Checkpoint {
     /// Copies a saved float tensor of exactly `count` values into `pointer`.
     static func floats(_ name: String, in state: SafeTensors.File, path: String, into pointer: UnsafeMutablePointer<Float>,
                        count: Int) throws {
-        let tensor = try state.float32(name, path: path)
-        guard tensor.count == count else {
-            throw SafeTensorsError.wrongShape(path: path, tensor: name, expected: [count], found: tensor.shape)
-        }
-        tensor.copy(to: pointer)
+        try state.float32(name, path: path, count: count).copy(to: pointer)
     }
 }
 
@@ -146,12 +151,19 @@ final class RunRecord {
         func pairs(_ values: [Double]) -> [(step: Double, value: Double)] {
             stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) }
         }
-        guard let best = try doubles("record.best").first else { throw TrainingError.corruptCheckpoint("\(path): record.best is empty") }
-        bestEvaluation = best
-        recentReturns = try doubles("recent.returns_bits")
-        recentLengths = try doubles("recent.lengths_bits")
-        history = pairs(try doubles("history.bits"))
-        evaluationHistory = pairs(try doubles("eval_history.bits"))
+        let best = try doubles("record.best"), returns = try doubles("recent.returns_bits")
+        let lengths = try doubles("recent.lengths_bits")
+        let curve = try doubles("history.bits"), evaluations = try doubles("eval_history.bits")
+        guard best.count == 1, returns.count == lengths.count, returns.count <= 100, curve.count % 2 == 0,
+              evaluations.count % 2 == 0 else {
+            throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, "
+                                                  + "eval_history.bits) has inconsistent sizes")
+        }
+        bestEvaluation = best[0]
+        recentReturns = returns
+        recentLengths = lengths
+        history = pairs(curve)
+        evaluationHistory = pairs(evaluations)
     }
 }
 

@@ -161,7 +161,7 @@ public struct TrainedRun {
             try ActorCriticTrainer.loadWeights(policy, from: model, path: modelPath)
             actorCritic = policy
             observationStatistics = hyperparameters.normalizeObservations
-                ? try ActorCriticTrainer.observationStatistics(in: model, path: modelPath) : nil
+                ? try ActorCriticTrainer.observationStatistics(in: model, path: modelPath, size: policy.observationSize) : nil
             agent = nil
             recurrentAgent = nil
             return
