@@ -209,25 +209,25 @@ extension EpisodeReplayBuffer {
     /// Restores what `save(into:prefix:)` wrote; `path` labels errors. Every size, episode bound and action (in
     /// `0..<actionCount`) is checked before anything is copied: the file may have been altered.
     public func restore(from file: SafeTensors.File, prefix: String, path: String, actionCount: Int) throws {
-        func corrupt(_ detail: String) -> SafeTensorsError {
-            .malformedHeader(path: path, detail: "the episode replay (\(prefix)*) \(detail)")
+        func corrupt(_ tensor: String, _ detail: String) -> SafeTensorsError {
+            .inconsistent(path: path, tensor: prefix + tensor, detail: detail)
         }
         let rows = capacity * observationSize, actionRange = 0...Int64(actionCount - 1)
         let savedObservations = file.tensors[prefix + "observations"]
         switch savedObservations {
         case .uint8(_, let values)? where byteRows != nil && values.count == rows: break
         case .float32(let tensor)? where floatRows != nil && tensor.count == rows: break
-        default: throw corrupt("does not hold \(rows) observation values")
+        default: throw corrupt("observations", "does not hold \(rows) values of the buffer's kind")
         }
         let savedActions = try file.integers(prefix + "actions", path: path, count: capacity, in: actionRange)
         let savedRewards = try file.float32(prefix + "rewards", path: path, count: capacity)
         let savedStates = try file.float32(prefix + "states", path: path, count: capacity * 2 * stateSize)
         let table = try file.integers(prefix + "episodes", path: path, in: 0...Int64(capacity))
-        guard table.count % 3 == 1 else { throw corrupt("has an episode table of \(table.count) values (3 per episode + 1)") }
+        guard table.count % 3 == 1 else { throw corrupt("episodes", "holds \(table.count) values, expected 3 per episode + 1") }
         let savedEpisodes = stride(from: 0, to: table.count - 1, by: 3).map { (start: table[$0], length: table[$0 + 1], terminated: table[$0 + 2] == 1) }
         guard savedEpisodes.allSatisfy({ $0.length >= 1 && $0.start + $0.length < capacity }),
               stride(from: 2, to: table.count - 1, by: 3).allSatisfy({ table[$0] <= 1 }) else {
-            throw corrupt("names an episode outside its \(capacity) rows")
+            throw corrupt("episodes", "names an episode outside the buffer's \(capacity) rows")
         }
         var savedStaging = staging
         for i in staging.indices {

@@ -283,6 +283,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, tensor: String, expected: String, found: String)
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
     case valueOutOfRange(path: String, tensor: String, index: Int, value: String, expected: String)
+    /// A tensor whose values do not fit together with the rest (an episode table past its rows, for example).
+    case inconsistent(path: String, tensor: String, detail: String)
 
     public var description: String {
         switch self {
@@ -303,6 +305,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case .valueOutOfRange(let path, let tensor, let index, let value, let expected):
             return "\(path): tensor '\(tensor)' holds \(value) at index \(index), expected a value in \(expected). "
                 + "The file was altered or saved by another run; use an unaltered checkpoint."
+        case .inconsistent(let path, let tensor, let detail):
+            return "\(path): tensor '\(tensor)' \(detail). The file was altered or saved by another run; use an unaltered checkpoint."
         }
     }
 }
