@@ -321,6 +321,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case simulationFailed(SimulationError)
     case notARun(String)
     case corruptCheckpoint(String)
+    case cannotWrite(String, String)
 
     public var description: String {
         switch self {
@@ -336,6 +337,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path) is not a Dojo run directory (no config.json); pass the folder `dojo train` printed"
         case .corruptCheckpoint(let detail):
             return "the checkpoint cannot be used: \(detail)"
+        case .cannotWrite(let path, let reason):
+            return "\(path): cannot write (\(reason)); check there is free space and the folder is writable"
         }
     }
 }

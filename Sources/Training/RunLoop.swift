@@ -37,25 +37,15 @@ public func makeTrainer(config: RunConfig, directory: String, resume: Bool = fal
 /// Checkpoint pieces every trainer shares: the atomic folder writer, the encoding of words and floats, and the
 /// vectorized environments' state.
 enum Checkpoint {
-    /// Writes a checkpoint folder atomically: files go to a temporary folder that then replaces `path`, so a run
-    /// killed at any moment leaves either the old checkpoint or the new one.
+    /// Writes a checkpoint folder that survives a kill at any instruction (see `CheckpointFolder`).
     static func writeFolder(_ path: String, model: SafeTensors.File, state: SafeTensors.File?, config: RunConfig) throws {
-        let manager = FileManager.default
-        let temporary = path + ".tmp"
-        try? manager.removeItem(atPath: temporary)
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        try SafeTensors.write(model, to: temporary + "/model.safetensors")
-        if let state { try SafeTensors.write(state, to: temporary + "/state.safetensors") }
-        try config.encodedJSON().write(to: URL(fileURLWithPath: temporary + "/config.json"), options: .atomic)
-        let old = path + ".old"
-        try? manager.removeItem(atPath: old)
-        if manager.fileExists(atPath: path) { try manager.moveItem(atPath: path, toPath: old) }
-        try manager.moveItem(atPath: temporary, toPath: path)
-        try? manager.removeItem(atPath: old)
+        try CheckpointFolder.write(path, model: model, state: state, config: config)
     }
 
-    /// A `last` checkpoint folder's model and training state, with their paths for error messages.
+    /// A `last` checkpoint folder's model and training state, with their paths for error messages. The newest
+    /// complete checkpoint is first moved into place, whatever an interrupted write left behind.
     static func readLast(_ path: String) throws -> (model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) {
+        try CheckpointFolder.recover(path)
         let modelPath = path + "/model.safetensors", statePath = path + "/state.safetensors"
         guard FileManager.default.fileExists(atPath: statePath) else {
             throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")

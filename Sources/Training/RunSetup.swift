@@ -149,10 +149,10 @@ public struct TrainedRun {
         self.directory = directory
         let env = try EnvironmentRegistry.make(config.env, options: config.envOptions)
         var rng = SeededGenerator(seed: 0)
-        let modelPath = directory + "/checkpoints/\(checkpoint)/model.safetensors"
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw TrainingError.corruptCheckpoint("\(modelPath) does not exist; checkpoints are written at each evaluation")
+        guard let folder = CheckpointFolder.resolve(directory + "/checkpoints/\(checkpoint)") else {
+            throw TrainingError.corruptCheckpoint("\(directory)/checkpoints/\(checkpoint) does not exist; checkpoints are written at each evaluation")
         }
+        let modelPath = folder + "/model.safetensors"
         let model = try SafeTensors.read(from: modelPath)
         if let hyperparameters = config.actorCritic {
             let policy = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
