@@ -12,6 +12,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
     public let config: RunConfig
     public let hyperparameters: ActorCriticConfig
     public let directory: String
+    /// The run directory, locked for this trainer's life.
+    let runDirectory: RunDirectory
     public let agent: ActorCriticAgent
     public let environments: VectorEnvironment<AnyEnvironment>
     public let buffer: RolloutBuffer
@@ -82,13 +84,15 @@ public final class ActorCriticTrainer: RecordingTrainer {
         scratchHidden = floats(copies * stateSize); scratchCell = floats(copies * stateSize)
         noStarts = floats(copies)
 
+        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
             try restore(from: directory + "/checkpoints/last")
+            try Durable.write(config.encodedJSON(), to: directory + "/config.json")  // a longer budget (--resume --steps)
         } else {
             environments.reset(seed: config.seed)
             for i in 0..<copies { observationStatistics?.update(environments.observations + i * observationSize) }
-            try config.encodedJSON().write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
+            try Durable.write(config.encodedJSON(), to: directory + "/config.json")
         }
     }
 
@@ -151,7 +155,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
             normalize(environments.observations, rows: copies, into: policyInput)
             agent.predictValues(policyInput, rows: copies, into: finalValues, state: actingState)
             buffer.computeAdvantages(lastValues: finalValues, lastStarts: episodeStarts, gamma: gamma, lambda: Float(h.gaeLambda))
-            let update = agent.update(on: buffer, progress: Double(step) / Double(total), rng: &updateRNG)
+            let update = agent.update(on: buffer, progress: config.progress(atStep: step), rng: &updateRNG)
             guard update.policyLoss.isFinite && update.valueLoss.isFinite else {
                 throw TrainingError.diverged(step: step, detail: "loss is \(update.policyLoss + update.valueLoss)")
             }
@@ -277,7 +281,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
             observationStatistics = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)
         }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
-        let counters = try state.integers("counters", path: statePath, count: 2, in: 0...Int64(config.totalTimesteps))
+        let counters = try state.integers("counters", path: statePath, count: 2, in: 0...Checkpoint.maximumCount)
+        try Checkpoint.checkStep(counters[0], config: config, path: statePath)
         guard counters[1] <= counters[0] else {
             throw TrainingError.corruptCheckpoint("\(statePath): counters say \(counters[1]) episodes in \(counters[0]) steps")
         }

@@ -8,9 +8,18 @@ import Synchronization
 /// Set by SIGINT (Ctrl-C): the run loop saves a resumable checkpoint and stops at the next step.
 public let interruptRequested = Atomic<Bool>(false)
 
-/// Installs the SIGINT handler that asks running training to stop cleanly.
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers that ask running training to stop cleanly with a resumable
+/// checkpoint. Both signals are unblocked first: a parent process (a test runner, a job scheduler) may have started
+/// dojo with them blocked, which would leave the run unstoppable but by SIGKILL.
 public func installInterruptHandler() {
-    signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber) { _ in interruptRequested.store(true, ordering: .relaxed) }
+    }
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    sigaddset(&unblocked, SIGINT)
+    sigaddset(&unblocked, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
 }
 
 /// Trains a DQN agent, top to bottom as CleanRL lays it out: seed → environments → networks → replay buffer → loop
@@ -22,6 +31,8 @@ public func installInterruptHandler() {
 public final class DQNTrainer: RecordingTrainer {
     public let config: RunConfig
     public let directory: String
+    /// The run directory, locked for this trainer's life.
+    let runDirectory: RunDirectory
     /// The learner: feed-forward (`agent`, with `buffer`) or recurrent (`recurrentAgent`, with `episodeBuffer`).
     public let agent: DQNAgent?
     public let recurrentAgent: RecurrentDQNAgent?
@@ -98,13 +109,15 @@ public final class DQNTrainer: RecordingTrainer {
         previousObservations.initialize(repeating: 0, count: copies * observationSize)
         actions = .allocate(capacity: copies); actions.initialize(repeating: 0, count: copies)
 
+        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
             try restore(from: directory + "/checkpoints/last")
+            try Durable.write(config.encodedJSON(), to: directory + "/config.json")  // a longer budget (--resume --steps)
         } else {
             environments.reset(seed: config.seed)
             for i in 0..<config.nEnvs { episodeBuffer?.begin(copy: i, observation: environments.observations + i * observationSize) }
-            try config.encodedJSON().write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
+            try Durable.write(config.encodedJSON(), to: directory + "/config.json")
         }
     }
 
@@ -132,7 +145,7 @@ public final class DQNTrainer: RecordingTrainer {
                 break
             }
             // Act: ε-greedy over all copies with one forward pass.
-            let epsilon = epsilonSchedule.value(progress: Double(step) / Double(total))
+            let epsilon = epsilonSchedule.value(progress: config.progress(atStep: step))
             previousObservations.update(from: environments.observations, count: copies * observationSize)
             if let recurrentAgent {
                 // Keep the state each copy acts from (zero at an episode start) for the episode buffer.
@@ -177,9 +190,9 @@ public final class DQNTrainer: RecordingTrainer {
             }
             // Learn.
             if step > d.learningStarts && iteration % d.trainFreq == 0 && (episodeBuffer?.count ?? 1) > 0 {
-                let beta = betaSchedule.value(progress: Double(step) / Double(total))
+                let beta = betaSchedule.value(progress: config.progress(atStep: step))
                 if let end = d.learningRateEnd {
-                    optimizer.learningRate = Float(learningRateSchedule(end: end).value(progress: Double(step) / Double(total)))
+                    optimizer.learningRate = Float(learningRateSchedule(end: end).value(progress: config.progress(atStep: step)))
                 }
                 for _ in 0..<d.gradientSteps {
                     let loss = recurrentAgent.map { $0.train(on: episodeBuffer!, rng: &samplingRNG) }
@@ -325,8 +338,9 @@ public final class DQNTrainer: RecordingTrainer {
             try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)
         }
         try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
-        let total = Int64(config.totalTimesteps), copies = config.nEnvs
-        let counters = try state.integers("counters", path: statePath, count: 5, in: 0...total)
+        let copies = config.nEnvs
+        let counters = try state.integers("counters", path: statePath, count: 5, in: 0...Checkpoint.maximumCount)
+        try Checkpoint.checkStep(counters[0], config: config, path: statePath)
         guard counters[0] == counters[1] * copies, counters[2] <= counters[0] else {
             throw TrainingError.corruptCheckpoint("\(statePath): counters \(counters.prefix(3)) are inconsistent "
                                                   + "(step = iterations × \(copies) copies, episodes ≤ steps)")

@@ -16,6 +16,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var preset: String?
     /// Environment steps to train for (over all copies).
     public var totalTimesteps: Int = 100_000
+    /// The horizon of the linear schedules (ε, learning rate, clip range), when it differs from `totalTimesteps`:
+    /// a run extended with `--resume RUN --steps N` keeps the horizon it started with, so its schedules stay where they
+    /// ended instead of jumping back.
+    public var scheduleTimesteps: Int?
     public var seed: UInt64 = 0
     /// Environment copies stepped in lockstep.
     public var nEnvs: Int = 1
@@ -31,7 +35,23 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The largest budget a run accepts (10^12 steps: years of simulation at Dojo's speed).
+    public static let maximumTimesteps = 1_000_000_000_000
+
     public static let agents = ["dqn", "ppo", "a2c"]
+
+    /// A new budget of `steps` in total for a resumed run (Stable-Baselines3's `reset_num_timesteps=False`): the
+    /// schedules keep the horizon the run started with, so the result equals an uninterrupted run of `steps` with
+    /// `schedule_timesteps` set to that horizon.
+    public mutating func extend(to steps: Int) {
+        if scheduleTimesteps == nil && steps != totalTimesteps { scheduleTimesteps = totalTimesteps }
+        totalTimesteps = steps
+    }
+
+    /// The fraction of the schedules' horizon done at `step`, in [0, 1].
+    public func progress(atStep step: Int) -> Double {
+        min(1, Double(step) / Double(max(scheduleTimesteps ?? totalTimesteps, 1)))
+    }
 
     /// The actor-critic hyperparameters of this run's agent (nil for DQN).
     public var actorCritic: ActorCriticConfig? {
@@ -39,7 +59,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case env, envOptions = "env_options", agent, preset, totalTimesteps = "total_timesteps", seed, nEnvs = "n_envs"
+        case env, envOptions = "env_options", agent, preset, totalTimesteps = "total_timesteps"
+        case scheduleTimesteps = "schedule_timesteps", seed, nEnvs = "n_envs"
         case evalFreq = "eval_freq", nEvalEpisodes = "n_eval_episodes", logInterval = "log_interval", dqn, ppo, a2c
     }
 
@@ -57,6 +78,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         agent = try c.decodeIfPresent(String.self, forKey: .agent) ?? agent
         preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? preset
         totalTimesteps = try c.decodeIfPresent(Int.self, forKey: .totalTimesteps) ?? totalTimesteps
+        scheduleTimesteps = try c.decodeIfPresent(Int.self, forKey: .scheduleTimesteps) ?? scheduleTimesteps
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         nEnvs = try c.decodeIfPresent(Int.self, forKey: .nEnvs) ?? nEnvs
         evalFreq = try c.decodeIfPresent(Int.self, forKey: .evalFreq) ?? evalFreq
@@ -79,7 +101,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public func problems() -> [String] {
         var problems: [String] = []
         if !Self.agents.contains(agent) { problems.append("unknown agent '\(agent)'; available: \(Self.agents.joined(separator: ", "))") }
-        if totalTimesteps < 1 { problems.append("total_timesteps must be positive (got \(totalTimesteps))") }
+        if totalTimesteps < 1 || totalTimesteps > Self.maximumTimesteps {
+            problems.append("total_timesteps must be in 1...\(Self.maximumTimesteps) (got \(totalTimesteps))")
+        }
+        if let horizon = scheduleTimesteps, horizon < 1 || horizon > Self.maximumTimesteps {
+            problems.append("schedule_timesteps must be in 1...\(Self.maximumTimesteps) (got \(horizon))")
+        }
         if nEnvs < 1 || nEnvs > 1024 { problems.append("n_envs must be in 1...1024 (got \(nEnvs))") }
         if evalFreq < 1 || nEvalEpisodes < 1 { problems.append("eval_freq and n_eval_episodes must be positive") }
         if logInterval < 1 { problems.append("log_interval must be positive") }

@@ -89,6 +89,17 @@ enum Checkpoint {
         }
     }
 
+    /// The largest step, episode or transition count a state file may hold (2^53: exact as a Double).
+    static let maximumCount: Int64 = 1 << 53
+
+    /// Throws unless a checkpoint's `step` lies within the run's budget.
+    static func checkStep(_ step: Int, config: RunConfig, path: String) throws {
+        guard step <= config.totalTimesteps else {
+            throw TrainingError.corruptCheckpoint("\(path) is at step \(step), past total_timesteps \(config.totalTimesteps); "
+                                                  + "to train on, pass a larger budget: dojo train --resume RUN --steps N (N > \(step))")
+        }
+    }
+
     /// A saved generator state, or an error naming the tensor.
     static func generator(_ name: String, in state: SafeTensors.File, path: String) throws -> SeededGenerator {
         guard let generator = SeededGenerator(state: try words(name, in: state, path: path)) else {

@@ -52,10 +52,7 @@ public struct RunRequest {
 
     /// Merges a YAML or JSON file (same keys as config.json; a partial file is fine).
     static func merge(file path: String, into config: inout RunConfig) throws {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TrainingError.invalidConfig(["\(path): cannot read the config file (\(error.localizedDescription))"])
-        }
+        let text = String(decoding: try RunConfig.readConfigText(path), as: UTF8.self)
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch {
             throw TrainingError.invalidConfig(["\(path): not valid YAML or JSON: \(error)"])
@@ -66,7 +63,7 @@ public struct RunRequest {
         try mergeDictionary(dictionary, into: &config, source: path)
     }
 
-    static let topLevelKeys: Set<String> = ["env", "env_options", "agent", "preset", "total_timesteps", "seed", "n_envs",
+    static let topLevelKeys: Set<String> = ["env", "env_options", "agent", "preset", "total_timesteps", "schedule_timesteps", "seed", "n_envs",
                                             "eval_freq", "n_eval_episodes", "log_interval", "dqn", "ppo", "a2c"]
 
     static func mergeDictionary(_ dictionary: [String: Any], into config: inout RunConfig, source: String) throws {
@@ -122,6 +119,51 @@ public struct RunRequest {
     }
 }
 
+extension RunConfig {
+    /// The largest config file read (a config is a few kilobytes; this stops a crafted file from taking memory).
+    static let maximumFileBytes = 1 << 20
+
+    /// The contents of a config file of at most `maximumFileBytes`, with a message naming the file otherwise.
+    static func readConfigText(_ path: String) throws -> Data {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = attributes?[.size] as? Int, size > maximumFileBytes {
+            throw TrainingError.invalidConfig(["\(path): the config file has \(size) bytes; configs are at most \(maximumFileBytes) bytes"])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainingError.invalidConfig(["\(path): cannot read the config file"])
+        }
+        guard data.count <= maximumFileBytes else {
+            throw TrainingError.invalidConfig(["\(path): the config file is larger than \(maximumFileBytes) bytes"])
+        }
+        return data
+    }
+
+    /// The `config.json` of run `directory`, decoded and checked with the same `problems()` as `dojo train`, so
+    /// `eval`, `watch` and `--resume` never build an agent from an altered file.
+    public static func load(run directory: String) throws -> RunConfig {
+        let path = directory + "/config.json"
+        guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.notARun(directory) }
+        let data = try readConfigText(path)
+        let config: RunConfig
+        do {
+            let object = try JSONSerialization.jsonObject(with: data)
+            guard let dictionary = object as? [String: Any] else {
+                throw TrainingError.invalidConfig(["\(path): expected a JSON object of run settings"])
+            }
+            var decoded = RunConfig()
+            try RunRequest.mergeDictionary(dictionary, into: &decoded, source: path)
+            config = decoded
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw TrainingError.invalidConfig(["\(path): not valid JSON (\(error.localizedDescription)); the run's config was altered"])
+        }
+        let problems = config.problems()
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems.map { "\(path): \($0)" }) }
+        return config
+    }
+}
+
 /// Gets a `Decoder` for JSON data (to merge a partial config into an existing value).
 struct JSONDecoderBox: Decodable {
     let inner: any Decoder
@@ -141,11 +183,7 @@ public struct TrainedRun {
     public let observationStatistics: RunningStatistics?
 
     public init(directory: String, checkpoint: String = "best") throws {
-        let configPath = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: configPath) else { throw TrainingError.notARun(directory) }
-        do { config = try JSONDecoder().decode(RunConfig.self, from: data) } catch {
-            throw TrainingError.corruptCheckpoint("\(configPath): \(error)")
-        }
+        config = try RunConfig.load(run: directory)
         self.directory = directory
         let env = try EnvironmentRegistry.make(config.env, options: config.envOptions)
         var rng = SeededGenerator(seed: 0)

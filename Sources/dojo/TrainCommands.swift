@@ -77,15 +77,31 @@ struct Train: ParsableCommand {
     var watch = false
     @OptionGroup var compute: ComputeOptions
 
+    func validate() throws {
+        if let steps, steps < 1 || steps > RunConfig.maximumTimesteps {
+            throw ValidationError("--steps must be in 1...\(RunConfig.maximumTimesteps) (got \(steps)).")
+        }
+        if let envs, envs < 1 || envs > 1024 { throw ValidationError("--envs must be in 1...1024 (got \(envs)).") }
+        if let resume {
+            // A resumed run continues exactly as configured; only its budget can grow.
+            let changes = [(environment != nil, "an environment"), (agent != nil, "--agent"), (preset != nil, "--preset"),
+                           (seed != nil, "--seed"), (envs != nil, "--envs"), (out != nil, "--out"), (config != nil, "--config"),
+                           (!options.isEmpty, "--option"), (!overrides.isEmpty, "--set")].filter(\.0).map(\.1)
+            if !changes.isEmpty {
+                throw ValidationError("--resume continues \(resume) exactly as it was configured, so \(changes.joined(separator: ", ")) "
+                                      + "cannot change it. Drop \(changes.count == 1 ? "it" : "them") (only --steps N may extend the budget), "
+                                      + "or start a new run.")
+            }
+        }
+    }
+
     func run() throws {
         BLASThreads.set(compute.threads)
         installInterruptHandler()
         let trainer: any Trainer
         if let resume {
-            guard let data = FileManager.default.contents(atPath: resume + "/config.json") else {
-                throw TrainingError.notARun(resume)
-            }
-            let config = try JSONDecoder().decode(RunConfig.self, from: data)
+            var config = try RunConfig.load(run: resume)
+            if let steps { config.extend(to: steps) }
             trainer = try makeTrainer(config: config, directory: resume, resume: true)
             print("resuming \(resume) at step \(trainer.step) of \(config.totalTimesteps)")
         } else {

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TestSupport
+
+func scratchFolder(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("dojo-cli-\(name)-\(UUID().uuidString)").path
+}
+
+/// Every file under `directory` with its bytes.
+func folderSnapshot(_ directory: String) -> [String: Data] {
+    var files: [String: Data] = [:]
+    let enumerator = FileManager.default.enumerator(atPath: directory)
+    while let relative = enumerator?.nextObject() as? String {
+        if let data = FileManager.default.contents(atPath: directory + "/" + relative) { files[relative] = data }
+    }
+    return files
+}
+
+/// Issue 11, findings 2, 3 and 10: run directories are owned. An existing run or a non-empty folder is never written
+/// into, a second process on a run is refused, and `--resume` changes nothing but the budget.
+@Suite(.serialized) struct RunDirectoryCLITests {
+    let smallRun = ["train", "cartpole", "--steps", "600", "--set", "learning_starts=100", "--set", "batch_size=16"]
+
+    @Test("--out at an existing run or a folder with files refuses and changes nothing")
+    func outNeverOverwrites() throws {
+        let run = scratchFolder("run")
+        #expect(try dojo(smallRun + ["--out", run]).status == 0)
+        let before = folderSnapshot(run)
+        #expect(before["config.json"] != nil && before["checkpoints/last/model.safetensors"] != nil)
+        let again = try dojo(smallRun + ["--seed", "2", "--out", run])
+        #expect(again.status != 0 && again.output.contains("already holds a run") && again.output.contains("--resume"), "\(again.output)")
+        #expect(folderSnapshot(run) == before)
+
+        let userFolder = scratchFolder("user")
+        try FileManager.default.createDirectory(atPath: userFolder, withIntermediateDirectories: true)
+        try Data("{\"mine\": true}".utf8).write(to: URL(fileURLWithPath: userFolder + "/config.json"))
+        try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: userFolder + "/notes.csv"))
+        let userBefore = folderSnapshot(userFolder)
+        let intoUser = try dojo(smallRun + ["--out", userFolder])
+        #expect(intoUser.status != 0 && intoUser.output.contains("is not empty"), "\(intoUser.output)")
+        #expect(folderSnapshot(userFolder) == userBefore)
+
+        let emptyFolder = scratchFolder("empty")
+        try FileManager.default.createDirectory(atPath: emptyFolder, withIntermediateDirectories: true)
+        #expect(try dojo(smallRun + ["--out", emptyFolder]).status == 0)
+    }
+
+    @Test("A second process on a run being trained is refused, naming the holder; the first finishes intact")
+    func secondProcessRefused() throws {
+        let run = scratchFolder("busy")
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
+        let first = Process()
+        first.executableURL = executable
+        first.arguments = ["train", "cartpole", "--steps", "5000000", "--out", run]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { first.terminate() } }
+        // Wait until the first process holds the lock and has written its config.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: run + "/config.json") { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: run + "/config.json"))
+        let sameOut = try dojo(["train", "cartpole", "--steps", "1000", "--seed", "2", "--out", run])
+        #expect(sameOut.status != 0 && sameOut.output.contains("in use by another Dojo process")
+                && sameOut.output.contains("process \(first.processIdentifier)"), "\(sameOut.output)")
+        let resume = try dojo(["train", "--resume", run])
+        #expect(resume.status != 0 && resume.output.contains("in use by another Dojo process"), "\(resume.output)")
+        let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"seed\" : 0") && config.contains("5000000"))
+        // Ctrl-C: the first process saves a resumable checkpoint and releases the run.
+        first.interrupt()
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 130)
+        let resumed = try dojo(["train", "--resume", run, "--steps", "3000"])
+        #expect(resumed.status == 0, "\(resumed.output)")
+    }
+
+    @Test("--resume refuses flags that would change the run; --steps below the step reached says what to pass")
+    func resumeFlags() throws {
+        let run = scratchFolder("resume")
+        #expect(try dojo(smallRun + ["--out", run]).status == 0)
+        let before = folderSnapshot(run)
+        for flags in [["--seed", "3"], ["--set", "gamma=0.9"], ["--option", "velocity=false"], ["--envs", "4"], ["--preset", "cartpole-ppo"]] {
+            let result = try dojo(["train", "--resume", run] + flags)
+            #expect(result.status != 0 && result.output.contains("cannot change it") && result.output.contains(flags[0]),
+                    "\(flags): \(result.output)")
+        }
+        let shorter = try dojo(["train", "--resume", run, "--steps", "300"])
+        #expect(shorter.status != 0 && shorter.output.contains("past total_timesteps"), "\(shorter.output)")
+        #expect(folderSnapshot(run) == before)
+        let longer = try dojo(["train", "--resume", run, "--steps", "1200"])
+        #expect(longer.status == 0 && longer.output.contains("resuming \(run) at step 600 of 1200"), "\(longer.output)")
+        let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"total_timesteps\" : 1200") && config.contains("\"schedule_timesteps\" : 600"), "\(config)")
+    }
+}
