@@ -147,10 +147,11 @@ func readActions(_ path: String, width: Int, space: Space) throws -> [[Float]] {
         if fields.isEmpty { continue }
         let values = fields.compactMap { Float($0) }
         guard values.count == fields.count, values.count == width else {
-            throw ValidationError("\(path):\(index + 1): expected \(width) number(s) per action, got '\(line)'.")
+            throw ValidationError("\(quotedForMessage(path, limit: 400)):\(index + 1): expected \(width) number(s) per action, "
+                                  + "got '\(quotedForMessage(String(line)))'.")
         }
-        guard values.withUnsafeBufferPointer({ space.contains($0.baseAddress!) }) else {
-            throw ValidationError("\(path):\(index + 1): action \(values) is outside the action space \(space).")
+        if let problem = space.validate(action: values) {
+            throw ValidationError("\(quotedForMessage(path, limit: 400)):\(index + 1): action \(values.prefix(8)) is outside the action space: \(problem).")
         }
         actions.append(values)
     }

@@ -103,4 +103,13 @@ import TestSupport
         let verified = try dojo(in: "/", ["replay", folder + "/runs/r.replay", "--verify"])
         #expect(verified.status == 0 && verified.output.contains("re-simulate bit for bit"), "\(verified.output)")
     }
+
+    @Test("An actions file with control characters is refused with them escaped")
+    func actionsFileEscaped() throws {
+        let folder = try temporaryFolder()
+        try "0\n1\u{1B}[31m\n".write(toFile: folder + "/a.txt", atomically: true, encoding: .utf8)
+        let result = try dojo(in: folder, ["rollout", "cartpole", "--actions", "a.txt"])
+        #expect(result.status != 0 && !result.output.contains("\u{1B}"), "\(result.output)")
+        #expect(result.output.contains("a.txt:2: expected 1 number(s) per action, got '1\\u{1B}[31m'."), "\(result.output)")
+    }
 }
