@@ -34,14 +34,30 @@ public struct GridMap: Equatable, Sendable {
         "#": .wall, ".": .floor, "S": .floor, "G": .goal, "L": .lava, "K": .key, "D": .lockedDoor,
     ]
 
+    /// Largest width and height of a map, in cells (checked before the cells are allocated).
+    public static let maximumSide = 256
+
     /// Parses the text format: `#` wall, `.` floor, `S` start, `G` goal, `L` lava, `K` key, `D` locked door;
-    /// lines starting with `;` are comments; blank lines are skipped. Exactly one `S`, at least one `G`, rows of
-    /// equal length, and a goal reachable from the start (picking up keys on the way). `file` labels errors.
+    /// lines starting with `;` are comments; blank lines are skipped; `\n`, `\r\n` or `\r` line ends and a leading
+    /// byte-order mark are accepted. Exactly one `S`, at least one `G`, rows of equal length, at most
+    /// ``maximumSide`` cells a side, and a goal reachable from the start (picking up keys on the way). `file` labels
+    /// errors, which never quote the map's contents.
     public static func parse(_ text: String, file: String) throws -> GridMap {
+        var body = Substring(text)
+        if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
         var rows: [(line: Int, text: [Character])] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let content = line.hasSuffix("\r") ? line.dropLast() : line
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        for (index, content) in lines.enumerated() {
             if content.hasPrefix(";") || content.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let width = content.count
+            guard width <= maximumSide else {
+                throw GridMapError(file: file, line: index + 1, column: maximumSide + 1,
+                                   message: "the map is \(width) cells wide, the most is \(maximumSide)", fix: "draw a smaller map")
+            }
+            guard rows.count < maximumSide else {
+                throw GridMapError(file: file, line: index + 1, column: 1,
+                                   message: "the map has more than \(maximumSide) rows", fix: "draw a smaller map")
+            }
             rows.append((index + 1, Array(content)))
         }
         guard let first = rows.first else {
@@ -58,7 +74,7 @@ public struct GridMap: Equatable, Sendable {
             }
             for (x, character) in row.text.enumerated() {
                 guard let cell = legend[character] else {
-                    throw GridMapError(file: file, line: row.line, column: x + 1, message: "unknown character '\(character)'",
+                    throw GridMapError(file: file, line: row.line, column: x + 1, message: "a character that is not part of the map format",
                                        fix: "use # wall, . floor, S start, G goal, L lava, K key, D door")
                 }
                 if character == "S" {
@@ -96,6 +112,39 @@ public struct GridMap: Equatable, Sendable {
         case 2: return (-1, 0)
         default: return (1, 0)
         }
+    }
+
+    /// The floor cells (row-major indices) from which a goal, or the choice matching `cue` in the memory task, can
+    /// be reached: the cells from which ``shortestPath(cue:)`` finds a path, found by one breadth-first search
+    /// backward from the targets over (position, holding a key) instead of one search per cell. O(cells).
+    public func startCandidates(cue: GridCell? = nil) -> [Int] {
+        let target: GridCell = cue == .cueA ? .choiceA : (cue == .cueB ? .choiceB : .goal)
+        let count = width * height
+        // reaches[2 · cell + key]: from this position, holding (1) or not holding (0) a key, a target can be reached.
+        var reaches = [Bool](repeating: false, count: count * 2), queue: [Int] = [], head = 0
+        for i in 0..<count where cells[i] == target {
+            reaches[2 * i] = true; reaches[2 * i + 1] = true
+            queue += [2 * i, 2 * i + 1]
+        }
+        while head < queue.count {
+            let state = queue[head]; head += 1
+            let position = state / 2, key = state % 2 == 1, cell = cells[position]
+            let (x, y) = (position % width, position / width)
+            // Which key states before the move lead to `key` after entering this cell, and may enter it.
+            for keyBefore in [false, true] where (keyBefore || cell == .key) == key {
+                if cell.blocksMovement || cell == .lava || (cell == .lockedDoor && !keyBefore) { continue }
+                for action in 0..<4 {
+                    let move = Self.move(action)
+                    let px = x - move.dx, py = y - move.dy
+                    guard px >= 0, py >= 0, px < width, py < height else { continue }
+                    let previous = py * width + px
+                    if [.goal, .choiceA, .choiceB].contains(cells[previous]) { continue }  // episodes end there
+                    let before = 2 * previous + (keyBefore ? 1 : 0)
+                    if !reaches[before] { reaches[before] = true; queue.append(before) }
+                }
+            }
+        }
+        return (0..<count).filter { cells[$0] == .floor && reaches[2 * $0] }
     }
 
     /// The shortest action sequence from the start to a goal, or to the choice matching `cue` in the memory task,
@@ -145,7 +194,7 @@ public struct GridMapError: Error, CustomStringConvertible, Equatable {
     public let column: Int
     public let message: String
     public let fix: String
-    public var description: String { "\(file):\(line):\(column): \(message); \(fix)." }
+    public var description: String { "\(quotedForMessage(file, limit: 400)):\(line):\(column): \(message); \(fix)." }
 }
 
 /// The built-in layouts.

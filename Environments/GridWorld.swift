@@ -37,7 +37,8 @@ public final class GridWorld: Environment {
 
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("map", .path, default: "four-rooms",
-                   "built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) or a path to a text map"),
+                   "built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) or a path to a text map",
+                   builtIn: BuiltInGridMaps.names),
         OptionSpec("size", .integer(7...99), default: "11", "side of maze maps and width of the memory task (odd for mazes)"),
         OptionSpec("maze_seed", .integer(0...Int(Int32.max)), default: "",
                    "maze: keep the one maze drawn from this seed (default: a new maze every episode)"),
@@ -107,12 +108,7 @@ public final class GridWorld: Environment {
             if let text = BuiltInGridMaps.text(mapName) {
                 layout = try GridMap.parse(text, file: "built-in map \(mapName)")
             } else {
-                let text: String
-                do { text = try String(contentsOfFile: mapName, encoding: .utf8) } catch {
-                    throw OptionError.invalidValue(environment: "gridworld", name: "map", value: mapName,
-                                                   problem: "not a built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) and not a readable file")
-                }
-                layout = try GridMap.parse(text, file: mapName)
+                layout = try GridMap.parse(try Self.readMapFile(mapName), file: mapName)
             }
         }
         regeneratesLayout = mapName == "memory" || (mapName == "maze" && options.string("maze_seed") == nil)
@@ -148,6 +144,31 @@ public final class GridWorld: Environment {
             viewOffsets[k] = (k / viewSize - viewSize / 2) * layout.width + (k % viewSize - viewSize / 2)
         }
         observationCount = Self.channels.count * (partialView ? viewSize * viewSize : width * height) + 1
+    }
+
+    /// Largest map file read, in bytes.
+    public static let maximumMapFileSize = 1 << 20
+
+    /// The text of the map file at `path`: a regular file of at most 1 MB, in UTF-8; errors never quote it.
+    static func readMapFile(_ path: String) throws -> String {
+        func refuse(_ problem: String) -> OptionError {
+            .invalidValue(environment: "gridworld", name: "map", value: path, problem: problem)
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw refuse("not a built-in map (\(BuiltInGridMaps.names.joined(separator: ", "))) and not a readable file")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw refuse("not a regular file; give a text map file") }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maximumMapFileSize else {
+            throw refuse("the file is \(size) bytes, more than the 1 MB a map file may have; draw a smaller map")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: maximumMapFileSize + 1), data.count <= maximumMapFileSize else {
+            throw refuse("the file cannot be read, or grew past 1 MB while it was read")
+        }
+        try? handle.close()
+        guard let text = String(data: data, encoding: .utf8) else { throw refuse("the file is not UTF-8 text; save the map as plain text") }
+        return text
     }
 
     deinit {
@@ -201,13 +222,7 @@ public final class GridWorld: Environment {
         agent = layout.start
         if randomStart {
             // Uniform over floor cells from which a goal can be reached (computed once for fixed maps).
-            if startCandidates == nil || regeneratesLayout {
-                startCandidates = (0..<(width * height)).filter { i in
-                    var probe = layout
-                    probe.start = (i % width, i / width)
-                    return layout.cells[i] == .floor && probe.shortestPath(cue: cue) != nil
-                }
-            }
+            if startCandidates == nil || regeneratesLayout { startCandidates = layout.startCandidates(cue: cue) }
             let candidates = startCandidates!
             if !candidates.isEmpty {
                 let pick = candidates[rng.nextInt(below: candidates.count)]
@@ -387,11 +402,12 @@ public final class GridWorld: Environment {
         GridMap(width: width, height: height, cells: Array(UnsafeBufferPointer(start: cells, count: width * height)), start: agent)
     }
 
-    static let tile = 24
-    public var renderSize: (width: Int, height: Int) { (width * Self.tile, height * Self.tile) }
+    /// Pixels a cell side: 24, less for maps so big that 24 would pass ``Canvas/maximumSide``.
+    var tile: Int { min(24, max(1, Canvas.maximumSide / max(width, height))) }
+    public var renderSize: (width: Int, height: Int) { (width * tile, height * tile) }
 
     public func render(into canvas: inout Canvas) {
-        let t = Self.tile
+        let t = tile
         canvas.fill(.black)
         for y in 0..<height {
             for x in 0..<width {

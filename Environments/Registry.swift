@@ -1,3 +1,4 @@
+import Foundation
 import Sim
 
 /// An environment Dojo can build by name.
@@ -48,8 +49,34 @@ public enum EnvironmentRegistry {
         try entry(id).make(options)
     }
 
-    /// Rebuilds the environment a replay was recorded on.
-    public static func make(for replay: Replay) throws -> any Environment {
-        try make(replay.env, options: replay.options)
+    /// Rebuilds the environment a replay was recorded on. Relative file paths in its options (a gridworld map) are
+    /// taken in `folder`, the replay file's folder; nil keeps them as they are (relative to the working folder).
+    public static func make(for replay: Replay, folder: String? = nil) throws -> any Environment {
+        let entry = try entry(replay.env)
+        guard let folder else { return try entry.make(replay.options) }
+        return try entry.make(OptionPaths.resolving(replay.options, specs: entry.optionSpecs, in: folder))
+    }
+}
+
+extension Replay {
+    /// The folder holding the replay file at `path`, where its relative option paths are taken.
+    public static func folder(of path: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().path
+    }
+
+    /// Reads a replay of version 1 (no digest) or the current version, re-simulates it on the environment it names
+    /// (relative paths taken in `folder`) and returns it as the current version. Throws unless every action fits the
+    /// action space and every step verifies; free-form metadata other than `return` is carried over as it is.
+    public static func upgrade(from path: String, folder: String?) throws -> Replay {
+        var replay = try read(from: path, acceptingVersion1: true)
+        switch replay.verify(on: try EnvironmentRegistry.make(for: replay, folder: folder)) {
+        case .identical: break
+        case .diverged(let step, let detail):
+            throw ReplayError.malformed(path: path, detail: "it does not re-simulate: step \(step): \(detail)")
+        case .invalid(let detail):
+            throw ReplayError.malformed(path: path, detail: detail)
+        }
+        replay.version = currentVersion
+        return replay
     }
 }

@@ -22,6 +22,18 @@ public struct Canvas: Equatable, Sendable {
     /// width × height × 4 bytes, RGBA.
     public var pixels: [UInt8]
 
+    /// Largest width and height of a frame that commands render (4096 pixels: 64 MB of RGBA).
+    public static let maximumSide = 4096
+
+    /// Why a `width` × `height` frame should not be allocated, or nil when it may be.
+    public static func sizeProblem(width: Int, height: Int) -> String? {
+        guard width > 0, height > 0 else { return "a \(width)×\(height) frame has no pixels" }
+        guard width <= maximumSide, height <= maximumSide else {
+            return "a \(width)×\(height) frame is larger than the \(maximumSide)×\(maximumSide) pixels a render may have"
+        }
+        return nil
+    }
+
     public init(width: Int, height: Int, background: Color = .black) {
         precondition(width > 0 && height > 0, "a canvas needs a positive size, got \(width)×\(height)")
         self.width = width

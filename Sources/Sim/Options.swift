@@ -20,13 +20,19 @@ public struct OptionSpec: Sendable {
     /// The default as it would be typed; "" means unset (the option has no default value).
     public let defaultValue: String
     public let summary: String
+    /// For a `.path` option: values that name something built in rather than a file (e.g. gridworld's map names).
+    public let builtInNames: [String]
 
-    public init(_ name: String, _ kind: Kind, default defaultValue: String, _ summary: String) {
+    public init(_ name: String, _ kind: Kind, default defaultValue: String, _ summary: String, builtIn builtInNames: [String] = []) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.summary = summary
+        self.builtInNames = builtInNames
     }
+
+    /// Whether `value` of this option names a file (a `.path` option's value that is not a built-in name).
+    public func namesFile(_ value: String) -> Bool { kind == .path && !builtInNames.contains(value) }
 
     /// What a user may type, for help and error messages.
     public var accepted: String {
@@ -58,8 +64,10 @@ public struct OptionSpec: Sendable {
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             let countFits: Bool
             if case .reals(let count) = kind { countFits = parts.count == count } else { countFits = !parts.isEmpty }
-            guard countFits, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces))?.isFinite ?? false })
-            else { return "expected \(accepted)" }
+            // Within float range too: states are observed as floats, and an infinite observation breaks every consumer.
+            let limit = Double(Float.greatestFiniteMagnitude)
+            guard countFits, parts.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)).map { abs($0) <= limit } ?? false })
+            else { return "expected \(accepted), each finite and within ±3.4e38" }
         }
         return nil
     }
@@ -118,13 +126,49 @@ public enum OptionError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .malformed(let text):
-            return "option '\(text)' is not of the form key=value (example: --option view=7)"
+            return "option '\(quotedForMessage(text))' is not of the form key=value (example: --option view=7)"
         case .unknownOption(let environment, let name, let valid):
-            return "\(environment) has no option '\(name)'; its options are: \(valid.joined(separator: ", ")) (see `dojo envs`)"
+            return "\(environment) has no option '\(quotedForMessage(name))'; its options are: \(valid.joined(separator: ", ")) (see `dojo envs`)"
         case .invalidValue(let environment, let name, let value, let problem):
-            return "\(environment) option \(name)=\(value): \(problem)"
+            return "\(environment) option \(quotedForMessage(name))=\(quotedForMessage(value)): \(problem)"
         case .unknownEnvironment(let name, let valid):
-            return "unknown environment '\(name)'; available: \(valid.joined(separator: ", ")) (see `dojo envs`)"
+            return "unknown environment '\(quotedForMessage(name))'; available: \(valid.joined(separator: ", ")) (see `dojo envs`)"
         }
+    }
+}
+
+/// File paths in options, moved between folders: a replay stores its path options relative to its own folder, so it
+/// plays the same from any working folder and can be moved together with its map files.
+public enum OptionPaths {
+    /// `options` with every relative file path (see ``OptionSpec/namesFile(_:)``) taken as relative to `folder`.
+    public static func resolving(_ options: [String: String], specs: [OptionSpec], in folder: String) -> [String: String] {
+        var result = options
+        for spec in specs {
+            guard let value = options[spec.name], spec.namesFile(value), !value.hasPrefix("/") else { continue }
+            result[spec.name] = folder.hasSuffix("/") ? folder + value : folder + "/" + value
+        }
+        return result
+    }
+
+    /// `options` with every file path (relative to `workingFolder`, or absolute) rewritten relative to `folder`.
+    public static func relative(_ options: [String: String], specs: [OptionSpec], workingFolder: String, to folder: String) -> [String: String] {
+        var result = options
+        for spec in specs {
+            guard let value = options[spec.name], spec.namesFile(value) else { continue }
+            let file = components(value.hasPrefix("/") ? value : workingFolder + "/" + value)
+            let base = components(folder.hasPrefix("/") ? folder : workingFolder + "/" + folder)
+            let shared = zip(file, base).prefix { $0 == $1 }.count
+            result[spec.name] = (Array(repeating: "..", count: base.count - shared) + file[shared...]).joined(separator: "/")
+        }
+        return result
+    }
+
+    /// The components of an absolute path with `.` and `..` applied.
+    static func components(_ path: String) -> [String] {
+        var parts: [String] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(String(part)) }
+        }
+        return parts
     }
 }

@@ -69,6 +69,41 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why `action` is not a valid action of this space, or nil when it is: exactly ``actionWidth`` values; for
+    /// discrete and multi-discrete spaces whole numbers in range; for boxes finite numbers within the bounds (even
+    /// where a bound is infinite). Check untrusted actions (replays, files, foreign callers) with this before `step`,
+    /// whose preconditions would otherwise stop the process.
+    public func validate(action: UnsafeBufferPointer<Float>) -> String? {
+        guard action.count == actionWidth else {
+            return "expected \(actionWidth) value\(actionWidth == 1 ? "" : "s") for \(self), got \(action.count)"
+        }
+        func index(_ value: Float, below n: Int, component: String) -> String? {
+            guard value.isFinite, value == value.rounded(), value >= 0, value < Float(n) else {
+                return "\(component)\(value) is not a whole number in 0...\(n - 1) (\(self))"
+            }
+            return nil
+        }
+        switch self {
+        case .discrete(let n): return index(action[0], below: n, component: "")
+        case .multiDiscrete(let counts):
+            for (i, n) in counts.enumerated() {
+                if let problem = index(action[i], below: n, component: "component \(i): ") { return problem }
+            }
+        case .box(let low, let high, _):
+            for i in 0..<low.count where !(action[i].isFinite && action[i] >= low[i] && action[i] <= high[i]) {
+                return "component \(i): \(action[i]) is not a finite number in \(low[i])...\(high[i]) (\(self))"
+            }
+        case .entitySet:
+            if let base = action.baseAddress, !contains(base) { return "not an element of \(self)" }
+        }
+        return nil
+    }
+
+    /// ``validate(action:)`` for an array.
+    public func validate(action: [Float]) -> String? {
+        action.withUnsafeBufferPointer { validate(action: $0) }
+    }
+
     /// A random element written to `values` (uniform for discrete spaces; uniform in finite box bounds, standard
     /// normal where a bound is infinite).
     public func sample(into values: UnsafeMutablePointer<Float>, using rng: inout SeededGenerator) {

@@ -14,7 +14,8 @@ public final class WatchSession {
         case random
         /// Actions come from `step(action:)` (a person at the keyboard).
         case keyboard
-        case replay(Replay)
+        /// A replay; relative map paths in its options are taken in `folder` (the replay file's folder).
+        case replay(Replay, folder: String? = nil)
         /// A policy being trained (`dojo train --watch`), on the run's environment.
         case policy(any EvaluationPolicy, title: String)
     }
@@ -46,8 +47,11 @@ public final class WatchSession {
         case .trained(let run):
             environment = try EnvironmentRegistry.make(run.config.env, options: run.config.envOptions)
             policy = run.evaluationPolicy()
-        case .replay(let replay):
-            environment = try EnvironmentRegistry.make(for: replay)
+        case .replay(let replay, let folder):
+            environment = try EnvironmentRegistry.make(for: replay, folder: folder)
+            if let problem = replay.problem(on: environment) {
+                throw ReplayError.malformed(path: folder.map { $0 + "/…" } ?? "replay", detail: problem)
+            }
             policy = nil
         case .policy(let live, _):
             guard let id else { preconditionFailure("a live policy needs its environment id") }
@@ -61,7 +65,7 @@ public final class WatchSession {
         observation = [Float](repeating: 0, count: environment.observationSpace.flatCount)
         rng = SeededGenerator(seed: seed, stream: 13)
         lastAction = [Float](repeating: 0, count: environment.actionSpace.actionWidth)
-        if case .replay(let replay) = driver {
+        if case .replay(let replay, _) = driver {
             let start = UInt64(replay.seed) ?? 0
             environment.reset(seed: start, observation: &observation)
             replayStates.append(environment.saveState())
@@ -110,7 +114,7 @@ public final class WatchSession {
     public func advance(action: Int? = nil) -> Bool {
         guard !done else { return false }
         switch driver {
-        case .replay(let replay):
+        case .replay(let replay, _):
             guard step < replay.actions.count else { done = true; return false }
             lastAction = replay.actions[step]
             try? environment.restoreState(replayStates[step + 1])
@@ -138,7 +142,7 @@ public final class WatchSession {
 
     /// Replays: jumps to just after step `target` (0: the start), recomputing the return.
     public func seek(to target: Int) {
-        guard case .replay(let replay) = driver else { return }
+        guard case .replay(let replay, _) = driver else { return }
         let k = max(0, min(target, replay.actions.count))
         try? environment.restoreState(replayStates[k])
         step = k

@@ -97,7 +97,7 @@ struct Rollout: ParsableCommand {
         var recorder = ReplayRecorder(environment: env, seed: environment.seed,
                                       observation: recordObservations ? observation : nil,
                                       metadata: ["recorded_by": "dojo rollout", "policy": scripted == nil ? "random" : "scripted"])
-        if json { printJSON(["step": 0, "observation": observation]) }
+        if json { try printJSON(["step": 0, "observation": observation], step: 0) }
         var rng = SeededGenerator(seed: environment.seed, stream: 7)
         var action = [Float](repeating: 0, count: env.actionSpace.actionWidth)
         var total = 0.0, steps = 0, last = StepResult(reward: 0, terminated: false)
@@ -111,8 +111,8 @@ struct Rollout: ParsableCommand {
             total += Double(last.reward)
             recorder.record(action: action, result: last, environment: env, observation: recordObservations ? observation : nil)
             if json {
-                printJSON(["step": steps, "action": action, "observation": observation, "reward": last.reward,
-                           "terminated": last.terminated, "truncated": last.truncated])
+                try printJSON(["step": steps, "action": action, "observation": observation, "reward": last.reward,
+                           "terminated": last.terminated, "truncated": last.truncated], step: steps)
             }
             if last.done { break }
         }
@@ -120,6 +120,10 @@ struct Rollout: ParsableCommand {
         if let record {
             var replay = recorder.replay
             replay.metadata["return"] = String(total)
+            // File options (a gridworld map) are stored relative to the replay's folder, where `dojo replay` looks.
+            replay.options = OptionPaths.relative(replay.options, specs: try EnvironmentRegistry.entry(env.id).optionSpecs,
+                                                  workingFolder: FileManager.default.currentDirectoryPath,
+                                                  to: Replay.folder(of: record))
             try replay.write(to: record)
         }
         if !json {
@@ -143,18 +147,35 @@ func readActions(_ path: String, width: Int, space: Space) throws -> [[Float]] {
         if fields.isEmpty { continue }
         let values = fields.compactMap { Float($0) }
         guard values.count == fields.count, values.count == width else {
-            throw ValidationError("\(path):\(index + 1): expected \(width) number(s) per action, got '\(line)'.")
+            throw ValidationError("\(quotedForMessage(path, limit: 400)):\(index + 1): expected \(width) number(s) per action, "
+                                  + "got '\(quotedForMessage(String(line)))'.")
         }
-        guard values.withUnsafeBufferPointer({ space.contains($0.baseAddress!) }) else {
-            throw ValidationError("\(path):\(index + 1): action \(values) is outside the action space \(space).")
+        if let problem = space.validate(action: values) {
+            throw ValidationError("\(quotedForMessage(path, limit: 400)):\(index + 1): action \(values.prefix(8)) is outside the action space: \(problem).")
         }
         actions.append(values)
     }
     return actions
 }
 
-func printJSON(_ object: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+/// A step whose numbers JSON cannot hold (exit status 1, not a usage error).
+struct NonFiniteOutput: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Prints `object` as one JSON line. Non-finite numbers (which JSON cannot hold) are a typed error naming `step`.
+func printJSON(_ object: [String: Any], step: Int) throws {
+    let numbers = object.values.flatMap { value -> [Double] in
+        if let list = value as? [Float] { return list.map(Double.init) }
+        if let number = value as? Float { return [Double(number)] }
+        if let number = value as? Double { return [number] }
+        return []
+    }
+    guard numbers.allSatisfy(\.isFinite), let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+        throw NonFiniteOutput("step \(step): the observation holds a value floats cannot represent (infinite or not a number), "
+                              + "so it cannot be written as JSON; start from a smaller state or take fewer steps.")
+    }
     print(String(decoding: data, as: UTF8.self))
 }
 
@@ -166,7 +187,10 @@ struct ReplayCommand: ParsableCommand {
             With no flags the replay plays in a window: space pauses, . steps, right/left seek 10 steps,
             Home/End jump to the start/end, +/- change the speed, s saves a screenshot, q quits.
             --verify re-simulates the episode from its environment, options, seed and actions and checks every
-            reward and state checksum; it reports the first step that differs (exit code 1).
+            action against the action space, every reward, state checksum and stored observation, and how the episode
+            ends; it reports the first step that differs (exit code 1). Files carry a digest, so edits are refused.
+            --upgrade NEW re-simulates a version 1 replay and, if every step verifies, writes it as version 2.
+            Relative map paths in a replay are taken in the replay's folder.
             --headless with --frames DIR writes one PNG per step (heads-up display included), --video FILE.mp4|.gif
             a video through ffmpeg.
             Examples: dojo replay replays/highway-attention-ppo.replay
@@ -178,11 +202,33 @@ struct ReplayCommand: ParsableCommand {
     var file: String
     @Flag(help: "Re-simulate and check every step.")
     var verify = false
+    @Option(help: ArgumentHelp("Re-simulate a replay (version 1 or 2) and write it as the current version.", valueName: "new-file"))
+    var upgrade: String?
     @OptionGroup var viewing: ViewingOptions
 
     func run() throws {
-        let replay = try Replay.read(from: file)
-        let env = try EnvironmentRegistry.make(for: replay)
+        let folder = Replay.folder(of: file)
+        if let upgrade {
+            let replay: Replay
+            do { replay = try Replay.upgrade(from: file, folder: folder) } catch {
+                print("\(error)")
+                throw ExitCode(1)
+            }
+            try replay.write(to: upgrade)
+            print("\(quotedForMessage(file, limit: 400)): re-simulated all \(replay.stepCount) steps; wrote version \(replay.version) to "
+                  + "\(quotedForMessage(upgrade, limit: 400))")
+            return
+        }
+        let replay: Replay
+        do { replay = try Replay.read(from: file) } catch let error as ReplayError {
+            print("\(error)")
+            throw ExitCode(1)
+        }
+        let env = try EnvironmentRegistry.make(for: replay, folder: folder)
+        if let problem = replay.problem(on: env) {
+            print("\(ReplayError.malformed(path: file, detail: problem))")
+            throw ExitCode(1)
+        }
         let end = replay.terminated ? "terminated" : (replay.truncated ? "truncated" : "stopped")
         print("\(file): \(replay.env), seed \(replay.seed), \(replay.stepCount) steps, return "
               + "\(String(format: "%.4f", replay.totalReward)), \(end)")
@@ -193,10 +239,13 @@ struct ReplayCommand: ParsableCommand {
             case .diverged(let step, let detail):
                 print("DIVERGED at step \(step): \(detail)")
                 throw ExitCode(1)
+            case .invalid(let detail):
+                print("\(ReplayError.malformed(path: file, detail: detail))")
+                throw ExitCode(1)
             }
             if viewing.frames == nil && viewing.video == nil { return }
         }
-        let view = WatchView(try WatchSession(driver: .replay(replay)))
+        let view = WatchView(try WatchSession(driver: .replay(replay, folder: folder)))
         do {
             try present(view, options: viewing, keyboard: false, episodes: 1)
         } catch let error as WindowError where !viewing.headless {
@@ -217,6 +266,9 @@ struct Render: ParsableCommand {
     func run() throws {
         let env = try environment.make()
         _ = env.reset(seed: environment.seed)
+        if let problem = Canvas.sizeProblem(width: env.renderSize.width, height: env.renderSize.height) {
+            throw ValidationError("\(env.id): \(problem); render a smaller map or scene.")
+        }
         let frame = env.renderFrame()
         try frame.writePNG(to: out)
         print("wrote \(frame.width)×\(frame.height) frame to \(out)")

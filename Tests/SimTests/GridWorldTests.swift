@@ -85,11 +85,11 @@ import TestSupport
         let ragged = error("; comment\n#####\n#S.G#\n####\n")
         #expect(ragged?.line == 4 && ragged?.column == 5 && ragged?.message.contains("4 cells") == true)
         let unknown = error("#####\n#S?G#\n#####")
-        #expect(unknown?.line == 2 && unknown?.column == 3 && unknown?.message == "unknown character '?'")
+        #expect(unknown?.line == 2 && unknown?.column == 3 && unknown?.message == "a character that is not part of the map format")
         let unreachable = error("#####\n#S#G#\n#####")
         #expect(unreachable?.line == 2 && unreachable?.column == 2 && unreachable?.message.contains("no goal can be reached") == true)
         #expect(error("#####\n#SSG#\n#####")?.column == 3)
-        #expect(unknown?.description == "m.txt:2:3: unknown character '?'; use # wall, . floor, S start, G goal, L lava, K key, D door.")
+        #expect(unknown?.description == "m.txt:2:3: a character that is not part of the map format; use # wall, . floor, S start, G goal, L lava, K key, D door.")
     }
 
     @Test("The partial view hides what walls occlude and marks off-map cells unseen")

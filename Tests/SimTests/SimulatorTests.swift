@@ -173,8 +173,8 @@ final class NondeterministicEnvironment: Environment {
         }
         #expect(readError(bytes.prefix(bytes.count / 2)).hasPrefix("FILE: not a valid Dojo replay: not a JSON object"))
         var future = replay
-        future.version = 2
-        #expect(readError(try future.encoded()) == "FILE: replay format version 2; this dojo reads version 1. Use the dojo that recorded it.")
+        future.version = 3
+        #expect(readError(try future.encoded()) == "FILE: replay format version 3; this dojo reads version 2. Use the dojo that recorded it.")
         var short = replay
         short.rewards.removeLast()
         #expect(readError(try short.encoded()).contains("\(replay.stepCount) actions but \(replay.stepCount - 1) rewards"))
