@@ -50,6 +50,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
         let problems = config.problems()
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
         guard let hyperparameters = config.actorCritic else { preconditionFailure("ActorCriticTrainer runs ppo or a2c") }
+        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
+        let config = resume ? config : try config.adoptingFiles(into: directory)
         self.config = config
         self.hyperparameters = hyperparameters
         self.directory = directory
@@ -84,15 +86,14 @@ public final class ActorCriticTrainer: RecordingTrainer {
         scratchHidden = floats(copies * stateSize); scratchCell = floats(copies * stateSize)
         noStarts = floats(copies)
 
-        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
             try restore(from: directory + "/checkpoints/last")
-            try Durable.write(config.encodedJSON(), to: directory + "/config.json")  // a longer budget (--resume --steps)
+            try config.writeJSON(inRun: directory, to: directory + "/config.json")  // a longer budget (--resume --steps)
         } else {
             environments.reset(seed: config.seed)
             for i in 0..<copies { observationStatistics?.update(environments.observations + i * observationSize) }
-            try Durable.write(config.encodedJSON(), to: directory + "/config.json")
+            try config.writeJSON(inRun: directory, to: directory + "/config.json")
         }
     }
 

@@ -42,7 +42,9 @@ enum CheckpointFolder {
             try Durable.sync(temporary + "/state.safetensors")
         }
         try done(.wroteState)
-        try Durable.write(config.encodedJSON(), to: temporary + "/config.json")
+        // The run's config, file options relative to the run directory (two folders up).
+        let run = ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        try config.writeJSON(inRun: run, to: temporary + "/config.json")
         try done(.wroteConfig)
         try Durable.write(Data("a complete Dojo checkpoint\n".utf8), to: temporary + "/" + completeMarker)
         try Durable.sync(temporary)

@@ -68,6 +68,8 @@ public final class DQNTrainer: RecordingTrainer {
     public init(config: RunConfig, directory: String, resume: Bool = false) throws {
         let problems = config.problems()
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
+        let config = resume ? config : try config.adoptingFiles(into: directory)
         self.config = config
         self.directory = directory
         var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
@@ -109,15 +111,14 @@ public final class DQNTrainer: RecordingTrainer {
         previousObservations.initialize(repeating: 0, count: copies * observationSize)
         actions = .allocate(capacity: copies); actions.initialize(repeating: 0, count: copies)
 
-        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
             try restore(from: directory + "/checkpoints/last")
-            try Durable.write(config.encodedJSON(), to: directory + "/config.json")  // a longer budget (--resume --steps)
+            try config.writeJSON(inRun: directory, to: directory + "/config.json")  // a longer budget (--resume --steps)
         } else {
             environments.reset(seed: config.seed)
             for i in 0..<config.nEnvs { episodeBuffer?.begin(copy: i, observation: environments.observations + i * observationSize) }
-            try Durable.write(config.encodedJSON(), to: directory + "/config.json")
+            try config.writeJSON(inRun: directory, to: directory + "/config.json")
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Environments
+import Sim
 
 /// A run directory owned by this process for its whole life.
 ///
@@ -63,7 +65,7 @@ public final class RunDirectory {
 
     private static func holderText(_ lockPath: String) -> String? {
         let text = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.flatMap { $0.isEmpty ? nil : MessageText.quoted($0, limit: 200) }
+        return text.flatMap { $0.isEmpty ? nil : quotedForMessage($0, limit: 200) }
     }
 
     /// Throws unless `path` holds nothing but (possibly) a lock file.
@@ -90,7 +92,7 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path) already holds a run; nothing was written. Continue it with `dojo train --resume \(path)`, "
                 + "or pass a new folder with --out"
         case .notEmpty(let path, let contents):
-            let listed = contents.prefix(5).map { MessageText.quoted($0) }.joined(separator: ", ") + (contents.count > 5 ? ", …" : "")
+            let listed = contents.prefix(5).map { "\"" + quotedForMessage($0) + "\"" }.joined(separator: ", ") + (contents.count > 5 ? ", …" : "")
             return "\(path) is not empty (\(listed)); Dojo writes a run only into a new or empty folder. Pass another --out"
         case .notAFolder(let path):
             return "\(path) is a file, not a folder; pass a folder name with --out"
@@ -101,26 +103,53 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Echoing user-supplied text in messages: control characters escaped, long values cut.
-public enum MessageText {
-    /// `text` in quotes with control characters escaped (`\n`, `\u{1B}`) and at most `limit` characters kept.
-    public static func quoted(_ text: String, limit: Int = 80) -> String {
-        var out = ""
-        for (index, scalar) in text.unicodeScalars.enumerated() {
-            if index == limit { out += "…"; break }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\"": out += "\\\""
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
+/// Files a run depends on (a gridworld map named by path) live in the run directory, so the run evaluates, resumes
+/// and plays from any working folder and never picks up a later edit of the original.
+extension RunConfig {
+    /// The folder inside a run directory that holds copies of the files its options name.
+    static let filesFolder = "files"
+
+    private var optionSpecs: [OptionSpec] { (try? EnvironmentRegistry.entry(env).optionSpecs) ?? [] }
+
+    /// Copies every file an option names into `directory/files/` and returns the config using the copies.
+    func adoptingFiles(into directory: String) throws -> RunConfig {
+        var adopted = self
+        for spec in optionSpecs {
+            guard let value = envOptions[spec.name], spec.namesFile(value) else { continue }
+            let folder = directory + "/" + Self.filesFolder, copy = folder + "/" + (value as NSString).lastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                guard !FileManager.default.fileExists(atPath: copy) else {
+                    throw TrainingError.invalidConfig(["two options name files called \(quotedForMessage((value as NSString).lastPathComponent)); rename one"])
                 }
+                try FileManager.default.copyItem(atPath: value, toPath: copy)
+            } catch let error as TrainingError {
+                throw error
+            } catch {
+                throw TrainingError.cannotWrite(copy, error.localizedDescription)
             }
+            adopted.envOptions[spec.name] = copy
         }
-        return "\"" + out + "\""
+        return adopted
+    }
+
+    /// The config as `config.json` stores it: file options relative to the run directory.
+    func stored(in directory: String) -> RunConfig {
+        var stored = self
+        stored.envOptions = OptionPaths.relative(envOptions, specs: optionSpecs,
+                                                 workingFolder: FileManager.default.currentDirectoryPath, to: directory)
+        return stored
+    }
+
+    /// The config with the file options of a `config.json` taken in its run directory.
+    func resolvingFiles(in directory: String) -> RunConfig {
+        var resolved = self
+        resolved.envOptions = OptionPaths.resolving(envOptions, specs: optionSpecs, in: directory)
+        return resolved
+    }
+
+    /// Writes `config.json` into run `directory`, durably.
+    func writeJSON(inRun directory: String, to path: String) throws {
+        try Durable.write(stored(in: directory).encodedJSON(), to: path)
     }
 }

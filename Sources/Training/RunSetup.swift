@@ -152,7 +152,7 @@ extension RunConfig {
             }
             var decoded = RunConfig()
             try RunRequest.mergeDictionary(dictionary, into: &decoded, source: path)
-            config = decoded
+            config = decoded.resolvingFiles(in: directory)
         } catch let error as TrainingError {
             throw error
         } catch {

@@ -94,3 +94,39 @@ func folderSnapshot(_ directory: String) -> [String: Data] {
         #expect(config.contains("\"total_timesteps\" : 1200") && config.contains("\"schedule_timesteps\" : 600"), "\(config)")
     }
 }
+
+/// Runs `dojo` in `folder` as the working directory.
+func dojo(_ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: folder)
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite struct RunFilesCLITests {
+    /// Issue 11, finding 11: runs named their map by a path relative to where training started, so `eval` failed from
+    /// another folder and silently used an edited map.
+    @Test("A map named by path is copied into the run: eval works from any folder and ignores later edits of the original")
+    func mapCopiedIntoRun() throws {
+        let work = scratchFolder("work"), elsewhere = scratchFolder("elsewhere")
+        for folder in [work, elsewhere] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try "#######\n#S....#\n#....G#\n#######\n".write(toFile: work + "/room.txt", atomically: true, encoding: .utf8)
+        let trained = try dojo(["train", "gridworld", "--option", "map=room.txt", "--steps", "400", "--set", "learning_starts=100",
+                                "--set", "batch_size=16", "--out", "run"], in: work)
+        #expect(trained.status == 0, "\(trained.output)")
+        let config = try String(contentsOfFile: work + "/run/config.json", encoding: .utf8)
+        #expect(config.contains("\"map\" : \"files\\/room.txt\"") || config.contains("\"map\" : \"files/room.txt\""), "\(config)")
+        let before = try dojo(["eval", work + "/run", "--episodes", "3"], in: elsewhere)
+        #expect(before.status == 0, "\(before.output)")
+        try "#########\n#S......#\n#......G#\n#########\n".write(toFile: work + "/room.txt", atomically: true, encoding: .utf8)
+        let after = try dojo(["eval", work + "/run", "--episodes", "3"], in: elsewhere)
+        #expect(after.status == 0 && after.output == before.output, "\(after.output)")
+    }
+}
