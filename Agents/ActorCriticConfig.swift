@@ -75,8 +75,25 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
 
     /// Problems with these values for the given spaces, each saying what to change (empty when valid).
     public func problems(observationSpace: Space, actionSpace: Space, algorithm: String, environmentCopies: Int) -> [String] {
+        // Sizes first: everything below multiplies them.
+        let sizes = SizeLimits.check([
+            ("n_steps", nSteps, 1, SizeLimits.sequenceLength), ("batch_size", batchSize, 1, SizeLimits.batchSize),
+            ("n_epochs", nEpochs, 1, SizeLimits.repeats), ("lstm_hidden", lstmHidden, 1, SizeLimits.recurrentWidth),
+            ("embed_dim", embedDim, 1, SizeLimits.recurrentWidth), ("attention_heads", attentionHeads, 1, SizeLimits.attentionHeads),
+            ("n_envs", environmentCopies, 1, 1_024),
+        ]) + SizeLimits.checkNetArch(netArch)
+        guard sizes.isEmpty else { return sizes }
         var problems: [String] = []
         func require(_ condition: Bool, _ message: String) { if !condition { problems.append(message) } }
+        // The rollout keeps observations, actions, rewards, values and (recurrent) LSTM states of n_steps × n_envs.
+        let rowValues = observationSpace.flatCount + 2 * actionSpace.actionWidth + 6 + (encoder.hasSuffix("lstm") ? 2 * lstmHidden : 0)
+        if let problem = SizeLimits.memoryProblem("n_steps \(nSteps) × n_envs \(environmentCopies)",
+                                                  bytes: SizeLimits.bytes(rows: nSteps * environmentCopies, width: rowValues, bytesPerValue: 4)) {
+            problems.append(problem)
+        }
+        require(logStdInit.isFinite && (-20...2).contains(logStdInit), "log_std_init must be in -20...2 (got \(logStdInit)); try 0")
+        require(rmspropEps.isFinite && rmspropEps > 0 && rmspropEps <= 1, "rms_prop_eps must be in (0, 1] (got \(rmspropEps)); try 1e-5")
+        require(entCoef.isFinite && vfCoef.isFinite && clipRange.isFinite, "ent_coef, vf_coef and clip_range must be finite numbers")
         require(learningRate > 0 && learningRate.isFinite, "learning_rate must be positive (got \(learningRate)); try 3e-4")
         require(learningRateEnd.map { $0 >= 0 && $0.isFinite } ?? true, "learning_rate_end must be ≥ 0")
         require(nSteps >= 1, "n_steps must be ≥ 1 (got \(nSteps))")
@@ -91,7 +108,6 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
         require(entCoef >= 0 && vfCoef >= 0, "ent_coef and vf_coef must be ≥ 0")
         require(maxGradNorm > 0, "max_grad_norm must be positive (got \(maxGradNorm))")
         require((targetKl ?? 1) > 0, "target_kl must be positive when set")
-        require(netArch.allSatisfy { $0 > 0 }, "net_arch needs positive sizes (got \(netArch))")
         require(["tanh", "relu"].contains(activationFn), "activation_fn must be tanh or relu (got \(activationFn))")
         require(["adam", "rmsprop"].contains(optimizer), "optimizer must be adam or rmsprop (got \(optimizer))")
         switch actionSpace {

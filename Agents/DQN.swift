@@ -101,8 +101,26 @@ public struct DQNConfig: Codable, Equatable, Sendable {
 
     /// Problems with these values for the given spaces, each saying what to change (empty when valid).
     public func problems(observationSpace: Space, actionSpace: Space) -> [String] {
+        // Sizes first: everything below multiplies them.
+        let sizes = SizeLimits.check([
+            ("buffer_size", bufferSize, 1, SizeLimits.bufferSize), ("batch_size", batchSize, 1, SizeLimits.batchSize),
+            ("learning_starts", learningStarts, 0, SizeLimits.interval), ("train_freq", trainFreq, 1, SizeLimits.interval),
+            ("gradient_steps", gradientSteps, 1, SizeLimits.repeats),
+            ("target_update_interval", targetUpdateInterval, 1, SizeLimits.interval), ("n_step", nStep, 1, 1_000),
+            ("lstm_hidden", lstmHidden, 1, SizeLimits.recurrentWidth), ("sequence_length", sequenceLength, 1, 100_000),
+            ("burn_in", burnIn, 0, 100_000), ("embed_dim", embedDim, 1, SizeLimits.recurrentWidth),
+            ("attention_heads", attentionHeads, 1, SizeLimits.attentionHeads),
+        ]) + SizeLimits.checkNetArch(netArch)
+        guard sizes.isEmpty else { return sizes }
         var problems: [String] = []
         func require(_ condition: Bool, _ message: String) { if !condition { problems.append(message) } }
+        // Observations are stored twice per transition (at most 4 bytes a value); LSTM states once per row.
+        let rowBytes = SizeLimits.bytes(rows: 2 * observationSpace.flatCount + 4 + (encoder == "lstm" ? 2 * lstmHidden : 0),
+                                        width: 4, bytesPerValue: 1)
+        if let problem = SizeLimits.memoryProblem("buffer_size \(bufferSize)", bytes: rowBytes.flatMap {
+            SizeLimits.bytes(rows: bufferSize, width: $0, bytesPerValue: 1) }) {
+            problems.append(problem)
+        }
         require(learningRate > 0 && learningRate.isFinite, "learning_rate must be positive (got \(learningRate)); try 1e-4")
         require(learningRateEnd.map { $0 >= 0 && $0.isFinite } ?? true, "learning_rate_end must be ≥ 0")
         require(bufferSize > 0, "buffer_size must be positive (got \(bufferSize))")
@@ -117,7 +135,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         require((0...1).contains(explorationInitialEps) && (0...1).contains(explorationFinalEps),
                 "exploration_initial_eps and exploration_final_eps must be in [0, 1]")
         require(maxGradNorm > 0, "max_grad_norm must be positive (got \(maxGradNorm))")
-        require(netArch.allSatisfy { $0 > 0 } && (!dueling || !netArch.isEmpty), "net_arch needs positive sizes (and at least one layer for dueling)")
+        require(!dueling || !netArch.isEmpty, "net_arch needs at least one layer for dueling")
         require(nStep >= 1, "n_step must be ≥ 1 (got \(nStep))")
         require(Activation.Function(rawValue: activationFn) != nil,
                 "activation_fn must be one of \(Activation.Function.allCases.map(\.rawValue).joined(separator: ", ")) (got \(activationFn))")

@@ -197,6 +197,7 @@ public struct TrainedRun {
                                           observationSpace: env.observationSpace, actionSpace: env.actionSpace, rolloutRows: 1,
                                           rng: &rng)
             try ActorCriticTrainer.loadWeights(policy, from: model, path: modelPath)
+            try Self.checkFinite(model, path: modelPath)
             actorCritic = policy
             observationStatistics = hyperparameters.normalizeObservations
                 ? try ActorCriticTrainer.observationStatistics(in: model, path: modelPath, size: policy.observationSize) : nil
@@ -222,6 +223,16 @@ public struct TrainedRun {
             entries = feedForward.online.stateEntries(prefix: "q_net.") + feedForward.target.stateEntries(prefix: "q_net_target.")
         }
         try entries.load(from: model, path: modelPath)
+        try Self.checkFinite(model, path: modelPath)
+    }
+
+    /// Training never saves non-finite weights, so a model file holding NaN or infinity was altered or damaged.
+    static func checkFinite(_ model: SafeTensors.File, path: String) throws {
+        for name in model.names {
+            guard case .float32(let tensor)? = model.tensors[name], let index = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { continue }
+            throw SafeTensorsError.valueOutOfRange(path: path, tensor: name, index: index, value: "\(tensor.scalars[index])",
+                                                   expected: "finite numbers")
+        }
     }
 
     /// The policy evaluations run: greedy (DQN) or the distribution's mode (actor-critic).

@@ -74,9 +74,10 @@ public enum HUD {
         var by = top
         canvas.text(info.barsTitle, x: left, y: by, text)
         by += lineHeight
-        let scale = max(info.bars.map { abs($0.value) }.max() ?? 1, 1e-9)
+        // Non-finite values (a diverged network) draw no bar instead of trapping in the conversion.
+        let scale = max(info.bars.map { $0.value.isFinite ? abs($0.value) : 0 }.max() ?? 1, 1e-9)
         for bar in info.bars {
-            let length = Int(Double(barWidth) * abs(bar.value) / scale)
+            let length = bar.value.isFinite ? Int(Double(barWidth) * abs(bar.value) / scale) : 0
             let color = bar.label == info.action ? Color.yellow : (bar.value >= 0 ? Color.green : Color.red)
             canvas.text(String(bar.label.prefix(6)), x: left, y: by, text)
             canvas.fillRect(x: left + 40, y: by, width: max(length, 1), height: lineHeight - 3, color)

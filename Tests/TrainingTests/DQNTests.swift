@@ -135,12 +135,14 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
     @Test("An interrupt request (what Ctrl-C sets) saves a resumable checkpoint and stops")
     func interrupt() throws {
         let directory = temporaryDirectory("interrupt")
-        let trainer = try DQNTrainer(config: smallRun(), directory: directory)
-        _ = try trainer.run(stopAt: 600)
-        interruptRequested.store(true, ordering: .relaxed)
-        let summary = try trainer.run()
-        interruptRequested.store(false, ordering: .relaxed)
-        #expect(summary.interrupted && summary.steps == 600)
+        do {  // the trainer owns (locks) the run directory until it is released
+            let trainer = try DQNTrainer(config: smallRun(), directory: directory)
+            _ = try trainer.run(stopAt: 600)
+            interruptRequested.store(true, ordering: .relaxed)
+            let summary = try trainer.run()
+            interruptRequested.store(false, ordering: .relaxed)
+            #expect(summary.interrupted && summary.steps == 600)
+        }
         let resumed = try DQNTrainer(config: smallRun(), directory: directory, resume: true)
         #expect(resumed.step == 600)
     }
