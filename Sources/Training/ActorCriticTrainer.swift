@@ -170,7 +170,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
                                          extra: [("policy_loss", update.policyLoss), ("value_loss", update.valueLoss),
                                                  ("entropy", update.entropy), ("approx_kl", update.approximateKL),
                                                  ("clip_fraction", update.clipFraction), ("learning_rate", Double(agent.optimizer.learningRate))])
-                log(row, to: metrics, progress: progress)
+                try log(row, to: metrics, progress: progress)
             }
             if step % config.evalFreq < rollout || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }
         }

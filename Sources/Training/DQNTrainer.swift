@@ -212,7 +212,7 @@ public final class DQNTrainer: RecordingTrainer {
                 let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: record.meanReturn,
                                          lengthMean: record.meanLength, loss: lossCount > 0 ? lossSum / Double(lossCount) : nil,
                                          epsilon: epsilon, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9))
-                log(row, to: metrics, progress: progress)
+                try log(row, to: metrics, progress: progress)
                 lossSum = 0; lossCount = 0
             }
             if step % config.evalFreq < copies || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }

@@ -144,7 +144,7 @@ public final class ProgressReporter {
         if interactive {
             let width = 24, filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardOutput.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
+            try? FileHandle.standardOutput.write(contentsOf: Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
         } else {
             let tenth = Int(fraction * 10)
             if tenth > lastPrintedTenth {

@@ -19,12 +19,15 @@ public final class MetricsLog {
     static let header = "step,episodes,return_mean_100,length_mean_100,loss,epsilon,steps_per_second"
     private let csv: FileHandle
     private let jsonl: FileHandle
+    private let csvPath: String, jsonlPath: String
     private let tensorboard: TensorBoardWriter
 
     /// Opens the logs in `directory`; when resuming at `resumeStep`, rows logged after it (work lost with the
     /// interrupted process) are dropped so the logs match an uninterrupted run.
     public init(directory: String, resume: Bool, resumeStep: Int = .max) throws {
         let csvPath = directory + "/metrics.csv", jsonlPath = directory + "/metrics.jsonl"
+        self.csvPath = csvPath
+        self.jsonlPath = jsonlPath
         let manager = FileManager.default
         if !resume || !manager.fileExists(atPath: csvPath) {
             try Data((Self.header + "\n").utf8).write(to: URL(fileURLWithPath: csvPath), options: .atomic)
@@ -53,29 +56,30 @@ public final class MetricsLog {
 
     private func field(_ value: Double?) -> String { value.map { String($0) } ?? "" }
 
-    public func write(_ row: Row) {
+    /// Appends a metrics row to the three logs; a failed write (a full disk) is an error naming the file.
+    public func write(_ row: Row) throws {
         let line = "\(row.step),\(row.episodes),\(field(row.returnMean)),\(field(row.lengthMean)),\(field(row.loss)),"
             + "\(field(row.epsilon)),\(String(format: "%.1f", row.stepsPerSecond))\n"
-        csv.write(Data(line.utf8))
+        try append(Data(line.utf8), to: csv, path: csvPath)
         var object: [String: Any] = ["step": row.step, "episodes": row.episodes, "steps_per_second": row.stepsPerSecond]
         if let v = row.epsilon { object["epsilon"] = v }
         for (name, value) in row.extra { object[name] = value }
         if let v = row.returnMean { object["return_mean_100"] = v }
         if let v = row.lengthMean { object["length_mean_100"] = v }
         if let v = row.loss { object["loss"] = v }
-        writeJSON(object)
+        try writeJSON(object)
         var scalars: [(String, Double)] = [("time/steps_per_second", row.stepsPerSecond)]
         if let v = row.epsilon { scalars.append(("train/epsilon", v)) }
         scalars += row.extra.map { ("train/" + $0.name, $0.value) }
         if let v = row.returnMean { scalars.append(("rollout/episode_return", v)) }
         if let v = row.lengthMean { scalars.append(("rollout/episode_length", v)) }
         if let v = row.loss { scalars.append(("train/loss", v)) }
-        tensorboard.scalars(scalars, step: row.step)
+        try tensorboard.scalars(scalars, step: row.step)
     }
 
     /// Logs an evaluation; `elapsed` (wall-clock seconds since this session of the run started) goes to the JSON lines
     /// only.
-    public func writeEvaluation(step: Int, _ result: EvaluationResult, elapsed: Double) {
+    public func writeEvaluation(step: Int, _ result: EvaluationResult, elapsed: Double) throws {
         var object: [String: Any] = ["step": step, "wall_time_s": elapsed, "eval_return_mean": result.meanReturn, "eval_return_std": result.stdReturn,
                                      "eval_length_mean": result.meanLength, "eval_episodes": result.returns.count]
         var scalars: [(String, Double)] = [("eval/mean_return", result.meanReturn), ("eval/mean_length", result.meanLength)]
@@ -90,13 +94,19 @@ public final class MetricsLog {
             object["eval_" + name] = value
             scalars.append(("eval/" + name, value))
         }
-        writeJSON(object)
-        tensorboard.scalars(scalars, step: step)
+        try writeJSON(object)
+        try tensorboard.scalars(scalars, step: step)
     }
 
-    private func writeJSON(_ object: [String: Any]) {
+    private func writeJSON(_ object: [String: Any]) throws {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        jsonl.write(data + Data("\n".utf8))
+        try append(data + Data("\n".utf8), to: jsonl, path: jsonlPath)
+    }
+
+    private func append(_ data: Data, to handle: FileHandle, path: String) throws {
+        do { try handle.write(contentsOf: data) } catch {
+            throw TrainingError.cannotWrite(path, error.localizedDescription)
+        }
     }
 
     public func flush() {

@@ -350,6 +350,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case corruptCheckpoint(String)
     case cannotWrite(String, String)
 
+    /// The problems of an `invalidConfig`, or the description as one problem.
+    var problems: [String] {
+        if case .invalidConfig(let problems) = self { return problems }
+        return [description]
+    }
+
     public var description: String {
         switch self {
         case .unknownPreset(let name, let valid):

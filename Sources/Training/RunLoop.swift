@@ -181,8 +181,8 @@ protocol RecordingTrainer: Trainer {
 
 extension RecordingTrainer {
     /// Logs a metrics row (and a learning-curve point) and moves the progress bar.
-    func log(_ row: MetricsLog.Row, to metrics: MetricsLog, progress: ProgressReporter?) {
-        metrics.write(row)
+    func log(_ row: MetricsLog.Row, to metrics: MetricsLog, progress: ProgressReporter?) throws {
+        try metrics.write(row)
         if let value = row.returnMean { record.history.append((Double(row.step), value)) }
         progress?.update(step: row.step, recentReturn: row.returnMean,
                          extra: record.lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
@@ -193,7 +193,7 @@ extension RecordingTrainer {
         try checkParametersFinite()
         let evaluation = try evaluate(episodes: nil)
         record.lastEvaluation = evaluation.result
-        metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
+        try metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
         record.evaluationHistory.append((Double(step), evaluation.result.meanReturn))
         if evaluation.result.meanReturn > record.bestEvaluation {
             record.bestEvaluation = evaluation.result.meanReturn

@@ -54,7 +54,9 @@ public struct RunRequest {
     static func merge(file path: String, into config: inout RunConfig) throws {
         let text = String(decoding: try RunConfig.readConfigText(path), as: UTF8.self)
         let object: Any?
-        do { object = try Yams.load(yaml: text) } catch {
+        do { object = try BoundedYAML.load(text) } catch let error as TrainingError {
+            throw TrainingError.invalidConfig(["\(path): \(error.problems.joined(separator: "; "))"])
+        } catch {
             throw TrainingError.invalidConfig(["\(path): not valid YAML or JSON: \(error)"])
         }
         guard let dictionary = object as? [String: Any] else {
@@ -105,7 +107,7 @@ public struct RunRequest {
             }
             let key = String(assignment[..<equals])
             let raw = String(assignment[assignment.index(after: equals)...])
-            let value: Any = (try? Yams.load(yaml: raw)).flatMap { $0 } ?? raw
+            let value: Any = try BoundedYAML.loadValue(raw, source: "--set \(key)")
             if let dot = key.firstIndex(of: "."), ["dqn", "ppo", "a2c"].contains(String(key[..<dot])) {
                 sections[String(key[..<dot]), default: [:]][String(key[key.index(after: dot)...])] = value
             } else if agentKeys.contains(key) {
@@ -116,6 +118,44 @@ public struct RunRequest {
         }
         for (section, values) in sections { top[section] = values }
         try mergeDictionary(top, into: &config, source: "--set")
+    }
+}
+
+/// YAML read with a bound on the values it expands to: aliases can make a small file expand exponentially (a
+/// "billion laughs" file), so the document is composed first and its values counted before any is built.
+enum BoundedYAML {
+    static let maximumValues = 100_000
+
+    static func load(_ text: String) throws -> Any? {
+        guard let node = try Yams.compose(yaml: text) else { return nil }
+        var budget = maximumValues
+        guard fits(node, budget: &budget) else {
+            throw TrainingError.invalidConfig(["the document expands to more than \(maximumValues) values (through YAML aliases?); write it out plainly"])
+        }
+        return node.any
+    }
+
+    /// A `--set` value read as YAML (a number, true/false, a list); plain text when it is not valid YAML.
+    static func loadValue(_ raw: String, source: String) throws -> Any {
+        do { return try load(raw) ?? raw } catch let error as TrainingError {
+            throw TrainingError.invalidConfig(error.problems.map { "\(source): \($0)" })
+        } catch {
+            return raw
+        }
+    }
+
+    private static func fits(_ node: Node, budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0 else { return false }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping where !fits(key, budget: &budget) || !fits(value, budget: &budget) { return false }
+        case .sequence(let sequence):
+            for value in sequence where !fits(value, budget: &budget) { return false }
+        case .scalar, .alias:
+            break
+        }
+        return true
     }
 }
 

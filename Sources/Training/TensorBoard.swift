@@ -18,14 +18,14 @@ public final class TensorBoardWriter {
             path = directory + "/events.out.tfevents.\(Int(Date().timeIntervalSince1970)).dojo"
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            write(event(step: 0, body: Self.field(3, string: "brain.Event:2")))
+            try write(event(step: 0, body: Self.field(3, string: "brain.Event:2")))
         }
     }
 
     deinit { try? handle.close() }
 
     /// Logs scalar `values` (tag → value) at `step`.
-    public func scalars(_ values: [(String, Double)], step: Int) {
+    public func scalars(_ values: [(String, Double)], step: Int) throws {
         var summary = Data()
         for (tag, value) in values {
             var item = Self.field(1, string: tag)
@@ -33,7 +33,7 @@ public final class TensorBoardWriter {
             withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { item.append(contentsOf: $0) }
             summary.append(Self.field(1, bytes: item))
         }
-        write(event(step: step, body: Self.field(5, bytes: summary)))
+        try write(event(step: step, body: Self.field(5, bytes: summary)))
     }
 
     public func flush() { try? handle.synchronize() }
@@ -47,14 +47,16 @@ public final class TensorBoardWriter {
         return event
     }
 
-    private func write(_ payload: Data) {
+    private func write(_ payload: Data) throws {
         var record = Data()
         withUnsafeBytes(of: UInt64(payload.count).littleEndian) { record.append(contentsOf: $0) }
         let lengthBytes = record
         withUnsafeBytes(of: Self.maskedCRC(lengthBytes).littleEndian) { record.append(contentsOf: $0) }
         record.append(payload)
         withUnsafeBytes(of: Self.maskedCRC(payload).littleEndian) { record.append(contentsOf: $0) }
-        handle.write(record)
+        do { try handle.write(contentsOf: record) } catch {
+            throw TrainingError.cannotWrite(path, error.localizedDescription)
+        }
     }
 
     // MARK: Protocol-buffer and CRC helpers

@@ -64,4 +64,20 @@ import TestSupport
             #expect(fileBytes("\(straight)/\(file)") == fileBytes("\(interrupted)/\(file)"), "\(file) differs after the kill")
         }
     }
+
+    /// Issue 11, finding 8: metrics logging on a full disk trapped inside `FileHandle.write`.
+    @Test("Logging to a full disk is an error naming the file, not a trap")
+    func fullDiskWhileLogging() throws {
+        let run = temporaryDirectory("full-disk")
+        _ = try DQNTrainer(config: smallRun(), directory: run).run(stopAt: 600)
+        let events = try #require(try FileManager.default.contentsOfDirectory(atPath: run + "/tensorboard").first)
+        try FileManager.default.removeItem(atPath: run + "/tensorboard/" + events)
+        try FileManager.default.createSymbolicLink(atPath: run + "/tensorboard/" + events, withDestinationPath: "/dev/full")
+        do {
+            _ = try DQNTrainer(config: smallRun(), directory: run, resume: true).run()
+            Issue.record("training went on although its log could not be written")
+        } catch let error as TrainingError {
+            #expect("\(error)".contains(events) && "\(error)".contains("cannot write"), "\(error)")
+        }
+    }
 }

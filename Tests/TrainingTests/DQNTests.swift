@@ -280,7 +280,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         let directory = temporaryDirectory("tb")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let writer = try TensorBoardWriter(directory: directory)
-        writer.scalars([("train/loss", 0.25)], step: 42)
+        try writer.scalars([("train/loss", 0.25)], step: 42)
         writer.flush()
         let data = [UInt8](try #require(fileBytes(writer.path)))
         var offset = 0, records = 0
