@@ -82,8 +82,10 @@ enum CheckpointFolder {
         case old?:
             try? manager.removeItem(atPath: path)
             try manager.moveItem(atPath: old, toPath: path)
-        default:
+        case path?:
             break
+        default:
+            return  // nothing complete anywhere: leave every leftover as it is for the user to inspect
         }
         try? manager.removeItem(atPath: temporary)
         try? manager.removeItem(atPath: old)

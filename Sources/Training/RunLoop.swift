@@ -50,7 +50,10 @@ enum Checkpoint {
         guard FileManager.default.fileExists(atPath: statePath) else {
             throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
         }
-        return (try SafeTensors.read(from: modelPath), modelPath, try SafeTensors.read(from: statePath), statePath)
+        let model = try SafeTensors.read(from: modelPath), state = try SafeTensors.read(from: statePath)
+        try TrainedRun.checkFinite(model, path: modelPath)
+        try TrainedRun.checkFinite(state, path: statePath)
+        return (model, modelPath, state, statePath)
     }
 
     static func words(_ values: [UInt64]) -> SafeTensors.Value {

@@ -209,48 +209,29 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let folder = Replay.folder(of: file)
         if let upgrade {
-            let replay: Replay
-            do { replay = try Replay.upgrade(from: file, folder: folder) } catch {
-                print("\(error)")
-                throw ExitCode(1)
-            }
+            let replay = try Replay.upgrade(from: file, folder: folder)
             try replay.write(to: upgrade)
             print("\(quotedForMessage(file, limit: 400)): re-simulated all \(replay.stepCount) steps; wrote version \(replay.version) to "
                   + "\(quotedForMessage(upgrade, limit: 400))")
             return
         }
-        let replay: Replay
-        do { replay = try Replay.read(from: file) } catch let error as ReplayError {
-            print("\(error)")
-            throw ExitCode(1)
-        }
+        let replay = try Replay.read(from: file)
         let env = try EnvironmentRegistry.make(for: replay, folder: folder)
-        if let problem = replay.problem(on: env) {
-            print("\(ReplayError.malformed(path: file, detail: problem))")
-            throw ExitCode(1)
-        }
         let end = replay.terminated ? "terminated" : (replay.truncated ? "truncated" : "stopped")
-        print("\(file): \(replay.env), seed \(replay.seed), \(replay.stepCount) steps, return "
+        print("\(quotedForMessage(file, limit: 400)): \(replay.env), seed \(replay.seed), \(replay.stepCount) steps, return "
               + "\(String(format: "%.4f", replay.totalReward)), \(end)")
-        if verify {
-            switch replay.verify(on: env) {
-            case .identical(let steps):
-                print("verified: all \(steps) steps re-simulate bit for bit")
-            case .diverged(let step, let detail):
-                print("DIVERGED at step \(step): \(detail)")
-                throw ExitCode(1)
-            case .invalid(let detail):
-                print("\(ReplayError.malformed(path: file, detail: detail))")
-                throw ExitCode(1)
-            }
-            if viewing.frames == nil && viewing.video == nil { return }
+        // Played or checked, a replay is re-simulated first: what it shows is what it states, or nothing.
+        switch replay.verify(on: env) {
+        case .identical(let steps):
+            if verify { print("verified: all \(steps) steps re-simulate bit for bit") }
+        case .diverged(let step, let detail):
+            throw ReplayError.malformed(path: file, detail: "DIVERGED at step \(step): \(detail)")
+        case .invalid(let detail):
+            throw ReplayError.malformed(path: file, detail: detail)
         }
+        if verify && viewing.frames == nil && viewing.video == nil { return }
         let view = WatchView(try WatchSession(driver: .replay(replay, folder: folder)))
-        do {
-            try present(view, options: viewing, keyboard: false, episodes: 1)
-        } catch let error as WindowError where !viewing.headless {
-            print("\(error)")  // the summary above is still useful without a window
-        }
+        try present(view, options: viewing, keyboard: false, episodes: 1)
     }
 }
 
