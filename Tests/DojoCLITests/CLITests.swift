@@ -2,20 +2,29 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `dojo` binary (beside the test bundle) and returns its exit status and output.
-func dojo(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+/// Runs the built `dojo` binary (beside the test bundle), in `folder` when given, and returns its exit status, output
+/// (stdout and stderr) and whether a signal ended it.
+func runDojo(_ arguments: [String], environment: [String: String] = [:], in folder: String? = nil) throws
+    -> (status: Int32, output: String, crashed: Bool) {
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self), process.terminationReason == .uncaughtSignal)
+}
+
+/// Runs the built `dojo` binary and returns its exit status and output.
+func dojo(_ arguments: [String], environment: [String: String] = [:], in folder: String? = nil) throws -> (status: Int32, output: String) {
+    let result = try runDojo(arguments, environment: environment, in: folder)
+    return (result.status, result.output)
 }
 
 @Suite(.serialized) struct CLITests {

@@ -7,17 +7,7 @@ import TestSupport
 @Suite(.serialized) struct ReplayCLITests {
     /// Runs the built `dojo` in `folder` (its working directory).
     func dojo(in folder: String, _ arguments: [String]) throws -> (status: Int32, output: String, crashed: Bool) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self), process.terminationReason == .uncaughtSignal)
+        try runDojo(arguments, in: folder)
     }
 
     func temporaryFolder() throws -> String {

@@ -6,16 +6,6 @@ func scratchFolder(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("dojo-cli-\(name)-\(UUID().uuidString)").path
 }
 
-/// Every file under `directory` with its bytes.
-func folderSnapshot(_ directory: String) -> [String: Data] {
-    var files: [String: Data] = [:]
-    let enumerator = FileManager.default.enumerator(atPath: directory)
-    while let relative = enumerator?.nextObject() as? String {
-        if let data = FileManager.default.contents(atPath: directory + "/" + relative) { files[relative] = data }
-    }
-    return files
-}
-
 /// Issue 11, findings 2, 3 and 10: run directories are owned. An existing run or a non-empty folder is never written
 /// into, a second process on a run is refused, and `--resume` changes nothing but the budget.
 @Suite(.serialized) struct RunDirectoryCLITests {
@@ -93,21 +83,6 @@ func folderSnapshot(_ directory: String) -> [String: Data] {
         let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
         #expect(config.contains("\"total_timesteps\" : 1200") && config.contains("\"schedule_timesteps\" : 600"), "\(config)")
     }
-}
-
-/// Runs `dojo` in `folder` as the working directory.
-func dojo(_ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: folder)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 @Suite struct RunFilesCLITests {

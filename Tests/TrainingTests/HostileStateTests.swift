@@ -5,16 +5,6 @@ import Testing
 import TestSupport
 @testable import Training
 
-/// Every file in `directory` (recursively) with its bytes, to check that a refused load changed nothing.
-func snapshot(_ directory: String) -> [String: Data] {
-    var files: [String: Data] = [:]
-    let enumerator = FileManager.default.enumerator(atPath: directory)
-    while let relative = enumerator?.nextObject() as? String {
-        if let data = FileManager.default.contents(atPath: directory + "/" + relative) { files[relative] = data }
-    }
-    return files
-}
-
 /// Copies `source` to a fresh folder and rewrites the copy's `checkpoints/last/<file>` through `change`.
 func alteredCopy(of source: String, file: String = "state.safetensors", _ change: (inout SafeTensors.File) -> Void) throws -> String {
     let copy = temporaryDirectory("altered")
@@ -46,7 +36,7 @@ func float32s(_ values: [Float]) -> SafeTensors.Value { .float32(Tensor(shape: [
 
     /// Resuming `directory` must throw an error naming `expected`, and change no file.
     func expectRefused(_ directory: String, config: RunConfig, naming expected: String, _ comment: Comment) {
-        let before = snapshot(directory)
+        let before = folderSnapshot(directory)
         do {
             _ = try makeTrainer(config: config, directory: directory, resume: true)
             Issue.record("resume accepted an altered state: \(comment)")
@@ -54,7 +44,7 @@ func float32s(_ values: [Float]) -> SafeTensors.Value { .float32(Tensor(shape: [
             #expect("\(error)".contains(expected), "\(comment): \(error)")
             #expect("\(error)".contains("state.safetensors") || "\(error)".contains("model.safetensors"), "\(comment): \(error)")
         }
-        #expect(snapshot(directory) == before, "files changed by a refused resume: \(comment)")
+        #expect(folderSnapshot(directory) == before, "files changed by a refused resume: \(comment)")
     }
 
     @Test("DQN: over-long, short or out-of-range tensors in state.safetensors are refused before anything is copied")
