@@ -36,6 +36,28 @@ func smallRun(steps: Int = 3_000) -> RunConfig {
     return config
 }
 
+/// A small recurrent DQN run (LSTM) on the memory task.
+func smallRecurrentRun() -> RunConfig {
+    var config = RunConfig()
+    config.env = "gridworld"
+    config.envOptions = ["map": "memory", "max_steps": "40"]
+    config.totalTimesteps = 2_000
+    config.nEnvs = 2
+    config.seed = 5
+    config.evalFreq = 1_000
+    config.nEvalEpisodes = 2
+    config.logInterval = 500
+    config.dqn.encoder = "lstm"
+    config.dqn.bufferSize = 3_000
+    config.dqn.learningStarts = 300
+    config.dqn.batchSize = 8
+    config.dqn.netArch = [16]
+    config.dqn.lstmHidden = 8
+    config.dqn.sequenceLength = 12
+    config.dqn.burnIn = 3
+    return config
+}
+
 func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
 @Suite(.serialized) struct DQNTrainingTests {
@@ -81,23 +103,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
 
     @Test("Recurrent DQN: stopping and resuming gives the same final checkpoint as an uninterrupted run")
     func recurrentKillAndResume() throws {
-        var config = RunConfig()
-        config.env = "gridworld"
-        config.envOptions = ["map": "memory", "max_steps": "40"]
-        config.totalTimesteps = 2_000
-        config.nEnvs = 2
-        config.seed = 5
-        config.evalFreq = 1_000
-        config.nEvalEpisodes = 2
-        config.logInterval = 500
-        config.dqn.encoder = "lstm"
-        config.dqn.bufferSize = 3_000
-        config.dqn.learningStarts = 300
-        config.dqn.batchSize = 8
-        config.dqn.netArch = [16]
-        config.dqn.lstmHidden = 8
-        config.dqn.sequenceLength = 12
-        config.dqn.burnIn = 3
+        let config = smallRecurrentRun()
         let straight = temporaryDirectory("rstraight"), interrupted = temporaryDirectory("rinterrupted")
         _ = try DQNTrainer(config: config, directory: straight).run()
         _ = try DQNTrainer(config: config, directory: interrupted).run(stopAt: 1_300)

@@ -81,23 +81,7 @@ func float32s(_ values: [Float]) -> SafeTensors.Value { .float32(Tensor(shape: [
 
     @Test("Recurrent DQN: an episode table or in-progress episode that does not fit is refused")
     func recurrentDQNState() throws {
-        var config = RunConfig()
-        config.env = "gridworld"
-        config.envOptions = ["map": "memory", "max_steps": "40"]
-        config.totalTimesteps = 1_000
-        config.nEnvs = 2
-        config.seed = 5
-        config.evalFreq = 500
-        config.nEvalEpisodes = 2
-        config.logInterval = 250
-        config.dqn.encoder = "lstm"
-        config.dqn.bufferSize = 600
-        config.dqn.learningStarts = 300
-        config.dqn.batchSize = 4
-        config.dqn.netArch = [8]
-        config.dqn.lstmHidden = 4
-        config.dqn.sequenceLength = 8
-        config.dqn.burnIn = 2
+        let config = smallRecurrentRun()
         let run = temporaryDirectory("hostile-drqn")
         _ = try DQNTrainer(config: config, directory: run).run(stopAt: 700)
         let cases: [(String, (inout SafeTensors.File) -> Void)] = [
