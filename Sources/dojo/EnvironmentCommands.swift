@@ -196,12 +196,8 @@ struct ReplayCommand: ParsableCommand {
             }
             if viewing.frames == nil && viewing.video == nil { return }
         }
-        let view = WatchView(try WatchSession(driver: .replay(replay)))
-        do {
-            try present(view, options: viewing, keyboard: false, episodes: 1)
-        } catch let error as WindowError where !viewing.headless {
-            print("\(error)")  // the summary above is still useful without a window
-        }
+        // Without a display the summary above is printed, then the window's error (exit status 1).
+        try present(WatchView(try WatchSession(driver: .replay(replay))), options: viewing, keyboard: false, episodes: 1)
     }
 }
 
