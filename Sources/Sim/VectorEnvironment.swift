@@ -46,6 +46,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     private var chooser = SplitChooser()
     private var windowSteps = 0
     private var windowNanoseconds: UInt64 = 0
+    private var warmupSteps = SplitChooser.warmupSteps
 
     /// (N, obs): current observations.
     public let observations: UnsafeMutablePointer<Float>
@@ -65,7 +66,9 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// the Bool flag arrays are filled from it afterwards, as 64 flags share one line).
     private let results: UnsafeMutablePointer<StepResult>
     /// The actions of the step in progress, for the worker threads.
-    private var currentActions: UnsafePointer<Float>?
+    /// Not optional: unwrapping an optional pointer in an unoptimized build makes the first split step build the
+    /// optional's type metadata, an allocation (the value outside a step is a placeholder, never read).
+    private var currentActions: UnsafePointer<Float>
 
     /// Builds `count` copies with `make(i)`.
     public init(count: Int, threads: Int = 1, make: (Int) throws -> E) rethrows {
@@ -93,6 +96,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         finishedReturns = .allocate(capacity: count); finishedReturns.initialize(repeating: 0, count: count)
         finishedLengths = .allocate(capacity: count); finishedLengths.initialize(repeating: 0, count: count)
         results = .allocate(capacity: count); results.initialize(repeating: StepResult(reward: 0, terminated: false), count: count)
+        currentActions = UnsafePointer(rewards)
     }
 
     deinit {
@@ -128,6 +132,10 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
             if calibratedSteps >= Self.calibrationSteps { chooseBlocks() }
         } else if !adaptive {
             stepInBlocks(actions)
+        } else if warmupSteps > 0 {
+            // The first steps after a change of mode are not timed: a sleeping worker is still waking up.
+            if chooser.split { stepInBlocks(actions) } else { stepCopies(0..<count, actions) }
+            warmupSteps -= 1
         } else {
             let split = chooser.split
             let start = DispatchTime.now().uptimeNanoseconds
@@ -136,6 +144,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
             windowSteps += 1
             if windowSteps == SplitChooser.windowSteps || Double(windowNanoseconds) > chooser.probeBudget {
                 chooser.record(nanosecondsPerStep: Double(windowNanoseconds) / Double(windowSteps))
+                if chooser.split != split { warmupSteps = SplitChooser.warmupSteps }
                 windowSteps = 0
                 windowNanoseconds = 0
             }
@@ -149,11 +158,13 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 
     /// Splits the copies into blocks of at least `minimumBlockNanoseconds` of work (by the fastest calibration step),
     /// at least 8 copies each and at most four blocks a thread (more blocks balance better when a thread is late, but
-    /// each claim is a contended atomic operation).
+    /// each claim is a contended atomic operation), in whole rounds of one block a thread where there are more blocks
+    /// than threads.
     func chooseBlocks() {
         let eighths = (count + 7) / 8
         let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : eighths
-        let wanted = max(1, min(eighths, affordable, 4 * threads))
+        var wanted = max(1, min(min(eighths, affordable), 4 * threads))  // two-argument min: the variadic one allocates
+        if wanted > threads { wanted -= wanted % threads }  // whole rounds of blocks: no thread left with an extra one
         copiesPerBlock = (eighths + wanted - 1) / wanted * 8
         blocks = (count + copiesPerBlock - 1) / copiesPerBlock
     }
@@ -165,13 +176,12 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     private func stepInBlocks(_ actions: UnsafePointer<Float>) {
         currentActions = actions
         pool.run(self, blocks: blocks)
-        currentActions = nil
     }
 
     /// Steps one block of copies. Blocks start on multiples of 8 copies, so no two threads write the same cache line
     /// of the per-copy arrays.
     func performBlock(_ block: Int) {
-        stepCopies(block * copiesPerBlock..<min(count, (block + 1) * copiesPerBlock), currentActions.unsafelyUnwrapped)
+        stepCopies(block * copiesPerBlock..<min(count, (block + 1) * copiesPerBlock), currentActions)
     }
 
     @inline(__always)
@@ -211,6 +221,8 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 struct SplitChooser {
     /// Steps in a timed window.
     static let windowSteps = 32
+    /// Steps not timed after a change of mode (a worker asleep since the last split takes tens of microseconds to wake).
+    static let warmupSteps = 4
     static let longestInterval = 256
     /// The mode of the next window.
     private(set) var split = true
