@@ -212,12 +212,15 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     }
 }
 
-/// Chooses between stepping on one thread and splitting over the pool from timed windows of steps: it keeps the
-/// faster of the two, and tries the other for one window after `interval` windows, or at once when the preferred
-/// mode has become dearer than the other was when last tried (another process took a core); every loss of the other
-/// mode doubles the interval (up to 256 windows), and a win switches to it. A trial is cut short as soon as it has taken
-/// longer than a whole window of the preferred mode, so a mode that does not pay costs about 1/256 of the time, plus
-/// at most one stalled step per trial.
+/// Chooses between stepping on one thread and splitting over the pool from timed windows of steps.
+///
+/// It keeps a running cost per step for each mode (each window moves it halfway to the window's cost) and prefers
+/// the cheaper. The other mode is tried for one window after `interval` windows, or at once when the preferred mode
+/// has become dearer than the other's running cost (another process took a core). A trial that does not make the
+/// other mode the cheaper doubles the interval (up to 256 windows); one that does switches. Because a trial only
+/// moves the running cost halfway, one lucky window does not switch to a mode that has been losing. A trial is cut
+/// short as soon as it has taken longer than a whole window of the preferred mode, so a mode that does not pay costs
+/// about 1/256 of the time, plus one stalled step per trial.
 struct SplitChooser {
     /// Steps in a timed window.
     static let windowSteps = 32
@@ -226,37 +229,40 @@ struct SplitChooser {
     static let longestInterval = 256
     /// The mode of the next window.
     private(set) var split = true
-    /// The preferred mode (the one that won the last comparison) and its latest cost per step.
+    /// The mode preferred outside trials.
     private(set) var preferSplit = true
-    private var preferredCost = Double.infinity
-    /// The other mode's cost per step when it was last tried.
-    private var otherCost = Double.infinity
+    /// Running costs per step (nanoseconds) of splitting and of one thread; infinite until measured.
+    private(set) var splitCost = Double.infinity
+    private(set) var singleCost = Double.infinity
     private var probing = false
     private var interval = 1
     private var countdown = 1
+
+    private var preferredCost: Double { preferSplit ? splitCost : singleCost }
+    private var otherCost: Double { preferSplit ? singleCost : splitCost }
+
     /// Nanoseconds after which the window in progress is cut short: a trial of the other mode that has already
     /// taken longer than a whole window of the preferred one has lost (infinite when not trying).
     var probeBudget: Double { probing ? preferredCost * Double(Self.windowSteps) : .infinity }
 
     /// Records the cost per step of the window just run in mode `split`, and chooses the next window's mode.
     mutating func record(nanosecondsPerStep cost: Double) {
+        if split {
+            splitCost = splitCost.isFinite ? 0.5 * (splitCost + cost) : cost
+        } else {
+            singleCost = singleCost.isFinite ? 0.5 * (singleCost + cost) : cost
+        }
         if probing {
             probing = false
-            if cost < preferredCost {
-                preferSplit = split
-                otherCost = preferredCost
-                preferredCost = cost
+            if otherCost < preferredCost {
+                preferSplit.toggle()
                 interval = 1
             } else {
-                otherCost = cost
                 interval = min(2 * interval, Self.longestInterval)
             }
             countdown = interval
         } else {
-            // Smooth the preferred mode's cost a little: one unlucky window should not decide alone.
-            preferredCost = preferredCost.isFinite ? 0.5 * (preferredCost + cost) : cost
             countdown -= 1
-            // Try the other mode when its turn comes, or at once when this one got dearer than the other was.
             if countdown <= 0 || preferredCost > otherCost { probing = true }
         }
         split = probing ? !preferSplit : preferSplit

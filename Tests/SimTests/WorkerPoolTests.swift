@@ -222,9 +222,19 @@ private final class TimedEnvironment: Environment {
         let share = splitShare(&chooser, windows: 4000, split: 20_000, single: 10_000)
         #expect(share < 0.01, "split \(share * 100)% of the time though it costs twice as much")
         #expect(!chooser.preferSplit)
-        // The core comes back: within a few hundred windows the split is preferred again.
-        _ = splitShare(&chooser, windows: 600, split: 6_000, single: 10_000)
+        // The core comes back: within two trials (at most 256 windows apart) the split is preferred again.
+        _ = splitShare(&chooser, windows: 2 * SplitChooser.longestInterval + 10, split: 6_000, single: 10_000)
         #expect(chooser.preferSplit)
+    }
+
+    @Test("One lucky trial does not switch to a mode that has been losing")
+    func luckyTrial() {
+        var chooser = SplitChooser()
+        _ = splitShare(&chooser, windows: 100, split: 50_000, single: 10_000)
+        #expect(!chooser.preferSplit && chooser.splitCost > 40_000)
+        while !chooser.split { chooser.record(nanosecondsPerStep: 10_000) }
+        chooser.record(nanosecondsPerStep: 5_000)  // a split trial that happened to get both cores
+        #expect(!chooser.preferSplit && !chooser.split)
     }
 
     @Test("A trial cut short by its budget counts as lost")
