@@ -30,8 +30,8 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 
     /// Steps timed on one thread before the copies are split into blocks.
     static var calibrationSteps: Int { 16 }
-    /// The least work (in nanoseconds, as timed during calibration) worth a block of its own: about ten hand-offs
-    /// between threads (measured: see docs/architecture.md, "The simulator's performance model").
+    /// The least work (in nanoseconds, as timed during calibration) worth a block of its own: twice the measured
+    /// break-even (see docs/architecture.md, "The simulator's performance model").
     public static var defaultMinimumBlockNanoseconds: Double { 4_000 }
     /// The least work per block used by this vector; tests set 0 to force the split.
     var minimumBlockNanoseconds = VectorEnvironment.defaultMinimumBlockNanoseconds
