@@ -217,16 +217,16 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 /// It keeps a running cost per step for each mode (each window moves it halfway to the window's cost) and prefers
 /// the cheaper. The other mode is tried for one window after `interval` windows, or at once when the preferred mode
 /// has become dearer than the other's running cost (another process took a core). A trial that does not make the
-/// other mode the cheaper doubles the interval (up to 256 windows); one that does switches. Because a trial only
-/// moves the running cost halfway, one lucky window does not switch to a mode that has been losing. A trial is cut
-/// short as soon as it has taken longer than a whole window of the preferred mode, so a mode that does not pay costs
-/// about 1/256 of the time, plus one stalled step per trial.
+/// other mode the cheaper doubles the interval (up to 1024 windows, about 0.4 s of 64 gridworlds); one that does
+/// switches. Because a trial only moves the running cost halfway, one lucky window does not switch to a mode that
+/// has been losing. A trial is cut short as soon as it has taken longer than a whole window of the preferred mode,
+/// so a mode that does not pay costs about 1/1024 of the time, plus one stalled step per trial.
 struct SplitChooser {
     /// Steps in a timed window.
     static let windowSteps = 32
     /// Steps not timed after a change of mode (a worker asleep since the last split takes tens of microseconds to wake).
     static let warmupSteps = 4
-    static let longestInterval = 256
+    static let longestInterval = 1024
     /// The mode of the next window.
     private(set) var split = true
     /// The mode preferred outside trials.

@@ -222,7 +222,7 @@ private final class TimedEnvironment: Environment {
         let share = splitShare(&chooser, windows: 4000, split: 20_000, single: 10_000)
         #expect(share < 0.01, "split \(share * 100)% of the time though it costs twice as much")
         #expect(!chooser.preferSplit)
-        // The core comes back: within two trials (at most 256 windows apart) the split is preferred again.
+        // The core comes back: within two trials (at most `longestInterval` windows apart) the split is preferred again.
         _ = splitShare(&chooser, windows: 2 * SplitChooser.longestInterval + 10, split: 6_000, single: 10_000)
         #expect(chooser.preferSplit)
     }
