@@ -1,3 +1,5 @@
+import Dispatch
+
 /// N copies of an environment stepped in lockstep, with flat buffers for observations (N × obs), rewards, flags
 /// and episode statistics, allocated once.
 ///
@@ -8,16 +10,43 @@
 ///
 /// **Seeding**: `reset(seed:)` seeds copy i with a seed derived from (seed, i), so copies never share a stream and
 /// results do not depend on the number of threads. **Threads**: with `threads > 1` the copies are split into
-/// contiguous chunks stepped in parallel; each copy is touched by one thread per step, so the results are bitwise
-/// the same as with one thread.
-public final class VectorEnvironment<E: Environment>: ChunkedWork {
+/// blocks of whole multiples of 8 copies that the threads of a ``WorkerPool`` claim in turn; each copy is stepped by
+/// one thread per step, so the results are bitwise the same as with one thread. A hand-off between threads costs
+/// about a microsecond, so the split has to pay for it: the first ``calibrationSteps`` steps run on the caller's
+/// thread and are timed, and from then on the copies are split only into blocks of at least
+/// ``minimumBlockNanoseconds`` of work each (none, if a whole step is cheaper than two such blocks). Even then the
+/// split only pays when the other threads get a core: with other processes on the machine a worker can be
+/// descheduled for milliseconds while it holds a block. So the steps are timed in windows, and a ``SplitChooser``
+/// keeps whichever of one thread and all threads is faster, trying the other now and then.
+public final class VectorEnvironment<E: Environment>: BlockWork {
     public let environments: [E]
     public let count: Int
     public let observationSize: Int
     public let actionWidth: Int
-    /// Threads stepping the copies (the caller's plus `threads − 1` workers).
+    /// Threads stepping the copies (the caller's plus `threads − 1` workers): the number asked for, but no more than
+    /// the machine's cores.
     public let threads: Int
     private let pool: WorkerPool
+
+    /// Steps timed on one thread before the copies are split into blocks.
+    static var calibrationSteps: Int { 16 }
+    /// The least work (in nanoseconds, as timed during calibration) worth a block of its own: twice the measured
+    /// break-even (see docs/architecture.md, "The simulator's performance model").
+    public static var defaultMinimumBlockNanoseconds: Double { 4_000 }
+    /// The least work per block used by this vector; tests set 0 to force the split.
+    var minimumBlockNanoseconds = VectorEnvironment.defaultMinimumBlockNanoseconds
+    /// Blocks a step is split into (1: stepped on the caller's thread) and copies per block (a multiple of 8);
+    /// 0 blocks while calibrating.
+    public private(set) var blocks = 0
+    private var copiesPerBlock = 8
+    private var calibratedSteps = 0
+    private var fastestStepNanoseconds = UInt64.max
+    /// Whether to time the split against one thread (tests turn it off to force the split).
+    var adaptive = true
+    private var chooser = SplitChooser()
+    private var windowSteps = 0
+    private var windowNanoseconds: UInt64 = 0
+    private var warmupSteps = SplitChooser.warmupSteps
 
     /// (N, obs): current observations.
     public let observations: UnsafeMutablePointer<Float>
@@ -37,7 +66,9 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
     /// the Bool flag arrays are filled from it afterwards, as 64 flags share one line).
     private let results: UnsafeMutablePointer<StepResult>
     /// The actions of the step in progress, for the worker threads.
-    private var currentActions: UnsafePointer<Float>?
+    /// Not optional: unwrapping an optional pointer in an unoptimized build makes the first split step build the
+    /// optional's type metadata, an allocation (the value outside a step is a placeholder, never read).
+    private var currentActions: UnsafePointer<Float>
 
     /// Builds `count` copies with `make(i)`.
     public init(count: Int, threads: Int = 1, make: (Int) throws -> E) rethrows {
@@ -45,8 +76,8 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
         precondition(threads >= 1, "VectorEnvironment needs at least one thread")
         environments = try (0..<count).map(make)
         self.count = count
-        self.threads = threads
         pool = WorkerPool(threads: threads)
+        self.threads = pool.threads
         observationSize = environments[0].observationSpace.flatCount
         actionWidth = environments[0].actionSpace.actionWidth
         for (i, env) in environments.enumerated() {
@@ -65,6 +96,7 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
         finishedReturns = .allocate(capacity: count); finishedReturns.initialize(repeating: 0, count: count)
         finishedLengths = .allocate(capacity: count); finishedLengths.initialize(repeating: 0, count: count)
         results = .allocate(capacity: count); results.initialize(repeating: StepResult(reward: 0, terminated: false), count: count)
+        currentActions = UnsafePointer(rewards)
     }
 
     deinit {
@@ -90,12 +122,32 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
 
     /// Steps every copy with its row of `actions` (N × actionWidth), autoresetting finished copies.
     public func step(_ actions: UnsafePointer<Float>) {
-        if threads <= 1 || count < 8 * threads {
+        if threads == 1 || count < 16 || blocks == 1 {
             stepCopies(0..<count, actions)
+        } else if blocks == 0 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            stepCopies(0..<count, actions)
+            fastestStepNanoseconds = min(fastestStepNanoseconds, DispatchTime.now().uptimeNanoseconds - start)
+            calibratedSteps += 1
+            if calibratedSteps >= Self.calibrationSteps { chooseBlocks() }
+        } else if !adaptive {
+            stepInBlocks(actions)
+        } else if warmupSteps > 0 {
+            // The first steps after a change of mode are not timed: a sleeping worker is still waking up.
+            if chooser.split { stepInBlocks(actions) } else { stepCopies(0..<count, actions) }
+            warmupSteps -= 1
         } else {
-            currentActions = actions
-            pool.run(self)
-            currentActions = nil
+            let split = chooser.split
+            let start = DispatchTime.now().uptimeNanoseconds
+            if split { stepInBlocks(actions) } else { stepCopies(0..<count, actions) }
+            windowNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+            windowSteps += 1
+            if windowSteps == SplitChooser.windowSteps || Double(windowNanoseconds) > chooser.probeBudget {
+                chooser.record(nanosecondsPerStep: Double(windowNanoseconds) / Double(windowSteps))
+                if chooser.split != split { warmupSteps = SplitChooser.warmupSteps }
+                windowSteps = 0
+                windowNanoseconds = 0
+            }
         }
         for i in 0..<count {
             rewards[i] = results[i].reward
@@ -104,11 +156,32 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
         }
     }
 
-    /// Steps one thread's share. Chunk boundaries fall on multiples of 8 copies, so no two threads write the same
-    /// cache line of the per-copy arrays.
-    func performChunk(_ chunk: Int) {
-        let blocks = (count + 7) / 8
-        stepCopies(min(count, chunk * blocks / threads * 8)..<min(count, (chunk + 1) * blocks / threads * 8), currentActions!)
+    /// Splits the copies into blocks of at least `minimumBlockNanoseconds` of work (by the fastest calibration step),
+    /// at least 8 copies each and at most four blocks a thread (more blocks balance better when a thread is late, but
+    /// each claim is a contended atomic operation), in whole rounds of one block a thread where there are more blocks
+    /// than threads.
+    func chooseBlocks() {
+        let eighths = (count + 7) / 8
+        let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : eighths
+        var wanted = max(1, min(min(eighths, affordable), 4 * threads))  // two-argument min: the variadic one allocates
+        if wanted > threads { wanted -= wanted % threads }  // whole rounds of blocks: no thread left with an extra one
+        copiesPerBlock = (eighths + wanted - 1) / wanted * 8
+        blocks = (count + copiesPerBlock - 1) / copiesPerBlock
+    }
+
+    /// Whether steps are being split over the threads now (false while calibrating, on one thread, or when the split
+    /// does not pay).
+    public var isSplit: Bool { threads > 1 && count >= 16 && blocks > 1 && (!adaptive || chooser.split) }
+
+    private func stepInBlocks(_ actions: UnsafePointer<Float>) {
+        currentActions = actions
+        pool.run(self, blocks: blocks)
+    }
+
+    /// Steps one block of copies. Blocks start on multiples of 8 copies, so no two threads write the same cache line
+    /// of the per-copy arrays.
+    func performBlock(_ block: Int) {
+        stepCopies(block * copiesPerBlock..<min(count, (block + 1) * copiesPerBlock), currentActions)
     }
 
     @inline(__always)
@@ -136,5 +209,62 @@ public final class VectorEnvironment<E: Environment>: ChunkedWork {
                 environments[i].reset(seed: nil, observation: observation)
             }
         }
+    }
+}
+
+/// Chooses between stepping on one thread and splitting over the pool from timed windows of steps.
+///
+/// It keeps a running cost per step for each mode (each window moves it halfway to the window's cost) and prefers
+/// the cheaper. The other mode is tried for one window after `interval` windows, or at once when the preferred mode
+/// has become dearer than the other's running cost (another process took a core). A trial that does not make the
+/// other mode the cheaper doubles the interval (up to 1024 windows, about 0.4 s of 64 gridworlds); one that does
+/// switches. Because a trial only moves the running cost halfway, one lucky window does not switch to a mode that
+/// has been losing. A trial is cut short as soon as it has taken longer than a whole window of the preferred mode,
+/// so a mode that does not pay costs about 1/1024 of the time, plus one stalled step per trial.
+struct SplitChooser {
+    /// Steps in a timed window.
+    static let windowSteps = 32
+    /// Steps not timed after a change of mode (a worker asleep since the last split takes tens of microseconds to wake).
+    static let warmupSteps = 4
+    static let longestInterval = 1024
+    /// The mode of the next window.
+    private(set) var split = true
+    /// The mode preferred outside trials.
+    private(set) var preferSplit = true
+    /// Running costs per step (nanoseconds) of splitting and of one thread; infinite until measured.
+    private(set) var splitCost = Double.infinity
+    private(set) var singleCost = Double.infinity
+    private var probing = false
+    private var interval = 1
+    private var countdown = 1
+
+    private var preferredCost: Double { preferSplit ? splitCost : singleCost }
+    private var otherCost: Double { preferSplit ? singleCost : splitCost }
+
+    /// Nanoseconds after which the window in progress is cut short: a trial of the other mode that has already
+    /// taken longer than a whole window of the preferred one has lost (infinite when not trying).
+    var probeBudget: Double { probing ? preferredCost * Double(Self.windowSteps) : .infinity }
+
+    /// Records the cost per step of the window just run in mode `split`, and chooses the next window's mode.
+    mutating func record(nanosecondsPerStep cost: Double) {
+        if split {
+            splitCost = splitCost.isFinite ? 0.5 * (splitCost + cost) : cost
+        } else {
+            singleCost = singleCost.isFinite ? 0.5 * (singleCost + cost) : cost
+        }
+        if probing {
+            probing = false
+            if otherCost < preferredCost {
+                preferSplit.toggle()
+                interval = 1
+            } else {
+                interval = min(2 * interval, Self.longestInterval)
+            }
+            countdown = interval
+        } else {
+            countdown -= 1
+            if countdown <= 0 || preferredCost > otherCost { probing = true }
+        }
+        split = probing ? !preferSplit : preferSplit
     }
 }

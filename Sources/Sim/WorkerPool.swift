@@ -1,69 +1,194 @@
 import Foundation
 import Synchronization
 
-/// Persistent worker threads for lockstep parallel loops whose iterations take microseconds (stepping 64 cart-poles
-/// takes about 3 µs): handing each step to a dispatch queue would cost more than the work. Workers spin briefly on
-/// an atomic generation counter, then back off to short sleeps, so an idle pool costs little; they exit when the
-/// pool is released.
+/// Persistent worker threads for lockstep parallel loops whose iterations take microseconds (stepping 64 gridworlds
+/// takes about 20 µs): handing each step to a dispatch queue would cost more than the work.
 ///
-/// `run(work)` calls `work.performChunk(0)` on the caller's thread and chunks 1 … threads − 1 on the workers, and
-/// returns when all are done. It allocates nothing (the work is an object, not a closure whose context would be boxed).
+/// **Work sharing.** `run(work, blocks:)` numbers the work in blocks; the caller and the workers claim blocks one at a
+/// time from a shared counter until none are left, so a thread that is late (asleep, or descheduled because another
+/// process wants the core) simply gets fewer blocks instead of holding everyone up. Which thread performs a block
+/// never changes what the block computes, so results do not depend on the thread count or on timing.
+///
+/// **Waiting.** A thread that has nothing to do spins for a bounded time (workers ``workerSpin``, the caller
+/// ``callerSpin``), then blocks on a condition variable, so an idle pool costs no CPU and a waiting caller gives its
+/// core to the thread it waits for. A blocked thread is woken only when someone is actually blocked (a counter of
+/// sleepers is checked), so back-to-back runs never pay a system call. Threads beyond the machine's cores are not
+/// started (they could only take turns).
+///
+/// `run` allocates nothing: the work is an object, not a closure whose context would be boxed.
 final class WorkerPool {
+    /// Threads taking part in a run: the caller's plus `threads − 1` workers.
     let threads: Int
     private let shared: Shared
 
+    /// How long a worker spins for the next run before it blocks (nanoseconds). Lockstep loops call `run` every few
+    /// microseconds, so workers stay awake between steps; a pause longer than this (a training update) puts them to sleep.
+    static let workerSpin: UInt64 = 200_000
+    /// How long the caller spins for blocks still being performed by workers before it blocks (nanoseconds).
+    static let callerSpin: UInt64 = 20_000
+
     /// State the workers hold strongly, so it outlives the pool until every worker has seen `stopping`.
     private final class Shared: @unchecked Sendable {
-        let generation = Atomic<Int>(0)
-        let pending = Atomic<Int>(0)
+        /// Bumped by the caller at each run; workers watch it. Kept on its own cache line, apart from the counters
+        /// the threads update while working.
+        let generation = Atomic<UInt32>(0)
+        private let padding0: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        /// The next block to claim, with the run's generation in the high 32 bits, so a worker that wakes late
+        /// cannot claim a block of a newer run with what it read about an older one.
+        let claim = Atomic<UInt64>(0)
+        /// Blocks of the current run.
+        let blocks = Atomic<Int>(0)
+        /// Blocks of the current run that are finished.
+        let done = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
-        /// The current work; written before `generation` is bumped (release), read after it is seen (acquire).
-        nonisolated(unsafe) var work: (any ChunkedWork)?
+        private let padding1: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        /// Workers block here for a new run; the caller blocks on `finished` for the last block.
+        let newRun = WakeSignal()
+        let finished = WakeSignal()
+        /// Workers that have started, and their threads (slot i − 1 for worker i; for tests that read their CPU time).
+        let started = Atomic<Int>(0)
+        let workerThreads: UnsafeMutablePointer<pthread_t>
+        init(workers: Int) {
+            workerThreads = .allocate(capacity: max(1, workers))
+        }
+        deinit { workerThreads.deallocate() }
+        /// The current work; written before `claim` is published (release), read by a worker only after it has
+        /// claimed a block of the current run, and not replaced until all of that run's blocks are done.
+        nonisolated(unsafe) var work: (any BlockWork)?
     }
 
+    /// Starts `min(threads, cores) − 1` workers.
     init(threads: Int) {
         precondition(threads >= 1, "a worker pool needs at least one thread")
-        self.threads = threads
-        let shared = Shared()
+        self.threads = min(threads, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let shared = Shared(workers: self.threads - 1)
         self.shared = shared
-        for index in 1..<threads {
-            let thread = Thread { Self.work(shared, index: index) }
+        for index in 1..<self.threads {
+            let thread = Thread { Self.workerLoop(shared, index: index) }
             thread.stackSize = 1 << 20
             thread.start()
         }
+        // Wait until every worker runs, so that starting a thread (which allocates) is over when `init` returns.
+        while shared.started.load(ordering: .acquiring) < self.threads - 1 { usleep(50) }
     }
 
-    deinit { shared.stopping.store(true, ordering: .releasing) }
+    /// The worker threads (for tests).
+    var workerThreads: UnsafeBufferPointer<pthread_t> { UnsafeBufferPointer(start: shared.workerThreads, count: threads - 1) }
 
-    func run(_ work: some ChunkedWork) {
-        if threads == 1 { work.performChunk(0); return }
+    deinit {
+        shared.stopping.store(true, ordering: .sequentiallyConsistent)
+        shared.newRun.wakeAll()
+    }
+
+    /// Calls `work.performBlock(b)` once for every `b` in `0..<blocks`, on the caller's thread and the workers,
+    /// and returns when all are done.
+    func run(_ work: some BlockWork, blocks: Int) {
+        if threads == 1 || blocks <= 1 {
+            for block in 0..<blocks { work.performBlock(block) }
+            return
+        }
+        let generation = shared.generation.load(ordering: .relaxed) &+ 1
         shared.work = work
-        shared.pending.store(threads - 1, ordering: .relaxed)
-        shared.generation.add(1, ordering: .releasing)
-        work.performChunk(0)
-        while shared.pending.load(ordering: .acquiring) > 0 {}
+        shared.blocks.store(blocks, ordering: .relaxed)
+        shared.done.store(0, ordering: .relaxed)
+        shared.claim.store(UInt64(generation) << 32, ordering: .releasing)
+        shared.generation.store(generation, ordering: .sequentiallyConsistent)
+        shared.newRun.wakeAll()
+        // Claim blocks like any worker.
+        var performed = 0
+        while true {
+            let block = Int(shared.claim.add(1, ordering: .acquiringAndReleasing).oldValue & 0xFFFF_FFFF)
+            if block >= blocks { break }
+            work.performBlock(block)
+            performed += 1
+        }
+        if performed > 0 { shared.done.add(performed, ordering: .sequentiallyConsistent) }
+        // Wait for the blocks workers are still performing: spin briefly, then block.
+        let shared = shared
+        if shared.done.load(ordering: .acquiring) < blocks,
+           !Self.spin(for: Self.callerSpin, until: { shared.done.load(ordering: .acquiring) >= blocks }) {
+            shared.finished.wait { shared.done.load(ordering: .sequentiallyConsistent) >= blocks }
+        }
         shared.work = nil
     }
 
-    private static func work(_ shared: Shared, index: Int) {
-        var seen = 0
+    /// Spins until `ready()` or until `nanoseconds` have passed; returns whether `ready()` came true.
+    @inline(__always)
+    private static func spin(for nanoseconds: UInt64, until ready: () -> Bool) -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
         while true {
-            var spins = 0
-            var current = shared.generation.load(ordering: .acquiring)
-            while current == seen {
-                if shared.stopping.load(ordering: .acquiring) { return }
-                spins += 1
-                if spins > 1 << 18 { usleep(100) }  // idle for a while (~1 ms of spinning): sleep between looks
-                current = shared.generation.load(ordering: .acquiring)
+            for _ in 0..<64 where ready() { return true }
+            if DispatchTime.now().uptimeNanoseconds - start > nanoseconds { return false }
+        }
+    }
+
+    private static func workerLoop(_ shared: Shared, index: Int) {
+        shared.workerThreads[index - 1] = pthread_self()
+        shared.started.add(1, ordering: .releasing)
+        var seen: UInt32 = 0
+        func fresh() -> Bool {
+            shared.generation.load(ordering: .sequentiallyConsistent) != seen || shared.stopping.load(ordering: .sequentiallyConsistent)
+        }
+        while true {
+            if !spin(for: workerSpin, until: fresh) { shared.newRun.wait(until: fresh) }
+            if shared.stopping.load(ordering: .acquiring) { return }
+            seen = shared.generation.load(ordering: .acquiring)
+            // Claim blocks of run `seen` while there are any; stop as soon as the run is over or a newer one began.
+            while true {
+                let claim = shared.claim.load(ordering: .acquiring)
+                let blocks = shared.blocks.load(ordering: .relaxed)
+                let block = Int(claim & 0xFFFF_FFFF)
+                guard UInt32(truncatingIfNeeded: claim >> 32) == seen, block < blocks else { break }
+                guard shared.claim.compareExchange(expected: claim, desired: claim + 1,
+                                                   ordering: .acquiringAndReleasing).exchanged else { continue }
+                shared.work.unsafelyUnwrapped.performBlock(block)
+                if shared.done.add(1, ordering: .sequentiallyConsistent).newValue == blocks { shared.finished.wakeAll() }
             }
-            seen = current
-            shared.work!.performChunk(index)
-            shared.pending.subtract(1, ordering: .releasing)
         }
     }
 }
 
-/// Work split into `threads` chunks by index.
-protocol ChunkedWork: AnyObject {
-    func performChunk(_ chunk: Int)
+/// Work numbered in blocks, each performed by one thread.
+protocol BlockWork: AnyObject {
+    func performBlock(_ block: Int)
+}
+
+/// A condition variable with a count of sleepers, so waking costs nothing when nobody sleeps.
+///
+/// A waiter registers as a sleeper before it checks its condition, and a waker changes the state before it checks
+/// for sleepers; both sides use sequentially consistent operations, so either the waiter sees the change or the
+/// waker sees the sleeper (and then takes the mutex, which the waiter holds until it is inside `pthread_cond_wait`).
+final class WakeSignal: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let sleepers = Atomic<Int>(0)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    /// Blocks until `ready()` is true; `ready` must read the state with sequentially consistent loads.
+    func wait(until ready: () -> Bool) {
+        pthread_mutex_lock(mutex)
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        while !ready() { pthread_cond_wait(condition, mutex) }
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Wakes every sleeper, if there are any; call after changing the state with a sequentially consistent write.
+    func wakeAll() {
+        guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
 }

@@ -1,6 +1,8 @@
 import Dispatch
 import Environments
+import Foundation
 import Sim
+import Synchronization
 
 /// The `dojo bench envs` workloads: random-action stepping of every environment, single and vectorized.
 /// `bench/envs_vs_python.py` runs the same configurations on Gymnasium, EnvPool and MiniGrid.
@@ -11,6 +13,10 @@ public enum EnvironmentBenchmark {
         public let copies: Int
         public let threads: Int
         public let stepsPerSecond: Double
+        /// Whether a spinning background thread (``BusyLoad``) competed for the cores during the measurement.
+        public let busy: Bool
+        /// For a run on several threads: its rate over the one-thread rate at the same copy count and load.
+        public var speedup: Double?
     }
 
     /// The configurations: (name, registry id, options). Gridworld uses MiniGrid's default 7×7 partial view.
@@ -25,13 +31,20 @@ public enum EnvironmentBenchmark {
     ]
 
     /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
+    /// With `busy`, the largest count is measured again on one thread and on `threads` threads while a
+    /// ``BusyLoad`` thread keeps one core busy, as another process on a shared machine would.
     public static func run(copyCounts: [Int] = [1, 8, 64], threads: Int = 2, seconds: Double = 0.5, only: [String]? = nil,
-                           progress: (Result) -> Void = { _ in }) throws -> [Result] {
+                           busy: Bool = false, progress: (Result) -> Void = { _ in }) throws -> [Result] {
         var results: [Result] = []
         for configuration in configurations where only?.contains(configuration.name) ?? true {
-            var runs = copyCounts.map { ($0, 1) }
-            if threads > 1, let largest = copyCounts.max() { runs.append((largest, threads)) }
-            for (copies, threadCount) in runs {
+            var runs = copyCounts.map { ($0, 1, false) }
+            if let largest = copyCounts.max() {
+                if threads > 1 { runs.append((largest, threads, false)) }
+                if busy { runs += [(largest, 1, true)] + (threads > 1 ? [(largest, threads, true)] : []) }
+            }
+            for (copies, threadCount, loaded) in runs {
+                let load = loaded ? BusyLoad() : nil
+                defer { load?.stop() }
                 let rate: Double
                 switch configuration.id {
                 case "cartpole":
@@ -55,8 +68,13 @@ public enum EnvironmentBenchmark {
                         return TimeLimit(env, maxSteps: env.maxSteps)
                     }
                 }
-                let result = Result(environment: configuration.id, configuration: configuration.name, copies: copies,
-                                    threads: threadCount, stepsPerSecond: rate)
+                load?.stop()
+                var result = Result(environment: configuration.id, configuration: configuration.name, copies: copies,
+                                    threads: threadCount, stepsPerSecond: rate, busy: loaded)
+                if threadCount > 1, let single = results.last(where: { $0.configuration == configuration.name
+                    && $0.copies == copies && $0.threads == 1 && $0.busy == loaded }) {
+                    result.speedup = rate / single.stepsPerSecond
+                }
                 results.append(result)
                 progress(result)
             }
@@ -88,5 +106,25 @@ public enum EnvironmentBenchmark {
                 iterations = elapsed < seconds / 20 ? iterations * 8 : Int(Double(iterations) * seconds / elapsed * 1.1)
             }
         }
+    }
+}
+
+/// A thread that spins until stopped, keeping one core busy: the other process on a shared machine, on demand.
+public final class BusyLoad: @unchecked Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+
+    public init() {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {}
+            stopped.store(true, ordering: .releasing)
+        }
+        thread.start()
+    }
+
+    /// Stops the spinning thread and waits until it has left its loop (calling it again does nothing).
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        while !stopped.load(ordering: .acquiring) { usleep(100) }
     }
 }

@@ -16,7 +16,8 @@ public final class VideoWriter {
             case .unsupportedExtension(let path):
                 return "\(path): the video must end in .mp4 or .gif"
             case .ffmpegFailed(let status, let output):
-                return "ffmpeg failed (exit \(status)): \(output.suffix(400))"
+                return "ffmpeg failed while writing the video (exit \(status)): "
+                    + "\(output.suffix(400).trimmingCharacters(in: .whitespacesAndNewlines)); check the output path and the ffmpeg installation"
             }
         }
     }
@@ -48,6 +49,9 @@ public final class VideoWriter {
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
+        // Writing to an ffmpeg that has exited would otherwise kill dojo with SIGPIPE, silently (exit status 141);
+        // ignored, the write fails with EPIPE and `append` reports ffmpeg's own error.
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// Adds one frame (starting ffmpeg at the first).
@@ -66,7 +70,16 @@ public final class VideoWriter {
         }
         precondition(frame.width == size!.width && frame.height == size!.height,
                      "video frames must keep the first frame's size \(size!), got \(frame.width)×\(frame.height)")
-        try input.fileHandleForWriting.write(contentsOf: Data(frame.pixels))
+        do {
+            try input.fileHandleForWriting.write(contentsOf: Data(frame.pixels))
+        } catch {
+            // ffmpeg stopped reading: it has failed; report its exit status and message rather than the broken pipe.
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Failure.ffmpegFailed(status: process.terminationStatus, output: output.isEmpty ? "\(error)" : output)
+        }
     }
 
     /// Closes the stream, waits for ffmpeg and moves the file into place.

@@ -89,9 +89,17 @@ public final class Window {
     private var textureSize = (width: 0, height: 0)
     public private(set) var lastFrame: Canvas?
 
-    /// Opens a window; throws ``WindowError/noDisplay`` when no video driver works (no display, no offscreen driver).
+    /// Opens a window; throws ``WindowError/noDisplay`` when no video driver works, or when SDL could only fall back
+    /// to a driver that shows nothing (`offscreen`, `dummy`) without the user asking for it with `SDL_VIDEODRIVER`:
+    /// a window nobody can see would play in real time for nothing.
     public init(title: String, width: Int, height: Int, scale: Int = 1) throws {
         guard SDL_Init(SDL_INIT_VIDEO) == 0 else { throw WindowError.noDisplay(String(cString: SDL_GetError())) }
+        let driver = SDL_GetCurrentVideoDriver().map { String(cString: $0) } ?? ""
+        let requested = ProcessInfo.processInfo.environment["SDL_VIDEODRIVER"].map { !$0.isEmpty } ?? false
+        if !requested, let reason = Self.invisibleDriverReason(driver) {
+            SDL_Quit()
+            throw WindowError.noDisplay(reason)
+        }
         SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "0")
         let position = Int32(bitPattern: 0x2FFF_0000)  // SDL_WINDOWPOS_CENTERED
         let flags = SDL_WINDOW_RESIZABLE.rawValue | SDL_WINDOW_SHOWN.rawValue
@@ -111,6 +119,20 @@ public final class Window {
         self.window = window
         self.renderer = renderer
     }
+
+    /// Why a window on video driver `driver` would show nothing, or nil when it is a real display.
+    static func invisibleDriverReason(_ driver: String) -> String? {
+        guard Window.invisibleDrivers.contains(driver) || driver.isEmpty else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let display = environment["DISPLAY"].map { "DISPLAY=\($0)" } ?? "DISPLAY unset"
+        let wayland = environment["WAYLAND_DISPLAY"].map { "WAYLAND_DISPLAY=\($0)" } ?? "WAYLAND_DISPLAY unset"
+        return "no display: SDL found no usable video driver (\(display), \(wayland)) and fell back to "
+            + "'\(driver.isEmpty ? "none" : driver)', which shows nothing; to run a window that shows nothing on purpose, "
+            + "set SDL_VIDEODRIVER=\(driver.isEmpty ? "offscreen" : driver)"
+    }
+
+    /// SDL video drivers that draw into memory only.
+    static let invisibleDrivers: Set<String> = ["offscreen", "dummy", "evdev"]
 
     deinit {
         if let texture { SDL_DestroyTexture(texture) }

@@ -92,9 +92,13 @@ extension Bench {
                 Cart-pole and gridworld (four-rooms and empty 8×8, 7×7 partial view as MiniGrid's default), with 1, 8
                 and 64 copies on one thread and 64 copies on --threads threads. Compare with Gymnasium, EnvPool and
                 MiniGrid: python3 bench/envs_vs_python.py
+                With --busy, the largest copy count is measured again on one thread and on --threads threads while a
+                spinning thread keeps one core busy (as another process on a shared machine would); the "vs 1" column
+                is the multi-thread rate over the one-thread rate under the same load.
+                  dojo bench envs --only gridworld-four-rooms --copies 64 --threads 2 --busy
                 """)
 
-        @Option(help: "Threads for the multi-threaded run.")
+        @Option(help: "Threads for the multi-threaded run (at most the machine's cores are used).")
         var threads: Int = 2
         @Option(help: "Copy counts, comma-separated (the largest is also run on --threads threads).")
         var copies: String = "1,8,64"
@@ -102,19 +106,46 @@ extension Bench {
         var only: String?
         @Option(help: "Seconds per measurement.")
         var seconds: Double = 0.5
+        @Flag(help: "Also measure the largest copy count with a spinning thread keeping one core busy.")
+        var busy = false
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
+        func validate() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+            guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be a positive number (got \(seconds)).") }
+            guard let counts = copyCounts else {
+                throw ValidationError("--copies takes positive whole numbers separated by commas, e.g. 1,8,64 (got '\(copies)').")
+            }
+            guard counts.allSatisfy({ $0 <= 1 << 20 }) else { throw ValidationError("--copies: at most 1048576 copies (got '\(copies)').") }
+            let known = EnvironmentBenchmark.configurations.map(\.name)
+            for name in selectedNames ?? [] where !known.contains(name) {
+                throw ValidationError("unknown configuration '\(name)'; choose from \(known.joined(separator: ", ")).")
+            }
+        }
+
+        /// The copy counts, or nil when one of them is not a positive whole number.
+        var copyCounts: [Int]? {
+            let counts = copies.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+            return counts.compactMap { $0 }
+        }
+
+        var selectedNames: [String]? { only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
         func run() throws {
-            if !json { print(pad("configuration", 24) + pad("copies", 8, right: true) + pad("threads", 9, right: true) + pad("steps/s", 16, right: true)) }
-            let counts = copies.split(separator: ",").compactMap { Int($0) }
-            let names = only.map { $0.split(separator: ",").map(String.init) }
-            let results = try EnvironmentBenchmark.run(copyCounts: counts, threads: threads, seconds: seconds,
-                                                       only: names) { result in
+            if !json {
+                print(pad("configuration", 24) + pad("copies", 8, right: true) + pad("threads", 9, right: true)
+                      + pad("steps/s", 16, right: true) + (busy ? pad("load", 7, right: true) : "") + pad("vs 1", 8, right: true))
+            }
+            let results = try EnvironmentBenchmark.run(copyCounts: copyCounts ?? [], threads: threads, seconds: seconds,
+                                                       only: selectedNames, busy: busy) { result in
                 if !json {
                     print(pad(result.configuration, 24) + pad("\(result.copies)", 8, right: true)
                           + pad("\(result.threads)", 9, right: true)
-                          + pad(String(format: "%.0f", result.stepsPerSecond), 16, right: true))
+                          + pad(String(format: "%.0f", result.stepsPerSecond), 16, right: true)
+                          + (busy ? pad(result.busy ? "busy" : "quiet", 7, right: true) : "")
+                          + pad(result.speedup.map { String(format: "%.2f×", $0) } ?? "", 8, right: true))
                 }
             }
             if json {

@@ -230,6 +230,7 @@ struct ReplayCommand: ParsableCommand {
             throw ReplayError.malformed(path: file, detail: detail)
         }
         if verify && viewing.frames == nil && viewing.video == nil { return }
+        // Without a display the summary above is printed, then the window's error (exit status 1).
         let view = WatchView(try WatchSession(driver: .replay(replay, folder: folder)))
         try present(view, options: viewing, keyboard: false, episodes: 1)
     }

@@ -57,9 +57,45 @@ struct ViewingOptions: ParsableArguments {
         ["gridworld": 6, "cartpole": 50, "highway": 2, "arm": 25][environment] ?? 10
     }
 
+    /// The playback speeds `--fps` accepts (frames per second); a video needs a whole number of at least 1.
+    static let framesPerSecondRange = 1.0...1000.0
+
     func validate() throws {
         if headless && frames == nil && video == nil {
             throw ValidationError("--headless needs --frames DIR and/or --video FILE.mp4 (or .gif).")
+        }
+        if let fps, !(fps.isFinite && Self.framesPerSecondRange.contains(fps)) {
+            throw ValidationError("--fps must be a number of frames per second from 1 to 1000, e.g. --fps 30 (got \(fps)).")
+        }
+        if let video {
+            let folder = (video as NSString).deletingLastPathComponent
+            try Self.checkWritableFolder(folder.isEmpty ? "." : folder, for: "--video \(video)", create: false)
+        }
+        if let frames { try Self.checkWritableFolder(frames, for: "--frames", create: true) }
+    }
+
+    /// Throws unless `path` is a folder this process can write into, or (with `create`) a folder that can be made:
+    /// its nearest existing ancestor is a writable folder.
+    static func checkWritableFolder(_ path: String, for option: String, create: Bool) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw ValidationError("\(option): '\(path)' is a file, not a folder; choose a folder.") }
+            guard access(path, W_OK | X_OK) == 0 else {
+                throw ValidationError("\(option): cannot write into the folder '\(path)' (permission denied); choose another folder.")
+            }
+            return
+        }
+        guard create else {
+            throw ValidationError("\(option): the folder '\(path)' does not exist; create it first (mkdir -p \(path)) or choose another path.")
+        }
+        var ancestor = (path as NSString).deletingLastPathComponent
+        while !ancestor.isEmpty && !FileManager.default.fileExists(atPath: ancestor, isDirectory: &isFolder) {
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
+        let existing = ancestor.isEmpty ? "." : ancestor
+        guard FileManager.default.fileExists(atPath: existing, isDirectory: &isFolder), isFolder.boolValue,
+              access(existing, W_OK | X_OK) == 0 else {
+            throw ValidationError("\(option): cannot create the folder '\(path)' ('\(existing)' is not a writable folder); choose another path.")
         }
     }
 }

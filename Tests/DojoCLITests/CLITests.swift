@@ -2,28 +2,36 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `dojo` binary (beside the test bundle), in `folder` when given, and returns its exit status, output
-/// (stdout and stderr) and whether a signal ended it.
-func runDojo(_ arguments: [String], environment: [String: String] = [:], in folder: String? = nil) throws
-    -> (status: Int32, output: String, crashed: Bool) {
+/// Runs the built `dojo` binary (beside the test bundle) in `folder` (default: this process's), with `removed`
+/// variables taken out of the environment and `added` ones set; returns how it ended, its output (stdout and stderr)
+/// and the wall-clock seconds it took. Stops it after `timeout` seconds.
+func runDojo(_ arguments: [String], removing removed: [String] = [], adding added: [String: String] = [:],
+             in folder: String? = nil, timeout: Double = 600) throws -> (status: Int32, signalled: Bool, output: String, seconds: Double) {
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    var environment = ProcessInfo.processInfo.environment.merging(added) { $1 }
+    for name in removed { environment.removeValue(forKey: name) }
+    process.environment = environment
     if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    let start = Date()
     try process.run()
+    let watchdog = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self), process.terminationReason == .uncaughtSignal)
+    watchdog.cancel()
+    return (process.terminationStatus, process.terminationReason == .uncaughtSignal,
+            String(decoding: data, as: UTF8.self), Date().timeIntervalSince(start))
 }
 
 /// Runs the built `dojo` binary and returns its exit status and output.
 func dojo(_ arguments: [String], environment: [String: String] = [:], in folder: String? = nil) throws -> (status: Int32, output: String) {
-    let result = try runDojo(arguments, environment: environment, in: folder)
+    let result = try runDojo(arguments, adding: environment, in: folder)
     return (result.status, result.output)
 }
 

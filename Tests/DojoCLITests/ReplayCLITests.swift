@@ -7,7 +7,8 @@ import TestSupport
 @Suite(.serialized) struct ReplayCLITests {
     /// Runs the built `dojo` in `folder` (its working directory).
     func dojo(in folder: String, _ arguments: [String]) throws -> (status: Int32, output: String, crashed: Bool) {
-        try runDojo(arguments, in: folder)
+        let result = try runDojo(arguments, in: folder)
+        return (result.status, result.output, result.signalled)
     }
 
     func temporaryFolder() throws -> String {
