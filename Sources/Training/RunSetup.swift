@@ -52,7 +52,12 @@ public struct RunRequest {
 
     /// Merges a YAML or JSON file (same keys as config.json; a partial file is fine).
     static func merge(file path: String, into config: inout RunConfig) throws {
-        let text = String(decoding: try RunConfig.readConfigText(path), as: UTF8.self)
+        try merge(contents: try RunConfig.readConfigText(path), path: path, into: &config)
+    }
+
+    /// Merges the bytes of a YAML or JSON config file; `path` labels errors.
+    package static func merge(contents data: Data, path: String, into config: inout RunConfig) throws {
+        let text = String(decoding: data, as: UTF8.self)
         let object: Any?
         do { object = try BoundedYAML.load(text) } catch let error as TrainingError {
             throw TrainingError.invalidConfig(["\(path): \(error.problems.joined(separator: "; "))"])
@@ -183,7 +188,11 @@ extension RunConfig {
     public static func load(run directory: String) throws -> RunConfig {
         let path = directory + "/config.json"
         guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.notARun(directory) }
-        let data = try readConfigText(path)
+        return try decode(runConfig: try readConfigText(path), run: directory, path: path)
+    }
+
+    /// Decodes and checks the bytes of run `directory`'s `config.json` (at `path`) as ``load(run:)`` does.
+    package static func decode(runConfig data: Data, run directory: String, path: String) throws -> RunConfig {
         let config: RunConfig
         do {
             let object = try JSONSerialization.jsonObject(with: data)
