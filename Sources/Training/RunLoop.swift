@@ -160,6 +160,11 @@ final class RunRecord {
             throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, "
                                                   + "eval_history.bits) has inconsistent sizes")
         }
+        // The learning curve is drawn from these values, and pixel positions cannot be computed from NaN or infinity.
+        guard !best[0].isNaN, (returns + lengths + curve + evaluations).allSatisfy(\.isFinite) else {
+            throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, eval_history.bits) "
+                                                  + "holds NaN or infinite values where finite returns, lengths and steps belong")
+        }
         bestEvaluation = best[0]
         recentReturns = returns
         recentLengths = lengths

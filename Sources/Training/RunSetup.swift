@@ -134,7 +134,7 @@ enum BoundedYAML {
     static func load(_ text: String) throws -> Any? {
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var budget = maximumValues
-        guard fits(node, budget: &budget) else {
+        guard try fits(node, budget: &budget) else {
             throw TrainingError.invalidConfig(["the document expands to more than \(maximumValues) values (through YAML aliases?); write it out plainly"])
         }
         return node.any
@@ -149,14 +149,22 @@ enum BoundedYAML {
         }
     }
 
-    private static func fits(_ node: Node, budget: inout Int) -> Bool {
+    /// Whether `node` holds at most `budget` values. Throws for a mapping key that is not plain text (a list or a
+    /// mapping as a key): Yams traps building such a mapping, and config keys are names.
+    private static func fits(_ node: Node, budget: inout Int) throws -> Bool {
         budget -= 1
         guard budget >= 0 else { return false }
         switch node {
         case .mapping(let mapping):
-            for (key, value) in mapping where !fits(key, budget: &budget) || !fits(value, budget: &budget) { return false }
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    let line = key.mark.map { "line \($0.line), column \($0.column)" } ?? "a key"
+                    throw TrainingError.invalidConfig(["\(line): a key is a list or a mapping; keys are names such as total_timesteps"])
+                }
+                guard try fits(key, budget: &budget), try fits(value, budget: &budget) else { return false }
+            }
         case .sequence(let sequence):
-            for value in sequence where !fits(value, budget: &budget) { return false }
+            for value in sequence where !(try fits(value, budget: &budget)) { return false }
         case .scalar, .alias:
             break
         }
