@@ -42,7 +42,7 @@ run_one() {
     local work=$build/corpus/$name crashers=fuzz/crashers/$name
     mkdir -p "$work" "$crashers"
     echo "== fuzzing $name for $seconds s"
-    DOJO_FUZZ_TARGET=$name OPENBLAS_NUM_THREADS=1 "${nice[@]}" "$binary" -max_total_time="$seconds" -timeout=25 \
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} DOJO_FUZZ_TARGET=$name OPENBLAS_NUM_THREADS=1 "${nice[@]}" "$binary" -max_total_time="$seconds" -timeout=25 \
         -rss_limit_mb=4096 -max_len=1048576 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$crashers/" "$@" \
         "$work" "fuzz/corpus/$name"
 }
