@@ -22,6 +22,7 @@ let package = Package(
     name: "Dojo",
     products: [
         .executable(name: "dojo", targets: ["dojo"]),
+        .executable(name: "dojo-fuzz", targets: ["DojoFuzz"]),
         .library(name: "Neural", targets: ["Neural"]),
         .library(name: "Sim", targets: ["Sim"]),
     ],
@@ -63,6 +64,9 @@ let package = Package(
             "Training", "Visualizer", "Environments", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Fuzzing: one harness per reader of untrusted files, and the libFuzzer binary scripts/fuzz.sh builds.
+        .target(name: "FuzzHarness", dependencies: ["Training", "Environments", "Sim", "Neural"]),
+        .executableTarget(name: "DojoFuzz", dependencies: ["FuzzHarness"]),
 
         // Test support shared by every test target.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
@@ -71,7 +75,8 @@ let package = Package(
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport", "CKernels"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
         .testTarget(name: "DojoCLITests", dependencies: ["dojo", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport",
+                                                          "FuzzHarness"]),
         .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Environments", "Sim", "TestSupport"]),
     ]
 )

@@ -94,11 +94,16 @@ public struct Canvas: Equatable, Sendable {
         fillRect(x: x + w - t, y: y + t, width: t, height: h - 2 * t, color)
     }
 
+    /// A pixel coordinate as an Int, held within ±2^31 so far-off shapes clip instead of trapping (NaN, from
+    /// arithmetic on extreme coordinates, becomes 0).
+    static func pixel(_ value: Double) -> Int { value.isNaN ? 0 : Int(min(max(value, -2_147_483_648), 2_147_483_647)) }
+
     /// Fills the disc of pixels whose centers lie within `radius` of (cx, cy).
     public mutating func fillCircle(centerX cx: Double, centerY cy: Double, radius: Double, _ color: Color) {
         let r2 = radius * radius
-        let top = max(0, Int((cy - radius).rounded(.down))), bottom = min(height - 1, Int((cy + radius).rounded(.up)))
-        let left = max(0, Int((cx - radius).rounded(.down))), right = min(width - 1, Int((cx + radius).rounded(.up)))
+        guard cx.isFinite, cy.isFinite, radius.isFinite else { return }
+        let top = max(0, Self.pixel((cy - radius).rounded(.down))), bottom = min(height - 1, Self.pixel((cy + radius).rounded(.up)))
+        let left = max(0, Self.pixel((cx - radius).rounded(.down))), right = min(width - 1, Self.pixel((cx + radius).rounded(.up)))
         guard top <= bottom, left <= right else { return }
         for py in top...bottom {
             for px in left...right {
@@ -110,9 +115,9 @@ public struct Canvas: Equatable, Sendable {
 
     /// Fills a polygon (even-odd rule, pixel centers), e.g. a rotated car or an arm link.
     public mutating func fillPolygon(_ points: [(x: Double, y: Double)], _ color: Color) {
-        guard points.count >= 3 else { return }
-        let minY = max(0, Int(points.map(\.y).min()!.rounded(.down)))
-        let maxY = min(height - 1, Int(points.map(\.y).max()!.rounded(.up)))
+        guard points.count >= 3, points.allSatisfy({ $0.x.isFinite && $0.y.isFinite }) else { return }
+        let minY = max(0, Self.pixel(points.map(\.y).min()!.rounded(.down)))
+        let maxY = min(height - 1, Self.pixel(points.map(\.y).max()!.rounded(.up)))
         guard minY <= maxY else { return }
         var crossings: [Double] = []
         for py in minY...maxY {
@@ -126,8 +131,8 @@ public struct Canvas: Equatable, Sendable {
             }
             crossings.sort()
             for pair in stride(from: 0, to: crossings.count - 1, by: 2) {
-                let start = max(0, Int((crossings[pair] - 0.5).rounded(.up)))
-                let end = min(width - 1, Int((crossings[pair + 1] - 0.5).rounded(.down)))
+                let start = max(0, Self.pixel((crossings[pair] - 0.5).rounded(.up)))
+                let end = min(width - 1, Self.pixel((crossings[pair + 1] - 0.5).rounded(.down)))
                 if start <= end { for px in start...end { plot(x: px, y: py, color) } }
             }
         }

@@ -127,7 +127,15 @@ public struct Replay: Codable, Equatable, Sendable {
     /// Reads a replay of the current version or, with `acceptingVersion1`, of version 1 (no digest: trust it only
     /// after re-simulation, as `Replay.upgrade` in Environments does).
     public static func read(from path: String, acceptingVersion1: Bool) throws -> Replay {
-        let data = try boundedContents(of: path)
+        try decode(try boundedContents(of: path), path: path, acceptingVersion1: acceptingVersion1)
+    }
+
+    /// Checks and decodes a replay's bytes as ``read(from:acceptingVersion1:)`` does after reading them; `path` only
+    /// labels errors.
+    public static func decode(_ data: Data, path: String, acceptingVersion1: Bool = false) throws -> Replay {
+        guard data.count <= maximumFileSize else {
+            throw ReplayError.cannotRead(path: path, reason: "it is \(data.count) bytes, more than the 64 MB a replay may have")
+        }
         // Check the format and version before decoding the rest, so an older or newer file says so plainly.
         struct Header: Decodable { var format: String?; var version: Int? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data) else {

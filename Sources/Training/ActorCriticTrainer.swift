@@ -277,6 +277,12 @@ public final class ActorCriticTrainer: RecordingTrainer {
     /// Restores weights and training state from a `last` checkpoint folder, checking every size and range first.
     func restore(from path: String) throws {
         let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
+        try restore(model: model, modelPath: modelPath, state: state, statePath: statePath)
+    }
+
+    /// Restores weights and training state from files already read (the paths label errors).
+    package func restore(model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) throws {
+        try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
         try Self.loadWeights(agent, from: model, path: modelPath)
         if observationStatistics != nil {
             observationStatistics = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)

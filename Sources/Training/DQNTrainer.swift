@@ -334,6 +334,12 @@ public final class DQNTrainer: RecordingTrainer {
     /// every counter, index and action for its range before use: the files may have been altered.
     func restore(from path: String) throws {
         let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
+        try restore(model: model, modelPath: modelPath, state: state, statePath: statePath)
+    }
+
+    /// Restores weights and training state from files already read (the paths label errors).
+    package func restore(model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) throws {
+        try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
         try modelEntries.load(from: model, path: modelPath)
         func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
             try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)

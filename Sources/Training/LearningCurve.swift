@@ -7,13 +7,17 @@ public enum LearningCurve {
                               evaluation: [(step: Double, value: Double)], width: Int = 800, height: Int = 450) -> Canvas {
         var canvas = Canvas(width: width, height: height, background: .white)
         let left = 70.0, right = Double(width) - 20, top = 40.0, bottom = Double(height) - 50
+        // Only finite points can be placed; a range too wide for a Double leaves the plot empty.
+        let training = training.filter { $0.step.isFinite && $0.value.isFinite }
+        let evaluation = evaluation.filter { $0.step.isFinite && $0.value.isFinite }
         let points = training + evaluation
         canvas.text(title, x: Int(left), y: 12, scale: 2, .black)
-        guard let maxStep = points.map(\.step).max(), maxStep > 0 else { return canvas }
-        var low = points.map(\.value).min()!, high = points.map(\.value).max()!
+        guard let maxStep = points.map(\.step).max(), maxStep > 0,
+              var low = points.map(\.value).min(), var high = points.map(\.value).max() else { return canvas }
         if high - low < 1e-9 { low -= 1; high += 1 }
         let pad = (high - low) * 0.05
         low -= pad; high += pad
+        guard (high - low).isFinite else { return canvas }
         func x(_ step: Double) -> Double { left + step / maxStep * (right - left) }
         func y(_ value: Double) -> Double { bottom - (value - low) / (high - low) * (bottom - top) }
         // Axes, grid and labels.

@@ -51,8 +51,6 @@ enum Checkpoint {
             throw TrainingError.corruptCheckpoint("\(statePath) is missing; the run has no resumable checkpoint yet")
         }
         let model = try SafeTensors.read(from: modelPath), state = try SafeTensors.read(from: statePath)
-        try TrainedRun.checkFinite(model, path: modelPath)
-        try TrainedRun.checkFinite(state, path: statePath)
         return (model, modelPath, state, statePath)
     }
 
@@ -90,6 +88,12 @@ enum Checkpoint {
             environments.episodeReturns[i] = Double(bitPattern: UInt64(bitPattern: returns[i]))
             environments.episodeLengths[i] = lengths[i]
         }
+    }
+
+    /// Training never saves non-finite weights or state, so a checkpoint holding NaN or infinity was altered.
+    static func checkFinite(model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) throws {
+        try TrainedRun.checkFinite(model, path: modelPath)
+        try TrainedRun.checkFinite(state, path: statePath)
     }
 
     /// The largest step, episode or transition count a state file may hold (2^53: exact as a Double).
@@ -162,6 +166,11 @@ final class RunRecord {
               evaluations.count % 2 == 0 else {
             throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, "
                                                   + "eval_history.bits) has inconsistent sizes")
+        }
+        // The learning curve is drawn from these values, and pixel positions cannot be computed from NaN or infinity.
+        guard !best[0].isNaN, (returns + lengths + curve + evaluations).allSatisfy(\.isFinite) else {
+            throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, eval_history.bits) "
+                                                  + "holds NaN or infinite values where finite returns, lengths and steps belong")
         }
         bestEvaluation = best[0]
         recentReturns = returns

@@ -52,7 +52,12 @@ public struct RunRequest {
 
     /// Merges a YAML or JSON file (same keys as config.json; a partial file is fine).
     static func merge(file path: String, into config: inout RunConfig) throws {
-        let text = String(decoding: try RunConfig.readConfigText(path), as: UTF8.self)
+        try merge(contents: try RunConfig.readConfigText(path), path: path, into: &config)
+    }
+
+    /// Merges the bytes of a YAML or JSON config file; `path` labels errors.
+    package static func merge(contents data: Data, path: String, into config: inout RunConfig) throws {
+        let text = String(decoding: data, as: UTF8.self)
         let object: Any?
         do { object = try BoundedYAML.load(text) } catch let error as TrainingError {
             throw TrainingError.invalidConfig(["\(path): \(error.problems.joined(separator: "; "))"])
@@ -129,7 +134,7 @@ enum BoundedYAML {
     static func load(_ text: String) throws -> Any? {
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var budget = maximumValues
-        guard fits(node, budget: &budget) else {
+        guard try fits(node, budget: &budget) else {
             throw TrainingError.invalidConfig(["the document expands to more than \(maximumValues) values (through YAML aliases?); write it out plainly"])
         }
         return node.any
@@ -144,14 +149,22 @@ enum BoundedYAML {
         }
     }
 
-    private static func fits(_ node: Node, budget: inout Int) -> Bool {
+    /// Whether `node` holds at most `budget` values. Throws for a mapping key that is not plain text (a list or a
+    /// mapping as a key): Yams traps building such a mapping, and config keys are names.
+    private static func fits(_ node: Node, budget: inout Int) throws -> Bool {
         budget -= 1
         guard budget >= 0 else { return false }
         switch node {
         case .mapping(let mapping):
-            for (key, value) in mapping where !fits(key, budget: &budget) || !fits(value, budget: &budget) { return false }
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    let line = key.mark.map { "line \($0.line), column \($0.column)" } ?? "a key"
+                    throw TrainingError.invalidConfig(["\(line): a key is a list or a mapping; keys are names such as total_timesteps"])
+                }
+                guard try fits(key, budget: &budget), try fits(value, budget: &budget) else { return false }
+            }
         case .sequence(let sequence):
-            for value in sequence where !fits(value, budget: &budget) { return false }
+            for value in sequence where !(try fits(value, budget: &budget)) { return false }
         case .scalar, .alias:
             break
         }
@@ -183,7 +196,11 @@ extension RunConfig {
     public static func load(run directory: String) throws -> RunConfig {
         let path = directory + "/config.json"
         guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.notARun(directory) }
-        let data = try readConfigText(path)
+        return try decode(runConfig: try readConfigText(path), run: directory, path: path)
+    }
+
+    /// Decodes and checks the bytes of run `directory`'s `config.json` (at `path`) as ``load(run:)`` does.
+    package static func decode(runConfig data: Data, run directory: String, path: String) throws -> RunConfig {
         let config: RunConfig
         do {
             let object = try JSONSerialization.jsonObject(with: data)
