@@ -105,3 +105,23 @@ func scratchFolder(_ name: String) -> String {
         #expect(after.status == 0 && after.output == before.output, "\(after.output)")
     }
 }
+
+@Suite struct CheckpointKillCLITests {
+    /// Issue 11, finding 4: killed between the checkpoint writer's two renames (reproduced by `strace -e
+    /// inject=rename:signal=SIGKILL`), a run was left with complete `last.old` and `last.tmp` folders and no `last`,
+    /// and `--resume` said it had no checkpoint.
+    @Test("A run killed between the checkpoint renames resumes from the newest complete checkpoint")
+    func resumeAfterKillBetweenRenames() throws {
+        let run = scratchFolder("killed")
+        #expect(try dojo(["train", "cartpole", "--steps", "600", "--set", "learning_starts=100", "--set", "batch_size=16",
+                          "--out", run]).status == 0)
+        let last = run + "/checkpoints/last", manager = FileManager.default
+        // The state the kill leaves: the previous checkpoint moved aside, the new one finished but not renamed yet.
+        try manager.moveItem(atPath: last, toPath: last + ".old")
+        try manager.copyItem(atPath: last + ".old", toPath: last + ".tmp")
+        let resumed = try dojo(["train", "--resume", run, "--steps", "800"])
+        #expect(resumed.status == 0 && resumed.output.contains("at step 600 of 800"), "\(resumed.output)")
+        #expect(manager.fileExists(atPath: last + "/state.safetensors"))
+        #expect(!manager.fileExists(atPath: last + ".old") && !manager.fileExists(atPath: last + ".tmp"))
+    }
+}
