@@ -15,10 +15,11 @@ public let fuzzTargets: [(name: String, run: @Sendable (Data) -> Void)] = [
     ("state", fuzzTrainingState),
 ]
 
-/// A scratch folder for this process (maps written for the gridworld, the prepared runs).
+/// A scratch folder for this process (maps written for the gridworld, the prepared runs), removed when it exits.
 let scratchFolder: String = {
     let path = NSTemporaryDirectory() + "/dojo-fuzz-\(getpid())"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: scratchFolder) }
     return path
 }()
 
