@@ -81,8 +81,13 @@ public struct Canvas: Equatable, Sendable {
 
     /// Fills the axis-aligned rectangle with top-left (x, y), clipped to the canvas.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, _ color: Color) {
-        for py in max(0, y)..<min(height, y + h) where w > 0 {
-            for px in max(0, x)..<max(max(0, x), min(width, x + w)) { plot(x: px, y: py, color) }
+        guard w > 0, h > 0 else { return }
+        // Clipped with saturating ends, so a rectangle far off the canvas draws nothing instead of trapping.
+        let top = max(0, y), bottom = min(height, y.addingReportingOverflow(h).overflow ? Int.max : y + h)
+        let left = max(0, x), right = min(width, x.addingReportingOverflow(w).overflow ? Int.max : x + w)
+        guard top < bottom, left < right else { return }
+        for py in top..<bottom {
+            for px in left..<right { plot(x: px, y: py, color) }
         }
     }
 

@@ -20,13 +20,15 @@ public enum LearningCurve {
         guard (high - low).isFinite else { return canvas }
         func x(_ step: Double) -> Double { left + step / maxStep * (right - left) }
         func y(_ value: Double) -> Double { bottom - (value - low) / (high - low) * (bottom - top) }
+        /// A pixel coordinate for text, clamped so that extreme (but finite) values cannot trap the conversion.
+        func pixel(_ coordinate: Double) -> Int { coordinate.isFinite ? Int(max(-1e6, min(1e6, coordinate))) : 0 }
         // Axes, grid and labels.
         for k in 0...4 {
             let value = low + (high - low) * Double(k) / 4, py = y(value)
             canvas.line(from: (left, py), to: (right, py), thickness: 1, .lightGray)
-            canvas.text(String(format: "%.2f", value), x: 4, y: Int(py) - 3, .black)
-            let step = maxStep * Double(k) / 4
-            canvas.text(Self.compact(step), x: Int(x(step)) - 10, y: Int(bottom) + 8, .black)
+            canvas.text(String(format: "%.2f", value), x: 4, y: pixel(py) - 3, .black)
+            let step = maxStep / 4 * Double(k)  // divided first: maxStep × 4 can overflow
+            canvas.text(Self.compact(step), x: pixel(x(step)) - 10, y: Int(bottom) + 8, .black)
         }
         canvas.line(from: (left, top), to: (left, bottom), thickness: 1, .black)
         canvas.line(from: (left, bottom), to: (right, bottom), thickness: 1, .black)

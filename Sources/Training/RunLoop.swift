@@ -172,6 +172,11 @@ final class RunRecord {
             throw TrainingError.corruptCheckpoint("\(path): the run record (record.best, recent.*, history.bits, eval_history.bits) "
                                                   + "holds NaN or infinite values where finite returns, lengths and steps belong")
         }
+        // Steps are counts of environment steps (at most 2^53), so the curve's axis can be drawn.
+        let steps = stride(from: 0, to: curve.count, by: 2).map { curve[$0] } + stride(from: 0, to: evaluations.count, by: 2).map { evaluations[$0] }
+        guard steps.allSatisfy({ (0...Double(Checkpoint.maximumCount)).contains($0) }) else {
+            throw TrainingError.corruptCheckpoint("\(path): history.bits or eval_history.bits holds a step outside 0...2^53")
+        }
         bestEvaluation = best[0]
         recentReturns = returns
         recentLengths = lengths

@@ -131,8 +131,21 @@ public struct RunRequest {
 enum BoundedYAML {
     static let maximumValues = 100_000
 
+    /// Yams' default rules, except that integers are never read in YAML 1.1's base 60 (`1:30`): Yams multiplies
+    /// those out without an overflow check and traps on a long one (found by fuzzing). `1:30` stays a string.
+    static let resolver: Resolver = {
+        guard let decimalIntegers = try? Resolver.Rule(.int, """
+            ^(?:[-+]?0b[0-1_]+\
+            |[-+]?0o?[0-7_]+\
+            |[-+]?(?:0|[1-9][0-9_]*)\
+            |[-+]?0x[0-9a-fA-F_]+)$
+            """) else { preconditionFailure("the integer rule is a fixed, valid pattern") }
+        return [.bool, decimalIntegers, .float, .merge, .null, .timestamp, .value]  // Yams' default order
+            .reduce(Resolver.basic) { $0.appending($1) }
+    }()
+
     static func load(_ text: String) throws -> Any? {
-        guard let node = try Yams.compose(yaml: text) else { return nil }
+        guard let node = try Yams.compose(yaml: text, resolver) else { return nil }
         var budget = maximumValues
         guard try fits(node, budget: &budget) else {
             throw TrainingError.invalidConfig(["the document expands to more than \(maximumValues) values (through YAML aliases?); write it out plainly"])

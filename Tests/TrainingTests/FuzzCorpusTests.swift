@@ -1,5 +1,6 @@
 import Foundation
 import FuzzHarness
+import Neural
 import Sim
 @testable import Training
 import Testing
@@ -72,5 +73,36 @@ extension FuzzFindingTests {
         canvas.fillCircle(centerX: .nan, centerY: 1, radius: 4, .black)
         canvas.line(from: (0, 0), to: (1e300, -1e300), thickness: 2, .black)
         canvas.line(from: (.nan, 0), to: (1, 1), thickness: 2, .black)
+    }
+}
+
+extension FuzzFindingTests {
+    /// Found by the state fuzz target (`fuzz/crashers/state/huge-history-step.bin`): a learning-curve step near
+    /// Double's maximum restored, and the axis label at 4 × maxStep / 4 overflowed to infinity and trapped as a pixel.
+    @Test("Learning-curve steps outside 0...2^53 are refused on resume; the curve never traps on huge finite values")
+    func hugeHistoryStep() throws {
+        let canvas = LearningCurve.render(title: "t", training: [(1e308, 1), (1.7e308, 2)], evaluation: [(1.79e308, -1e308)])
+        #expect(canvas.width == 800)
+        let run = temporaryDirectory("fuzz-huge-step")
+        _ = try DQNTrainer(config: smallRun(), directory: run).run(stopAt: 600)
+        let path = run + "/checkpoints/last/state.safetensors"
+        var state = try SafeTensors.read(from: path)
+        state.tensors["history.bits"] = .int64(shape: [2], values: [Int64(bitPattern: (1.7e308).bitPattern), Int64(bitPattern: (1.0).bitPattern)])
+        try SafeTensors.encode(state).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TrainingError.self) { _ = try DQNTrainer(config: smallRun(), directory: run, resume: true) }
+    }
+}
+
+extension FuzzFindingTests {
+    /// Found by the config fuzz target (`fuzz/crashers/config/base-60-overflow.yaml`): YAML 1.1 reads `1:30` as a
+    /// base-60 integer, and Yams multiplied a long one out without an overflow check and trapped.
+    @Test("A long base-60 number in a config is text, not a trap")
+    func base60Overflow() throws {
+        var config = RunConfig()
+        #expect(throws: TrainingError.self) {
+            try RunRequest.merge(contents: Data("dqn:\n  batch_size: -3777776777777777776:8\n".utf8), path: "b.yaml", into: &config)
+        }
+        #expect(try BoundedYAML.load("-3777776777777777776:8") as? String == "-3777776777777777776:8")
+        #expect(try BoundedYAML.load("42") as? Int == 42)
     }
 }
