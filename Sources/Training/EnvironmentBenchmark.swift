@@ -69,8 +69,10 @@ public enum EnvironmentBenchmark {
                     }
                 }
                 load?.stop()
+                // The threads actually used: the vector environment never runs more than the machine's cores.
+                let used = min(threadCount, max(1, ProcessInfo.processInfo.activeProcessorCount))
                 var result = Result(environment: configuration.id, configuration: configuration.name, copies: copies,
-                                    threads: threadCount, stepsPerSecond: rate, busy: loaded)
+                                    threads: used, stepsPerSecond: rate, busy: loaded)
                 if threadCount > 1, let single = results.last(where: { $0.configuration == configuration.name
                     && $0.copies == copies && $0.threads == 1 && $0.busy == loaded }) {
                     result.speedup = rate / single.stepsPerSecond

@@ -27,4 +27,15 @@ import Testing
         #expect(rows.allSatisfy { $0.copies == 16 && $0.stepsPerSecond > 0 })
         #expect(rows.filter { $0.threads == 2 }.allSatisfy { $0.speedup != nil })
     }
+
+    @Test("bench envs reports the threads it used: never more than the machine's cores")
+    func threadsUsed() throws {
+        let result = try runDojo(["bench", "envs", "--only", "cartpole", "--copies", "16", "--threads", "64",
+                                  "--seconds", "0.02", "--json"], timeout: 60)
+        #expect(result.status == 0, "\(result.output)")
+        struct Row: Decodable { let threads: Int }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(result.output.utf8))
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(rows.map(\.threads).max() == min(64, cores), "\(rows.map(\.threads))")
+    }
 }
