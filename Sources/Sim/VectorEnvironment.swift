@@ -163,7 +163,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     func chooseBlocks() {
         let eighths = (count + 7) / 8
         let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : eighths
-        var wanted = max(1, min(min(eighths, affordable), 4 * threads))  // two-argument min: the variadic one allocates
+        var wanted = max(1, min(min(eighths, affordable), min(4 * threads, WorkerPool.maximumBlocks)))  // two-argument min: the variadic one allocates
         if wanted > threads { wanted -= wanted % threads }  // whole rounds of blocks: no thread left with an extra one
         copiesPerBlock = (eighths + wanted - 1) / wanted * 8
         blocks = (count + copiesPerBlock - 1) / copiesPerBlock

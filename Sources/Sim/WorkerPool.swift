@@ -4,10 +4,13 @@ import Synchronization
 /// Persistent worker threads for lockstep parallel loops whose iterations take microseconds (stepping 64 gridworlds
 /// takes about 20 µs): handing each step to a dispatch queue would cost more than the work.
 ///
-/// **Work sharing.** `run(work, blocks:)` numbers the work in blocks; the caller and the workers claim blocks one at a
-/// time from a shared counter until none are left, so a thread that is late (asleep, or descheduled because another
-/// process wants the core) simply gets fewer blocks instead of holding everyone up. Which thread performs a block
-/// never changes what the block computes, so results do not depend on the thread count or on timing.
+/// **Work sharing.** `run(work, blocks:)` numbers the work in blocks (at most ``maximumBlocks``). Each thread has home
+/// blocks (an equal run of consecutive blocks: the caller's first, worker i's i-th) and claims those first, then any
+/// block still unclaimed, one at a time, until none are left. Home blocks keep a block's data in the cache of the core
+/// that stepped it last run (a claim-what-comes-next counter hands the same block to a different thread from run to
+/// run, and the data follows it across cores); taking the rest means a thread that is late (asleep, or descheduled
+/// because another process wants the core) simply gets fewer blocks instead of holding everyone up. Which thread
+/// performs a block never changes what the block computes, so results do not depend on the thread count or on timing.
 ///
 /// **Waiting.** A thread that has nothing to do spins for a bounded time (workers ``workerSpin``, the caller
 /// ``callerSpin``), then blocks on a condition variable, so an idle pool costs no CPU and a waiting caller gives its
@@ -26,6 +29,8 @@ final class WorkerPool {
     static let workerSpin: UInt64 = 200_000
     /// How long the caller spins for blocks still being performed by workers before it blocks (nanoseconds).
     static let callerSpin: UInt64 = 20_000
+    /// The most blocks a run may have (one bit each in the claim word).
+    static let maximumBlocks = 32
 
     /// State the workers hold strongly, so it outlives the pool until every worker has seen `stopping`.
     private final class Shared: @unchecked Sendable {
@@ -33,8 +38,8 @@ final class WorkerPool {
         /// the threads update while working.
         let generation = Atomic<UInt32>(0)
         private let padding0: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        /// The next block to claim, with the run's generation in the high 32 bits, so a worker that wakes late
-        /// cannot claim a block of a newer run with what it read about an older one.
+        /// The claimed blocks of the current run (bit b for block b), with the run's generation in the high 32 bits,
+        /// so a worker that wakes late cannot claim a block of a newer run with what it read about an older one.
         let claim = Atomic<UInt64>(0)
         /// Blocks of the current run.
         let blocks = Atomic<Int>(0)
@@ -64,7 +69,8 @@ final class WorkerPool {
         let shared = Shared(workers: self.threads - 1)
         self.shared = shared
         for index in 1..<self.threads {
-            let thread = Thread { Self.workerLoop(shared, index: index) }
+            let threads = self.threads
+            let thread = Thread { Self.workerLoop(shared, index: index, threads: threads) }
             thread.stackSize = 1 << 20
             thread.start()
         }
@@ -83,6 +89,7 @@ final class WorkerPool {
     /// Calls `work.performBlock(b)` once for every `b` in `0..<blocks`, on the caller's thread and the workers,
     /// and returns when all are done.
     func run(_ work: some BlockWork, blocks: Int) {
+        precondition(blocks <= Self.maximumBlocks, "a run has at most \(Self.maximumBlocks) blocks")
         if threads == 1 || blocks <= 1 {
             for block in 0..<blocks { work.performBlock(block) }
             return
@@ -94,12 +101,10 @@ final class WorkerPool {
         shared.claim.store(UInt64(generation) << 32, ordering: .releasing)
         shared.generation.store(generation, ordering: .sequentiallyConsistent)
         shared.newRun.wakeAll()
-        // Claim blocks like any worker.
+        // Claim blocks like any worker, the caller's home blocks first.
         var performed = 0
-        while true {
-            let block = Int(shared.claim.add(1, ordering: .acquiringAndReleasing).oldValue & 0xFFFF_FFFF)
-            if block >= blocks { break }
-            work.performBlock(block)
+        for offset in 0..<blocks where Self.claim(offset, generation: generation, shared) {
+            work.performBlock(offset)
             performed += 1
         }
         if performed > 0 { shared.done.add(performed, ordering: .sequentiallyConsistent) }
@@ -112,6 +117,20 @@ final class WorkerPool {
         shared.work = nil
     }
 
+    /// Claims `block` of run `generation` if it is still unclaimed; false if it is taken or the run is over.
+    @inline(__always)
+    private static func claim(_ block: Int, generation: UInt32, _ shared: Shared) -> Bool {
+        let bit = UInt64(1) << UInt64(block)
+        var current = shared.claim.load(ordering: .acquiring)
+        while UInt32(truncatingIfNeeded: current >> 32) == generation, current & bit == 0 {
+            let (exchanged, original) = shared.claim.compareExchange(expected: current, desired: current | bit,
+                                                                     ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
     /// Spins until `ready()` or until `nanoseconds` have passed; returns whether `ready()` came true.
     @inline(__always)
     private static func spin(for nanoseconds: UInt64, until ready: () -> Bool) -> Bool {
@@ -122,7 +141,7 @@ final class WorkerPool {
         }
     }
 
-    private static func workerLoop(_ shared: Shared, index: Int) {
+    private static func workerLoop(_ shared: Shared, index: Int, threads: Int) {
         shared.workerThreads[index - 1] = pthread_self()
         shared.started.add(1, ordering: .releasing)
         var seen: UInt32 = 0
@@ -133,14 +152,13 @@ final class WorkerPool {
             if !spin(for: workerSpin, until: fresh) { shared.newRun.wait(until: fresh) }
             if shared.stopping.load(ordering: .acquiring) { return }
             seen = shared.generation.load(ordering: .acquiring)
-            // Claim blocks of run `seen` while there are any; stop as soon as the run is over or a newer one began.
-            while true {
-                let claim = shared.claim.load(ordering: .acquiring)
-                let blocks = shared.blocks.load(ordering: .relaxed)
-                let block = Int(claim & 0xFFFF_FFFF)
-                guard UInt32(truncatingIfNeeded: claim >> 32) == seen, block < blocks else { break }
-                guard shared.claim.compareExchange(expected: claim, desired: claim + 1,
-                                                   ordering: .acquiringAndReleasing).exchanged else { continue }
+            // Claim blocks of run `seen`, home blocks first, while there are any. `blocks` may already belong to a
+            // newer run; then every claim fails, as the claim word carries the newer generation.
+            let blocks = shared.blocks.load(ordering: .relaxed)
+            let home = index * blocks / threads
+            for offset in 0..<blocks {
+                let block = (home + offset) % blocks
+                guard claim(block, generation: seen, shared) else { continue }
                 shared.work.unsafelyUnwrapped.performBlock(block)
                 if shared.done.add(1, ordering: .sequentiallyConsistent).newValue == blocks { shared.finished.wakeAll() }
             }

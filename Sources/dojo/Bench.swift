@@ -89,12 +89,15 @@ extension Bench {
             commandName: "envs",
             abstract: "Environment steps per second with random actions, single and vectorized.",
             discussion: """
-                Cart-pole and gridworld (four-rooms and empty 8×8, 7×7 partial view as MiniGrid's default), with 1, 8
-                and 64 copies on one thread and 64 copies on --threads threads. Compare with Gymnasium, EnvPool and
+                Every environment configuration, with 1, 8 and 64 copies on one thread and 64 copies on --threads \
+                threads (gridworld with MiniGrid's default 7×7 partial view). Compare with Gymnasium, EnvPool and \
                 MiniGrid: python3 bench/envs_vs_python.py
-                With --busy, the largest copy count is measured again on one thread and on --threads threads while a
-                spinning thread keeps one core busy (as another process on a shared machine would); the "vs 1" column
-                is the multi-thread rate over the one-thread rate under the same load.
+
+                The "vs 1" column is the multi-thread rate over the one-thread rate. The two are measured side by \
+                side, in alternating rounds, each the median of its rounds, so that the machine's other load hits \
+                both alike. With --busy, the largest copy count is measured again while a spinning thread keeps one \
+                core busy, as another process on a shared machine would.
+
                   dojo bench envs --only gridworld-four-rooms --copies 64 --threads 2 --busy
                 """)
 

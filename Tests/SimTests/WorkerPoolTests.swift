@@ -15,18 +15,26 @@ private final class CountingWork: BlockWork, @unchecked Sendable {
     /// Microseconds a block performed on the caller's thread sleeps (to give a worker time to claim one).
     var callerDelay: UInt32 = 0
     let performedByWorker = Atomic<Bool>(false)
+    /// The blocks performed off the caller's thread in the current run, in order (the test resets `workerBlockCount`).
+    /// Plain memory, not stored properties: a worker thread must not take part in the runtime's exclusivity checks.
+    let workerBlocks: UnsafeMutablePointer<Int>
+    let workerBlockCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
     init(capacity: Int) {
         self.capacity = capacity
         counts = .allocate(capacity: capacity)
         counts.initialize(repeating: 0, count: capacity)
+        workerBlocks = .allocate(capacity: capacity)
+        workerBlockCount.initialize(to: 0)
     }
-    deinit { counts.deallocate() }
+    deinit { counts.deallocate(); workerBlocks.deallocate(); workerBlockCount.deallocate() }
 
     func performBlock(_ block: Int) {
         counts[block] += 1  // each block is performed by one thread at a time, so this is not a race
         if pthread_equal(pthread_self(), caller) == 0 {
             performedByWorker.store(true, ordering: .relaxed)
+            workerBlocks[workerBlockCount.pointee % capacity] = block  // one worker in a two-thread pool: not a race
+            workerBlockCount.pointee += 1
             if workerDelay > 0 { usleep(workerDelay) }
         } else if callerDelay > 0 {
             usleep(callerDelay)
@@ -77,14 +85,35 @@ private final class TimedEnvironment: Environment {
     @Test("Every block is performed exactly once per run, whatever the number of blocks")
     func everyBlockOnce() {
         let pool = WorkerPool(threads: 2)
-        let work = CountingWork(capacity: 40)
-        var expected = [Int](repeating: 0, count: 40)
+        let blocksAtMost = WorkerPool.maximumBlocks
+        let work = CountingWork(capacity: blocksAtMost)
+        var expected = [Int](repeating: 0, count: blocksAtMost)
         for run in 0..<20_000 {
-            let blocks = run % 40 + 1
+            let blocks = run % blocksAtMost + 1
             pool.run(work, blocks: blocks)
             for block in 0..<blocks { expected[block] += 1 }
         }
-        #expect(Array(UnsafeBufferPointer(start: work.counts, count: 40)) == expected)
+        #expect(Array(UnsafeBufferPointer(start: work.counts, count: blocksAtMost)) == expected)
+    }
+
+    @Test("A worker claims its home blocks first, so a block's data stays on one core from run to run")
+    func workersStartAtHome() throws {
+        let pool = WorkerPool(threads: 2)
+        try #require(pool.threads == 2, "needs two cores")
+        let work = CountingWork(capacity: 4)
+        work.workerDelay = 100
+        work.callerDelay = 100
+        var runsWithHomeBlock = 0
+        for _ in 0..<300 {
+            work.workerBlockCount.pointee = 0
+            pool.run(work, blocks: 4)
+            // The worker's home blocks are 2 and 3; after them it looks at 0 and 1. Whatever it finds taken, the
+            // blocks it performs follow that order.
+            let order = (0..<work.workerBlockCount.pointee).map { (work.workerBlocks[$0] + 2) % 4 }
+            #expect(order == order.sorted(), "the worker performed blocks \(order.map { ($0 + 2) % 4 })")
+            if order.first == 0 { runsWithHomeBlock += 1 }
+        }
+        #expect(runsWithHomeBlock > 0, "the worker never took a block")
     }
 
     @Test("The caller blocks (spends little CPU) while a worker takes long over its block")
