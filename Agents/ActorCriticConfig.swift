@@ -74,7 +74,8 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
     }
 
     /// Problems with these values for the given spaces, each saying what to change (empty when valid).
-    public func problems(observationSpace: Space, actionSpace: Space, algorithm: String, environmentCopies: Int) -> [String] {
+    public func problems(observationSpace: Space, actionSpace: Space, algorithm: ActorCriticAgent.Algorithm,
+                         environmentCopies: Int) -> [String] {
         // Sizes first: everything below multiplies them.
         let sizes = SizeLimits.check([
             ("n_steps", nSteps, 1, SizeLimits.sequenceLength), ("batch_size", batchSize, 1, SizeLimits.batchSize),
@@ -98,7 +99,7 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
         require(learningRateEnd.map { $0 >= 0 && $0.isFinite } ?? true, "learning_rate_end must be ≥ 0")
         require(nSteps >= 1, "n_steps must be ≥ 1 (got \(nSteps))")
         require(nEpochs >= 1, "n_epochs must be ≥ 1 (got \(nEpochs))")
-        if algorithm == "ppo" {
+        if algorithm == .ppo {
             require(batchSize >= 1 && batchSize <= nSteps * environmentCopies,
                     "batch_size (\(batchSize)) must be between 1 and n_steps × n_envs (\(nSteps * environmentCopies))")
         }
@@ -133,7 +134,7 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
         }
         if encoder.hasSuffix("lstm") {
             require(lstmHidden >= 1, "lstm_hidden must be positive")
-            require(algorithm != "ppo" || batchSize % nSteps == 0 || batchSize >= nSteps * environmentCopies,
+            require(algorithm != .ppo || batchSize % nSteps == 0 || batchSize >= nSteps * environmentCopies,
                     "recurrent PPO keeps each copy's rollout whole in a minibatch: make batch_size a multiple of n_steps (\(nSteps))")
         }
         return problems

@@ -38,6 +38,10 @@ public enum EnvironmentRegistry {
 
     public static var ids: [String] { entries.map(\.id) }
 
+    /// The Gymnasium ids of the environments that reproduce a Gymnasium environment, with the Dojo id of each: files
+    /// written for the Python ecosystem (rl-baselines3-zoo's hyperparameters) name environments this way.
+    public static let gymnasiumIDs: [String: String] = ["CartPole-v1": "cartpole"]
+
     public static func entry(_ id: String) throws -> EnvironmentEntry {
         guard let entry = entries.first(where: { $0.id == id }) else {
             throw OptionError.unknownEnvironment(name: id, valid: ids)

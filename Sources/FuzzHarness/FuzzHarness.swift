@@ -117,7 +117,7 @@ public func fuzzConfig(_ data: Data) {
     let base = RunConfig()
     var actorCritic = RunConfig()
     actorCritic.env = "cartpole"
-    actorCritic.agent = "ppo"
+    try? actorCritic.setAgent(ActorCriticTrainer.ppo.id)
     for var config in [base, actorCritic] {
         guard (try? RunRequest.merge(contents: data, path: "fuzz.yaml", into: &config)) != nil else { continue }
         if config.problems().isEmpty { _ = try? EnvironmentRegistry.make(config.env, options: config.envOptions) }
@@ -146,7 +146,7 @@ final class PreparedRun: @unchecked Sendable {
         model = try SafeTensors.read(from: last + "/model.safetensors")
         state = try SafeTensors.read(from: last + "/state.safetensors")
         let modelPath = last + "/model.safetensors", statePath = last + "/state.safetensors"
-        if config.actorCritic == nil {
+        if config.agent == DQNTrainer.algorithm.id {
             let dqn = try DQNTrainer(config: config, directory: directory, resume: true)
             trainer = dqn
             restore = { try dqn.restore(model: $0, modelPath: modelPath, state: $1, statePath: statePath) }
@@ -163,19 +163,26 @@ final class PreparedRun: @unchecked Sendable {
         var config = RunConfig()
         config.env = "cartpole"; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
         config.evalFreq = 300; config.nEvalEpisodes = 1; config.logInterval = 100
-        config.dqn.bufferSize = 400; config.dqn.learningStarts = 100; config.dqn.batchSize = 8; config.dqn.netArch = [8]
-        config.dqn.nStep = 3; config.dqn.prioritizedReplay = true; config.dqn.dueling = true; config.dqn.trainFreq = 2
-        return prepared("dqn", config, trainedSteps: 300, round: 4)
+        do {
+            try config.setAgent(DQNTrainer.algorithm.id)
+            try config.set(["buffer_size": .int(400), "learning_starts": .int(100), "batch_size": .int(8), "net_arch": .list([.int(8)]),
+                            "n_step": .int(3), "prioritized_replay": .bool(true), "dueling": .bool(true), "train_freq": .int(2)],
+                           source: "fuzz harness")
+        } catch { return nil }
+        return prepared(config.agent, config, trainedSteps: 300, round: 4)
     }()
 
     /// A tiny PPO cart-pole run (observation and reward normalization) after two rollouts.
     static let ppo: PreparedRun? = {
         var config = RunConfig()
-        config.env = "cartpole"; config.agent = "ppo"; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.env = "cartpole"; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
         config.evalFreq = 64; config.nEvalEpisodes = 1; config.logInterval = 32
-        config.ppo.nSteps = 16; config.ppo.batchSize = 16; config.ppo.nEpochs = 1; config.ppo.netArch = [8]
-        config.ppo.normalizeObservations = true; config.ppo.normalizeRewards = true
-        return prepared("ppo", config, trainedSteps: 64, round: 32)
+        do {
+            try config.setAgent(ActorCriticTrainer.ppo.id)
+            try config.set(["n_steps": .int(16), "batch_size": .int(16), "n_epochs": .int(1), "net_arch": .list([.int(8)]),
+                            "normalize_observations": .bool(true), "normalize_rewards": .bool(true)], source: "fuzz harness")
+        } catch { return nil }
+        return prepared(config.agent, config, trainedSteps: 64, round: 32)
     }()
 
     private static func prepared(_ name: String, _ config: RunConfig, trainedSteps: Int, round: Int) -> PreparedRun? {
@@ -251,7 +258,7 @@ func edit(_ file: inout SafeTensors.File, with reader: inout ByteReader) {
 /// Writes the seeds no committed file provides: the prepared runs' `config.json` for the config target, and their
 /// state and model files (raw, and a few edits) for the state target. `corpus` is `fuzz/corpus`.
 public func writeSeeds(into corpus: String) throws {
-    for (name, run, flag) in [("dqn", PreparedRun.dqn, UInt8(0)), ("ppo", PreparedRun.ppo, UInt8(1))] {
+    for (name, run, flag) in [(DQNTrainer.algorithm.id, PreparedRun.dqn, UInt8(0)), (ActorCriticTrainer.ppo.id, PreparedRun.ppo, UInt8(1))] {
         guard let run else { throw TrainingError.invalidConfig(["the \(name) run could not be prepared"]) }
         let runConfig = scratchFolder + "/\(name)/config.json"
         try Data(contentsOf: URL(fileURLWithPath: runConfig)).write(to: URL(fileURLWithPath: corpus + "/config/run-\(name).json"))

@@ -46,10 +46,19 @@ public final class ActorCriticTrainer: RecordingTrainer {
     private let noStarts: UnsafeMutablePointer<Float>
     private let stateSize: Int
 
-    public init(config: RunConfig, directory: String, resume: Bool = false) throws {
+    /// A trainer for `config`, whose agent must be PPO or A2C.
+    public convenience init(config: RunConfig, directory: String, resume: Bool = false) throws {
+        guard let algorithm = ActorCriticAgent.Algorithm(rawValue: config.agent) else {
+            throw TrainingError.invalidConfig(["an actor-critic trainer cannot train agent \(config.agent)"])
+        }
+        try self.init(config: config, algorithm: algorithm, hyperparameters: config.hyperparameters(as: ActorCriticConfig.self),
+                      directory: directory, resume: resume)
+    }
+
+    public init(config: RunConfig, algorithm: ActorCriticAgent.Algorithm, hyperparameters: ActorCriticConfig, directory: String,
+                resume: Bool = false) throws {
         let problems = config.problems()
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
-        guard let hyperparameters = config.actorCritic else { preconditionFailure("ActorCriticTrainer runs ppo or a2c") }
         runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
         let config = resume ? config : try config.adoptingFiles(into: directory)
         self.config = config
@@ -64,7 +73,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
         observationSize = observationSpace.flatCount
         actionWidth = actionSpace.actionWidth
         let copies = config.nEnvs
-        agent = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
+        agent = ActorCriticAgent(config: hyperparameters, algorithm: algorithm,
                                  observationSpace: observationSpace, actionSpace: actionSpace,
                                  rolloutRows: hyperparameters.nSteps * copies, rng: &networkRNG)
         stateSize = hyperparameters.encoder.hasSuffix("lstm") ? hyperparameters.lstmHidden : 0
@@ -352,7 +361,7 @@ enum ObservationNormalizer {
 
 /// An actor-critic policy under evaluation: deterministic (the mode) by default, observations normalized with the
 /// statistics frozen at the checkpoint.
-public final class ActorCriticPolicyRunner: EvaluationPolicy {
+public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy {
     let agent: ActorCriticAgent
     let observationStatistics: RunningStatistics?
     let deterministic: Bool
@@ -374,7 +383,40 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy {
         start = .allocate(capacity: 1); start.initialize(to: 1)
     }
 
+    /// The policy of checkpoint `model` (read from `path`), with its observation statistics when it normalizes
+    /// observations.
+    convenience init(algorithm: ActorCriticAgent.Algorithm, hyperparameters: ActorCriticConfig, model: SafeTensors.File,
+                     path: String, observationSpace: Space, actionSpace: Space) throws {
+        var rng = SeededGenerator(seed: 0)
+        let agent = ActorCriticAgent(config: hyperparameters, algorithm: algorithm, observationSpace: observationSpace,
+                                     actionSpace: actionSpace, rolloutRows: 1, rng: &rng)
+        try ActorCriticTrainer.loadWeights(agent, from: model, path: path)
+        let statistics = hyperparameters.normalizeObservations
+            ? try ActorCriticTrainer.observationStatistics(in: model, path: path, size: agent.observationSize) : nil
+        self.init(agent: agent, observationStatistics: statistics)
+    }
+
     deinit { input.deallocate(); raw.deallocate(); hidden.deallocate(); cell.deallocate(); start.deallocate() }
+
+    /// The action probabilities (discrete actions) and the value estimate of a feed-forward policy; a recurrent
+    /// policy's outputs depend on its state, so it shows none.
+    public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
+        guard agent.recurrent == nil else { return nil }
+        if let statistics = observationStatistics {
+            ObservationNormalizer.apply(statistics, observation, rows: 1, size: agent.observationSize, into: input)
+        } else {
+            input.update(from: observation, count: agent.observationSize)
+        }
+        let (head, value) = agent.policy.forward(input, rows: 1)
+        var probabilities: [Double] = []
+        if case .categorical(let n) = agent.distribution {
+            let logits = (0..<n).map { Double(head[$0]) }, top = logits.max() ?? 0
+            let weights = logits.map { exp($0 - top) }, total = weights.reduce(0, +)
+            probabilities = weights.map { $0 / total }
+        }
+        return PolicyThoughts(kind: .probabilities, actions: probabilities, value: Double(value[0]),
+                              attention: PolicyThoughts.attention(of: agent.policy.encoder))
+    }
 
     public func beginEpisode() { start.pointee = 1 }
 

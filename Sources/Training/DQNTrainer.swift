@@ -30,6 +30,8 @@ public func installInterruptHandler() {
 /// counters from `checkpoints/last`, so the run continues exactly as if it had never stopped.
 public final class DQNTrainer: RecordingTrainer {
     public let config: RunConfig
+    /// The DQN hyperparameters of `config`.
+    public let hyperparameters: DQNConfig
     public let directory: String
     /// The run directory, locked for this trainer's life.
     let runDirectory: RunDirectory
@@ -65,7 +67,16 @@ public final class DQNTrainer: RecordingTrainer {
     private let actions: UnsafeMutablePointer<Float>              // nEnvs
 
 
-    public init(config: RunConfig, directory: String, resume: Bool = false) throws {
+    /// A trainer for `config`, whose agent must be DQN.
+    public convenience init(config: RunConfig, directory: String, resume: Bool = false) throws {
+        guard config.agent == Self.algorithm.id else {
+            throw TrainingError.invalidConfig(["a DQN trainer cannot train agent \(config.agent)"])
+        }
+        try self.init(config: config, hyperparameters: config.hyperparameters(as: DQNConfig.self), directory: directory, resume: resume)
+    }
+
+    public init(config: RunConfig, hyperparameters: DQNConfig, directory: String, resume: Bool = false) throws {
+        self.hyperparameters = hyperparameters
         let problems = config.problems()
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
         runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
@@ -79,28 +90,28 @@ public final class DQNTrainer: RecordingTrainer {
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
         let actionSpace = environments.environments[0].actionSpace
-        if config.dqn.encoder == "lstm" {
-            recurrentAgent = RecurrentDQNAgent(config: config.dqn, observationSpace: observationSpace, actionSpace: actionSpace,
+        if hyperparameters.encoder == "lstm" {
+            recurrentAgent = RecurrentDQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace,
                                                rng: &networkRNG)
-            episodeBuffer = EpisodeReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
-                                                copies: config.nEnvs, stateSize: config.dqn.lstmHidden)
+            episodeBuffer = EpisodeReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
+                                                copies: config.nEnvs, stateSize: hyperparameters.lstmHidden)
             agent = nil
             buffer = nil
             actionCount = recurrentAgent!.actionCount
         } else {
-            agent = DQNAgent(config: config.dqn, observationSpace: observationSpace, actionSpace: actionSpace, rng: &networkRNG)
-            buffer = ReplayBuffer(capacity: config.dqn.bufferSize, observationSpace: observationSpace,
-                                  prioritized: config.dqn.prioritizedReplay, alpha: config.dqn.priorityAlpha)
+            agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &networkRNG)
+            buffer = ReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
+                                  prioritized: hyperparameters.prioritizedReplay, alpha: hyperparameters.priorityAlpha)
             recurrentAgent = nil
             episodeBuffer = nil
             actionCount = agent!.actionCount
         }
-        let stateSize = config.nEnvs * config.dqn.lstmHidden
+        let stateSize = config.nEnvs * hyperparameters.lstmHidden
         hiddenStates = .allocate(capacity: stateSize); hiddenStates.initialize(repeating: 0, count: stateSize)
         cellStates = .allocate(capacity: stateSize); cellStates.initialize(repeating: 0, count: stateSize)
         episodeStarts = .allocate(capacity: config.nEnvs); episodeStarts.initialize(repeating: true, count: config.nEnvs)
         statesBeforeStep = .allocate(capacity: 2 * stateSize); statesBeforeStep.initialize(repeating: 0, count: 2 * stateSize)
-        let n = config.dqn.nStep, copies = config.nEnvs
+        let n = hyperparameters.nStep, copies = config.nEnvs
         queueObservations = .allocate(capacity: copies * n * observationSize)
         queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
         queueActions = .allocate(capacity: copies * n); queueActions.initialize(repeating: 0, count: copies * n)
@@ -132,7 +143,7 @@ public final class DQNTrainer: RecordingTrainer {
     /// Trains until `total_timesteps` (or `stopAt`, or Ctrl-C). Returns a summary.
     public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
         let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
-        let total = config.totalTimesteps, copies = config.nEnvs, d = config.dqn
+        let total = config.totalTimesteps, copies = config.nEnvs, d = hyperparameters
         let epsilonSchedule = LinearSchedule(start: d.explorationInitialEps, end: d.explorationFinalEps, fraction: d.explorationFraction)
         let betaSchedule = LinearSchedule(start: d.priorityBeta0, end: 1, fraction: 1)
         let targetEvery = max(d.targetUpdateInterval / copies, 1)
@@ -150,7 +161,7 @@ public final class DQNTrainer: RecordingTrainer {
             previousObservations.update(from: environments.observations, count: copies * observationSize)
             if let recurrentAgent {
                 // Keep the state each copy acts from (zero at an episode start) for the episode buffer.
-                let H = config.dqn.lstmHidden
+                let H = hyperparameters.lstmHidden
                 for i in 0..<copies {
                     let h = statesBeforeStep + i * 2 * H
                     if episodeStarts[i] { h.update(repeating: 0, count: 2 * H) } else {
@@ -174,7 +185,7 @@ public final class DQNTrainer: RecordingTrainer {
                 let done = environments.terminated[i] || environments.truncated[i]
                 let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
                 if let episodeBuffer {
-                    let H = config.dqn.lstmHidden, state = statesBeforeStep + i * 2 * H
+                    let H = hyperparameters.lstmHidden, state = statesBeforeStep + i * 2 * H
                     episodeBuffer.record(copy: i, action: Int32(actions[i]), reward: environments.rewards[i], next: next,
                                          done: done, terminated: environments.terminated[i], hidden: state, cell: state + H)
                     if done { episodeBuffer.begin(copy: i, observation: environments.observations + i * observationSize) }
@@ -221,7 +232,7 @@ public final class DQNTrainer: RecordingTrainer {
     }
 
     private func learningRateSchedule(end: Double) -> LinearSchedule {
-        LinearSchedule(start: config.dqn.learningRate, end: end, fraction: 1)
+        LinearSchedule(start: hyperparameters.learningRate, end: end, fraction: 1)
     }
 
     /// Greedy evaluation of the current online network.
@@ -248,7 +259,7 @@ public final class DQNTrainer: RecordingTrainer {
     /// Queues (observation, action, reward) for copy `i` and emits the n-step transitions that are complete.
     private func push(copy i: Int, observation: UnsafePointer<Float>, action: Int32, reward: Float,
                       next: UnsafePointer<Float>, done: Bool, terminated: Bool) {
-        let n = config.dqn.nStep, gamma = Float(config.dqn.gamma)
+        let n = hyperparameters.nStep, gamma = Float(hyperparameters.gamma)
         let slot = (queueHeads[i] + queueCounts[i]) % n
         (queueObservations + (i * n + slot) * observationSize).update(from: observation, count: observationSize)
         queueActions[i * n + slot] = action
@@ -278,7 +289,7 @@ public final class DQNTrainer: RecordingTrainer {
 
     /// Writes the `best` (weights) or `last` (weights and training state) checkpoint folder atomically.
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
-        var model = SafeTensors.File(metadata: ["format": "pt", "agent": "dqn", "env": config.env, "step": String(step)])
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)])
         for entry in modelEntries { model.append(entry.name, entry.value) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
     }
@@ -300,7 +311,7 @@ public final class DQNTrainer: RecordingTrainer {
         if let episodeBuffer {
             // Recurrent: the episode buffer and each copy's acting state.
             episodeBuffer.save(into: &file, prefix: "episodes.")
-            let stateSize = config.nEnvs * config.dqn.lstmHidden
+            let stateSize = config.nEnvs * hyperparameters.lstmHidden
             file.append("acting.hidden", floats(hiddenStates, stateSize))
             file.append("acting.cell", floats(cellStates, stateSize))
             file.append("acting.starts", words((0..<config.nEnvs).map { episodeStarts[$0] ? 1 : 0 }))
@@ -308,7 +319,7 @@ public final class DQNTrainer: RecordingTrainer {
         }
         let buffer = buffer!
         // n-step queues.
-        let n = config.dqn.nStep
+        let n = hyperparameters.nStep
         file.append("nstep.observations", floats(queueObservations, config.nEnvs * n * observationSize))
         file.append("nstep.actions", words((0..<(config.nEnvs * n)).map { Int(queueActions[$0]).stateWord }))
         file.append("nstep.rewards", floats(queueRewards, config.nEnvs * n))
@@ -360,7 +371,7 @@ public final class DQNTrainer: RecordingTrainer {
         let actionRange = 0...Int64(actionCount - 1)
         if let episodeBuffer {
             try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath, actionCount: actionCount)
-            let stateSize = copies * config.dqn.lstmHidden
+            let stateSize = copies * hyperparameters.lstmHidden
             try float32("acting.hidden", into: hiddenStates, count: stateSize)
             try float32("acting.cell", into: cellStates, count: stateSize)
             for (i, flag) in try state.integers("acting.starts", path: statePath, count: copies, in: 0...1).enumerated() {
@@ -369,7 +380,7 @@ public final class DQNTrainer: RecordingTrainer {
             return
         }
         let buffer = buffer!
-        let n = config.dqn.nStep
+        let n = hyperparameters.nStep
         try float32("nstep.observations", into: queueObservations, count: copies * n * observationSize)
         let queuedActions = try state.integers("nstep.actions", path: statePath, count: copies * n, in: actionRange)
         for (k, action) in queuedActions.enumerated() { queueActions[k] = Int32(action) }
@@ -426,19 +437,39 @@ extension ReplayBuffer {
 
 /// The greedy policy of a trained Q-network for evaluation, one environment at a time; the recurrent network's state
 /// starts at zero in every episode.
-public final class GreedyPolicy: EvaluationPolicy {
+public final class GreedyPolicy: EvaluationPolicy, ExplainablePolicy {
     let agent: DQNAgent?
     let recurrent: RecurrentDQNAgent?
     private let hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>
     private var start = true
 
-    public init(agent: DQNAgent?, recurrent: RecurrentDQNAgent?) {
+    init(agent: DQNAgent?, recurrent: RecurrentDQNAgent?) {
         precondition(agent != nil || recurrent != nil, "a greedy policy needs a network")
         self.agent = agent
         self.recurrent = recurrent
         let size = max(recurrent?.config.lstmHidden ?? 1, 1)
         hidden = .allocate(capacity: size); hidden.initialize(repeating: 0, count: size)
         cell = .allocate(capacity: size); cell.initialize(repeating: 0, count: size)
+    }
+
+    /// The greedy policy of checkpoint `model` (read from `path`): its online and target Q-networks must both be there,
+    /// with the shapes `hyperparameters` give.
+    convenience init(hyperparameters: DQNConfig, model: SafeTensors.File, path: String, observationSpace: Space,
+                     actionSpace: Space) throws {
+        var rng = SeededGenerator(seed: 0)
+        var config = hyperparameters
+        config.bufferSize = max(config.batchSize, 1)  // no replay is kept for evaluation
+        if config.encoder == "lstm" {
+            let recurrent = RecurrentDQNAgent(config: config, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+            try (recurrent.online.stateEntries(prefix: "q_net.") + recurrent.target.stateEntries(prefix: "q_net_target."))
+                .load(from: model, path: path)
+            self.init(agent: nil, recurrent: recurrent)
+        } else {
+            let agent = DQNAgent(config: config, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+            try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
+                .load(from: model, path: path)
+            self.init(agent: agent, recurrent: nil)
+        }
     }
 
     deinit { hidden.deallocate(); cell.deallocate() }
@@ -456,5 +487,14 @@ public final class GreedyPolicy: EvaluationPolicy {
         } else {
             agent!.greedyActions(observation, rows: 1, into: action)
         }
+    }
+
+    /// The Q-values of the feed-forward network (and its attention weights); the recurrent network's Q-values depend
+    /// on its state, so it shows none.
+    public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
+        guard let agent else { return nil }
+        let q = agent.online.forward(observation, rows: 1)
+        return PolicyThoughts(kind: .actionValues, actions: (0..<agent.actionCount).map { Double(q[$0]) }, value: nil,
+                              attention: PolicyThoughts.attention(of: agent.online.encoder))
     }
 }

@@ -5,13 +5,16 @@ import Sim
 
 /// Everything needed to rebuild a training run: environment and options, agent and hyperparameters, budget, seed,
 /// evaluation and checkpoint schedule. Saved as `config.json` in the run directory; keys are snake_case like
-/// Stable-Baselines3's.
+/// Stable-Baselines3's, and the agent's hyperparameters sit under its id (`"dqn": {"learning_rate": 0.0003, …}`).
 public struct RunConfig: Codable, Equatable, Sendable {
     /// Environment id and options (as `--option key=value`).
     public var env: String = "gridworld"
     public var envOptions: [String: String] = [:]
-    /// The agent: "dqn", "ppo" or "a2c".
-    public var agent: String = "dqn"
+    /// The agent: an id of ``AlgorithmRegistry``. Change it with ``setAgent(_:)``, which also resets the
+    /// hyperparameters to the new agent's defaults.
+    public private(set) var agent: String = AlgorithmRegistry.defaultAlgorithm.id
+    /// The agent's hyperparameters, every one present (unset optionals as null), checked against their kinds.
+    public private(set) var hyperparameters: [String: ConfigValue] = AlgorithmRegistry.defaultAlgorithm.defaults
     /// The preset this run started from, if any.
     public var preset: String?
     /// Environment steps to train for (over all copies).
@@ -28,17 +31,62 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var nEvalEpisodes: Int = 10
     /// Environment steps between metric rows.
     public var logInterval: Int = 1_000
-    public var dqn = DQNConfig()
-    /// PPO's and A2C's hyperparameters (Stable-Baselines3's defaults for each); the one `agent` names is used.
-    public var ppo = ActorCriticConfig.ppo
-    public var a2c = ActorCriticConfig.a2c
 
     public init() {}
 
     /// The largest budget a run accepts (10^12 steps: years of simulation at Dojo's speed).
     public static let maximumTimesteps = 1_000_000_000_000
 
-    public static let agents = ["dqn", "ppo", "a2c"]
+    /// The registered algorithm `agent` names.
+    public var algorithm: Algorithm {
+        get throws { try AlgorithmRegistry.named(agent) }
+    }
+
+    /// Switches to algorithm `id`; the hyperparameters become its defaults unless it is already the agent.
+    public mutating func setAgent(_ id: String) throws {
+        guard id != agent else { return }
+        let algorithm = try AlgorithmRegistry.named(id)
+        agent = id
+        hyperparameters = algorithm.defaults
+    }
+
+    /// Sets every hyperparameter back to the agent's default.
+    public mutating func resetHyperparameters() {
+        if let algorithm = try? algorithm { hyperparameters = algorithm.defaults }
+    }
+
+    /// The hyperparameters as the agent's typed configuration (DQNConfig, ActorCriticConfig, …).
+    public func hyperparameters<H: Decodable>(as type: H.Type) throws -> H {
+        try Algorithm.decode(H.self, hyperparameters)
+    }
+
+    /// Replaces the hyperparameters with `values` (a typed configuration of the agent's kind), e.g. in presets and tests.
+    public mutating func setHyperparameters<H: Encodable>(_ values: H) throws {
+        let encoded = try JSONDecoder().decode([String: ConfigValue].self, from: JSONEncoder().encode(values))
+        var all = try algorithm.defaults.mapValues { _ in ConfigValue.null }
+        for (name, value) in encoded { all[name] = value }
+        try set(all, source: "hyperparameters")
+    }
+
+    /// Sets hyperparameters of the agent by name, each converted to its kind (a `lin_X` schedule sets two), or throws a
+    /// message naming `source`, the key, what it takes and, for an unknown name, the closest known one.
+    public mutating func set(_ values: [String: ConfigValue], source: String) throws {
+        let algorithm = try algorithm
+        var problems: [String] = []
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            guard let spec = algorithm.spec(named: name) else {
+                problems.append("\(source): \(agent) has no hyperparameter '\(quotedForMessage(name))'"
+                                + "\(Suggestion.hint(for: name, in: algorithm.hyperparameterNames)); "
+                                + "its hyperparameters: \(algorithm.hyperparameterNames.joined(separator: ", "))")
+                continue
+            }
+            switch spec.assignments(value) {
+            case .success(let assignments): for (key, value) in assignments { hyperparameters[key] = value }
+            case .failure(let problem): problems.append("\(source): \(problem.name): \(problem.message)")
+            }
+        }
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+    }
 
     /// A new budget of `steps` in total for a resumed run (Stable-Baselines3's `reset_num_timesteps=False`): the
     /// schedules keep the horizon the run started with, so the result equals an uninterrupted run of `steps` with
@@ -53,54 +101,119 @@ public struct RunConfig: Codable, Equatable, Sendable {
         min(1, Double(step) / Double(max(scheduleTimesteps ?? totalTimesteps, 1)))
     }
 
-    /// The actor-critic hyperparameters of this run's agent (nil for DQN).
-    public var actorCritic: ActorCriticConfig? {
-        switch agent { case "ppo": return ppo; case "a2c": return a2c; default: return nil }
+    /// The top-level keys; the agent's section is keyed by its id.
+    static let topLevelKeys = ["env", "env_options", "agent", "preset", "total_timesteps", "schedule_timesteps", "seed", "n_envs",
+                               "eval_freq", "n_eval_episodes", "log_interval"]
+
+    /// What to do with a section of hyperparameters for another algorithm than the run's agent.
+    enum OtherSections {
+        /// Refuse it: the values would be silently unused (config files, `--set`).
+        case refuse
+        /// Ignore it: `config.json` files written before runs kept only their agent's section held every algorithm's.
+        case ignore
     }
 
-    enum CodingKeys: String, CodingKey {
-        case env, envOptions = "env_options", agent, preset, totalTimesteps = "total_timesteps"
-        case scheduleTimesteps = "schedule_timesteps", seed, nEnvs = "n_envs"
-        case evalFreq = "eval_freq", nEvalEpisodes = "n_eval_episodes", logInterval = "log_interval", dqn, ppo, a2c
+    /// Overrides the keys present in `dictionary` (a config file, `config.json` or `--set` flags; `source` names it in
+    /// messages). The agent is switched first, so a file can name its agent and give its section.
+    mutating func merge(_ dictionary: [String: ConfigValue], source: String, otherSections: OtherSections = .refuse) throws {
+        let algorithms = AlgorithmRegistry.ids
+        let unknown = dictionary.keys.filter { !Self.topLevelKeys.contains($0) && !algorithms.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            let valid = Self.topLevelKeys + algorithms
+            throw TrainingError.invalidConfig(unknown.map { key in
+                "\(source): unknown key '\(quotedForMessage(key))'\(Suggestion.hint(for: key, in: valid)); valid: "
+                    + valid.joined(separator: ", ")
+            })
+        }
+        var problems: [String] = []
+        func text(_ key: String) -> String? {
+            guard let value = dictionary[key] else { return nil }
+            if case .string(let text) = value { return text }
+            problems.append("\(source): \(key): expected text (got \(value))")
+            return nil
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) -> Int? {
+            guard let value = dictionary[key] else { return nil }
+            if let number = value.integer, range.contains(number) { return number }
+            problems.append("\(source): \(key): expected a whole number in \(range.lowerBound)...\(range.upperBound) (got \(value))")
+            return nil
+        }
+        if let id = text("agent") {
+            do { try setAgent(id) } catch let error as TrainingError { problems += error.problems.map { "\(source): \($0)" } }
+        }
+        if let env = text("env") { self.env = env }
+        if let preset = text("preset") { self.preset = preset }
+        if case .null? = dictionary["schedule_timesteps"] { scheduleTimesteps = nil }
+        else if let horizon = integer("schedule_timesteps", 1...Self.maximumTimesteps) { scheduleTimesteps = horizon }
+        if let steps = integer("total_timesteps", 1...Self.maximumTimesteps) { totalTimesteps = steps }
+        if let copies = integer("n_envs", 1...1_024) { nEnvs = copies }
+        if let frequency = integer("eval_freq", 1...Self.maximumTimesteps) { evalFreq = frequency }
+        if let episodes = integer("n_eval_episodes", 1...1_000_000) { nEvalEpisodes = episodes }
+        if let interval = integer("log_interval", 1...Self.maximumTimesteps) { logInterval = interval }
+        if let value = dictionary["seed"] {
+            switch value {
+            case .int(let seed) where seed >= 0: self.seed = UInt64(seed)
+            case .double(let seed) where seed >= 0 && seed < 18_446_744_073_709_551_616 && seed.rounded() == seed: self.seed = UInt64(seed)
+            default: problems.append("\(source): seed: expected a whole number ≥ 0 (got \(value))")
+            }
+        }
+        if let value = dictionary["env_options"] {
+            if case .mapping(let options) = value, options.values.allSatisfy({ $0.scalarText != nil }) {
+                envOptions = options.mapValues { $0.scalarText ?? "" }
+            } else {
+                problems.append("\(source): env_options: expected a mapping of option names to values (got \(value))")
+            }
+        }
+        for id in algorithms {
+            guard let section = dictionary[id] else { continue }
+            guard case .mapping(let values) = section else {
+                problems.append("\(source): \(id): expected a mapping of hyperparameters (got \(section))")
+                continue
+            }
+            if id == agent {
+                do { try set(values, source: source) } catch let error as TrainingError { problems += error.problems }
+            } else if otherSections == .refuse {
+                problems.append("\(source): the \(id) section does not apply: this run's agent is \(agent); "
+                                + "remove the section or choose the agent with --agent \(id)")
+            }
+        }
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
     }
 
-    /// Decodes a partial config over the defaults.
+    /// Decodes a config (`config.json`'s keys; a partial one is fine) over the defaults.
     public init(from decoder: any Decoder) throws {
         self.init()
-        try merge(from: decoder)
+        try merge(try [String: ConfigValue](from: decoder), source: "config", otherSections: .ignore)
     }
 
-    /// Overrides the fields present in `decoder`.
-    public mutating func merge(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        env = try c.decodeIfPresent(String.self, forKey: .env) ?? env
-        envOptions = try c.decodeIfPresent([String: String].self, forKey: .envOptions) ?? envOptions
-        agent = try c.decodeIfPresent(String.self, forKey: .agent) ?? agent
-        preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? preset
-        totalTimesteps = try c.decodeIfPresent(Int.self, forKey: .totalTimesteps) ?? totalTimesteps
-        scheduleTimesteps = try c.decodeIfPresent(Int.self, forKey: .scheduleTimesteps) ?? scheduleTimesteps
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        nEnvs = try c.decodeIfPresent(Int.self, forKey: .nEnvs) ?? nEnvs
-        evalFreq = try c.decodeIfPresent(Int.self, forKey: .evalFreq) ?? evalFreq
-        nEvalEpisodes = try c.decodeIfPresent(Int.self, forKey: .nEvalEpisodes) ?? nEvalEpisodes
-        logInterval = try c.decodeIfPresent(Int.self, forKey: .logInterval) ?? logInterval
-        // Merge sections field by field so a partial section keeps the other values.
-        func merged<T: Codable>(_ current: T, _ key: CodingKeys) throws -> T {
-            guard c.contains(key) else { return current }
-            let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(current)) as! [String: Any]
-            let partial = try c.decode(AnyJSON.self, forKey: key).value as? [String: Any] ?? [:]
-            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: base.merging(partial) { _, new in new }))
-        }
-        dqn = try merged(dqn, .dqn)
-        ppo = try merged(ppo, .ppo)
-        a2c = try merged(a2c, .a2c)
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(env, forKey: Key("env"))
+        try c.encode(envOptions, forKey: Key("env_options"))
+        try c.encode(agent, forKey: Key("agent"))
+        try c.encodeIfPresent(preset, forKey: Key("preset"))
+        try c.encode(totalTimesteps, forKey: Key("total_timesteps"))
+        try c.encodeIfPresent(scheduleTimesteps, forKey: Key("schedule_timesteps"))
+        try c.encode(seed, forKey: Key("seed"))
+        try c.encode(nEnvs, forKey: Key("n_envs"))
+        try c.encode(evalFreq, forKey: Key("eval_freq"))
+        try c.encode(nEvalEpisodes, forKey: Key("n_eval_episodes"))
+        try c.encode(logInterval, forKey: Key("log_interval"))
+        try c.encode(hyperparameters, forKey: Key(agent))
     }
 
     /// Checks everything before training, building the environment once to check the spaces. Each problem says
     /// what to change.
     public func problems() -> [String] {
         var problems: [String] = []
-        if !Self.agents.contains(agent) { problems.append("unknown agent '\(agent)'; available: \(Self.agents.joined(separator: ", "))") }
         if totalTimesteps < 1 || totalTimesteps > Self.maximumTimesteps {
             problems.append("total_timesteps must be in 1...\(Self.maximumTimesteps) (got \(totalTimesteps))")
         }
@@ -111,13 +224,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if evalFreq < 1 || nEvalEpisodes < 1 { problems.append("eval_freq and n_eval_episodes must be positive") }
         if logInterval < 1 { problems.append("log_interval must be positive") }
         do {
+            let algorithm = try algorithm
             let environment = try EnvironmentRegistry.make(env, options: envOptions)
-            if let actorCritic {
-                problems += actorCritic.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace,
-                                                 algorithm: agent, environmentCopies: nEnvs)
-            } else {
-                problems += dqn.problems(observationSpace: environment.observationSpace, actionSpace: environment.actionSpace)
-            }
+            problems += algorithm.problems(hyperparameters, environment.observationSpace, environment.actionSpace, nEnvs)
+        } catch let error as TrainingError {
+            problems += error.problems
         } catch {
             problems.append("\(error)")
         }
@@ -128,20 +239,6 @@ public struct RunConfig: Codable, Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         return try encoder.encode(self)
-    }
-}
-
-/// Any JSON value, for merging partial sections.
-struct AnyJSON: Decodable {
-    let value: Any
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Bool.self) { value = v }
-        else if let v = try? c.decode(Double.self) { value = v }
-        else if let v = try? c.decode(String.self) { value = v }
-        else if let v = try? c.decode([AnyJSON].self) { value = v.map(\.value) }
-        else if let v = try? c.decode([String: AnyJSON].self) { value = v.mapValues(\.value) }
-        else { value = NSNull() }
     }
 }
 
@@ -223,44 +320,44 @@ public enum Presets {
             c.explorationFinalEps = 0.05; c.netArch = [256, 256]; c.doubleQ = true
         },
         actorCriticPreset("cartpole-ppo", "PPO on cart-pole with the rl-baselines3-zoo hyperparameters",
-                          target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], agent: "ppo",
+                          target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], algorithm: ActorCriticTrainer.ppo,
                           steps: 50_000, envs: 8) { c in
             c.nSteps = 32; c.batchSize = 256; c.gaeLambda = 0.8; c.gamma = 0.98; c.nEpochs = 20; c.entCoef = 0
             c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0
         },
         actorCriticPreset("cartpole-a2c", "A2C on cart-pole with the rl-baselines3-zoo hyperparameters",
-                          target: "mean return ≥ 475 within 100,000 steps", env: "cartpole", options: [:], agent: "a2c",
+                          target: "mean return ≥ 475 within 100,000 steps", env: "cartpole", options: [:], algorithm: ActorCriticTrainer.a2c,
                           steps: 100_000, envs: 8) { c in
             c.entCoef = 0
         },
         actorCriticPreset("arm-reach-ppo", "PPO on the two-link arm's reach task (continuous torques)",
                           target: "success ≥ 90% and mean final distance below 2 cm", env: "arm", options: ["task": "reach"],
-                          agent: "ppo", steps: 1_200_000, envs: 8) { c in
+                          algorithm: ActorCriticTrainer.ppo, steps: 1_200_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
             c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
         },
         actorCriticPreset("arm-push-ppo", "PPO on the two-link arm's push task: push the disc onto the target",
                           target: "report the success rate (see bench/README.md)", env: "arm", options: ["task": "push"],
-                          agent: "ppo", steps: 3_000_000, envs: 8) { c in
+                          algorithm: ActorCriticTrainer.ppo, steps: 3_000_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.9; c.learningRate = 3e-4
             c.learningRateEnd = 3e-5; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true
             c.normalizeRewards = true; c.maxGradNorm = 1; c.logStdInit = -0.5
         },
         actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
                           target: "collision rate ≤ 10% while faster than the traffic", env: "highway",
-                          options: highwayOptions, agent: "ppo", steps: 1_000_000, envs: 8) { c in
+                          options: highwayOptions, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000, envs: 8) { c in
             highwayPPO(&c)
             c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
         },
         actorCriticPreset("highway-mlp-ppo", "PPO with an MLP on the same observation, flattened: the attention baseline",
                           target: "the baseline (see bench/README.md)", env: "highway",
-                          options: highwayOptions.merging(["observation": "flat"]) { $1 }, agent: "ppo", steps: 1_000_000,
+                          options: highwayOptions.merging(["observation": "flat"]) { $1 }, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000,
                           envs: 8) { c in
             highwayPPO(&c)
             c.netArch = [256, 256]
         },
         actorCriticPreset("cartpole-masked-recurrent-ppo", "Recurrent PPO (LSTM) on cart-pole with velocities hidden (after sb3-contrib's zoo settings)",
-                          target: "mean return ≥ 475", env: "cartpole", options: ["velocity": "false"], agent: "ppo",
+                          target: "mean return ≥ 475", env: "cartpole", options: ["velocity": "false"], algorithm: ActorCriticTrainer.ppo,
                           steps: 200_000, envs: 8) { c in
             // One LSTM shared by actor and critic (sb3-contrib's default has a second one for the critic): reward
             // scaling keeps the value loss from drowning the policy's gradient in it.
@@ -269,13 +366,13 @@ public enum Presets {
             c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0; c.normalizeRewards = true
         },
         actorCriticPreset("gridworld-memory-recurrent-ppo", "Recurrent PPO (LSTM) on the memory task: remember the cue until the fork",
-                          target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], agent: "ppo",
+                          target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
                           steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
             c.encoder = "lstm"; c.lstmHidden = 64
         },
         actorCriticPreset("gridworld-memory-ppo", "Memoryless PPO (MLP) on the memory task: the baseline at chance",
-                          target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], agent: "ppo",
+                          target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
                           steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
         },
@@ -294,19 +391,11 @@ public enum Presets {
         c.learningRateEnd = 0; c.entCoef = 0.01
     }
 
-    /// An actor-critic preset: `agent` ("ppo" or "a2c") from SB3's defaults, tuned by `tune`.
+    /// An actor-critic preset: `algorithm` (PPO or A2C) from SB3's defaults, tuned by `tune`.
     private static func actorCriticPreset(_ name: String, _ summary: String, target: String, env: String,
-                                          options: [String: String], agent: String, steps: Int, envs: Int,
+                                          options: [String: String], algorithm: Algorithm, steps: Int, envs: Int,
                                           tune: (inout ActorCriticConfig) -> Void) -> Preset {
-        var config = RunConfig()
-        config.env = env
-        config.envOptions = options
-        config.preset = name
-        config.agent = agent
-        config.totalTimesteps = steps
-        config.nEnvs = envs
-        if agent == "ppo" { tune(&config.ppo) } else { tune(&config.a2c) }
-        return Preset(name: name, summary: summary, target: target, config: config)
+        preset(name, summary, target: target, env: env, options: options, algorithm: algorithm, steps: steps, envs: envs, tune: tune)
     }
 
     /// highway-fast-v0's settings with 9 observed vehicles, seen behind too.
@@ -329,14 +418,31 @@ public enum Presets {
         return preset
     }
 
+    /// A DQN preset: SB3's DQN defaults tuned by `tune`.
     private static func preset(_ name: String, _ summary: String, target: String, env: String, options: [String: String],
                                steps: Int, dqn tune: (inout DQNConfig) -> Void) -> Preset {
+        preset(name, summary, target: target, env: env, options: options, algorithm: DQNTrainer.algorithm, steps: steps, envs: 1,
+               tune: tune)
+    }
+
+    /// A preset of `algorithm`, whose hyperparameters decode into `H`, tuned from the algorithm's defaults by `tune`.
+    private static func preset<H: Codable>(_ name: String, _ summary: String, target: String, env: String,
+                                           options: [String: String], algorithm: Algorithm, steps: Int, envs: Int,
+                                           tune: (inout H) -> Void) -> Preset {
         var config = RunConfig()
         config.env = env
         config.envOptions = options
         config.preset = name
         config.totalTimesteps = steps
-        tune(&config.dqn)
+        config.nEnvs = envs
+        do {
+            try config.setAgent(algorithm.id)
+            var hyperparameters = try config.hyperparameters(as: H.self)
+            tune(&hyperparameters)
+            try config.setHyperparameters(hyperparameters)
+        } catch {
+            preconditionFailure("preset \(name) does not fit \(algorithm.id)'s hyperparameters: \(error)")
+        }
         return Preset(name: name, summary: summary, target: target, config: config)
     }
 }

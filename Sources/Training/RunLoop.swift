@@ -28,10 +28,9 @@ func makeEnvironments(_ config: RunConfig) throws -> VectorEnvironment<AnyEnviro
     try VectorEnvironment(count: config.nEnvs) { _ in AnyEnvironment(try EnvironmentRegistry.make(config.env, options: config.envOptions)) }
 }
 
-/// The trainer for `config.agent`: DQN's replay loop or the actor-critic rollout loop.
+/// The trainer of `config.agent`'s algorithm (see ``AlgorithmRegistry``).
 public func makeTrainer(config: RunConfig, directory: String, resume: Bool = false) throws -> any Trainer {
-    config.actorCritic == nil ? try DQNTrainer(config: config, directory: directory, resume: resume)
-                              : try ActorCriticTrainer(config: config, directory: directory, resume: resume)
+    try config.algorithm.makeTrainer(config, directory, resume)
 }
 
 /// Checkpoint pieces every trainer shares: the atomic folder writer, the encoding of words and floats, and the

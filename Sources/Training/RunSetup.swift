@@ -27,7 +27,9 @@ public struct RunRequest {
         if let preset {
             config = try Presets.named(preset).config
         } else if let environment {
-            if let match = Presets.all.first(where: { $0.config.env == environment && $0.config.agent == (agent ?? "dqn") }) {
+            if let match = Presets.all.first(where: {
+                $0.config.env == environment && $0.config.agent == (agent ?? AlgorithmRegistry.defaultAlgorithm.id)
+            }) {
                 config = match.config
             } else {
                 config = RunConfig()
@@ -40,8 +42,8 @@ public struct RunRequest {
         if let environment, environment != config.env {
             throw TrainingError.invalidConfig(["preset \(config.preset ?? "") is for \(config.env), not \(environment); drop one of them"])
         }
-        if let agent { config.agent = agent }
-        if let configFile { try Self.merge(file: configFile, into: &config) }
+        if let agent { try config.setAgent(agent) }
+        if let configFile { try Self.merge(file: configFile, agentGiven: agent != nil, into: &config) }
         config.envOptions.merge(options) { _, new in new }
         if !overrides.isEmpty { try Self.apply(overrides, to: &config) }
         if let steps { config.totalTimesteps = steps }
@@ -50,13 +52,14 @@ public struct RunRequest {
         return config
     }
 
-    /// Merges a YAML or JSON file (same keys as config.json; a partial file is fine).
-    static func merge(file path: String, into config: inout RunConfig) throws {
-        try merge(contents: try RunConfig.readConfigText(path), path: path, into: &config)
+    /// Merges a YAML or JSON file: Dojo's keys (as in config.json; a partial file is fine) or an rl-baselines3-zoo
+    /// hyperparameter file (see ``ZooConfig``).
+    static func merge(file path: String, agentGiven: Bool = false, into config: inout RunConfig) throws {
+        try merge(contents: try RunConfig.readConfigText(path), path: path, agentGiven: agentGiven, into: &config)
     }
 
     /// Merges the bytes of a YAML or JSON config file; `path` labels errors.
-    package static func merge(contents data: Data, path: String, into config: inout RunConfig) throws {
+    package static func merge(contents data: Data, path: String, agentGiven: Bool = false, into config: inout RunConfig) throws {
         let text = String(decoding: data, as: UTF8.self)
         let object: Any?
         do { object = try BoundedYAML.load(text) } catch let error as TrainingError {
@@ -64,65 +67,46 @@ public struct RunRequest {
         } catch {
             throw TrainingError.invalidConfig(["\(path): not valid YAML or JSON: \(error)"])
         }
-        guard let dictionary = object as? [String: Any] else {
-            throw TrainingError.invalidConfig(["\(path): the config must be a mapping of keys such as total_timesteps, dqn"])
+        guard case .mapping(let dictionary) = ConfigValue(yaml: object) else {
+            throw TrainingError.invalidConfig(["\(path): the config must be a mapping of keys such as total_timesteps, \(config.agent)"])
         }
-        try mergeDictionary(dictionary, into: &config, source: path)
-    }
-
-    static let topLevelKeys: Set<String> = ["env", "env_options", "agent", "preset", "total_timesteps", "schedule_timesteps", "seed", "n_envs",
-                                            "eval_freq", "n_eval_episodes", "log_interval", "dqn", "ppo", "a2c"]
-
-    static func mergeDictionary(_ dictionary: [String: Any], into config: inout RunConfig, source: String) throws {
-        var dictionary = dictionary
-        if let options = dictionary["env_options"] as? [String: Any] {
-            dictionary["env_options"] = options.mapValues { "\($0)" }
-        }
-        let unknown = dictionary.keys.filter { !topLevelKeys.contains($0) }.sorted()
-        if !unknown.isEmpty {
-            throw TrainingError.invalidConfig(["\(source): unknown keys \(unknown.joined(separator: ", ")); valid: \(topLevelKeys.sorted().joined(separator: ", "))"])
-        }
-        for (section, names) in [("dqn", DQNConfig.hyperparameterNames), ("ppo", ActorCriticConfig.hyperparameterNames),
-                                 ("a2c", ActorCriticConfig.hyperparameterNames)] {
-            guard let values = dictionary[section] as? [String: Any] else { continue }
-            let valid = Set(names)
-            let unknown = values.keys.filter { !valid.contains($0) }.sorted()
-            if !unknown.isEmpty {
-                throw TrainingError.invalidConfig(["\(source): unknown \(section) hyperparameters \(unknown.joined(separator: ", ")); valid: \(valid.sorted().joined(separator: ", "))"])
-            }
-        }
-        do {
-            let data = try JSONSerialization.data(withJSONObject: dictionary)
-            try config.merge(from: JSONDecoderBox(data: data).decoder())
-        } catch let error as TrainingError {
-            throw error
-        } catch {
-            throw TrainingError.invalidConfig(["\(source): a value has the wrong type (\(error))"])
+        if ZooConfig.looksLikeZoo(dictionary) {
+            try ZooConfig.merge(dictionary, path: path, agentGiven: agentGiven, into: &config)
+        } else {
+            try config.merge(dictionary, source: path)
         }
     }
 
-    /// `--set key=value`: `key` is a top-level key, or a hyperparameter of the run's agent (`learning_rate`), or of a
-    /// named section (`ppo.n_steps`); the value is read as YAML (numbers, true/false, [64, 64], strings).
+    /// `--set key=value`: `key` is a top-level key, or a hyperparameter of the run's agent (`learning_rate`), or names
+    /// the agent's section (`ppo.n_steps`); the value is read as YAML (numbers, true/false, [64, 64], strings), and a
+    /// hyperparameter also takes `lin_0.001` schedules and comma lists (`net_arch=128,128`).
     static func apply(_ assignments: [String], to config: inout RunConfig) throws {
-        var top: [String: Any] = [:], sections: [String: [String: Any]] = [:]
-        let agentKeys = Set(config.agent == "dqn" ? DQNConfig.hyperparameterNames : ActorCriticConfig.hyperparameterNames)
+        var top: [String: ConfigValue] = [:], sections: [String: [String: ConfigValue]] = [:]
+        let algorithms = AlgorithmRegistry.ids
         for assignment in assignments {
             guard let equals = assignment.firstIndex(of: "=") else {
-                throw TrainingError.invalidConfig(["--set \(assignment): expected key=value, e.g. --set learning_rate=0.001"])
+                throw TrainingError.invalidConfig(["--set \(quotedForMessage(assignment)): expected key=value, e.g. --set learning_rate=0.001"])
             }
             let key = String(assignment[..<equals])
             let raw = String(assignment[assignment.index(after: equals)...])
-            let value: Any = try BoundedYAML.loadValue(raw, source: "--set \(key)")
-            if let dot = key.firstIndex(of: "."), ["dqn", "ppo", "a2c"].contains(String(key[..<dot])) {
+            let value = ConfigValue(yaml: try BoundedYAML.loadValue(raw, source: "--set \(key)"))
+            if let dot = key.firstIndex(of: "."), algorithms.contains(String(key[..<dot])) {
                 sections[String(key[..<dot]), default: [:]][String(key[key.index(after: dot)...])] = value
-            } else if agentKeys.contains(key) {
-                sections[config.agent, default: [:]][key] = value
-            } else {
+            } else if RunConfig.topLevelKeys.contains(key) || isTopLevelTypo(key, agent: config.agent) {
                 top[key] = value
+            } else {
+                sections[config.agent, default: [:]][key] = value  // unknown names get the agent's "did you mean"
             }
         }
-        for (section, values) in sections { top[section] = values }
-        try mergeDictionary(top, into: &config, source: "--set")
+        for (section, values) in sections { top[section] = .mapping(values) }
+        try config.merge(top, source: "--set")
+    }
+
+    /// Whether `key` looks like a misspelled top-level key rather than a hyperparameter of `agent` (so that its
+    /// "did you mean" names the top-level key).
+    private static func isTopLevelTypo(_ key: String, agent: String) -> Bool {
+        let hyperparameters = (try? AlgorithmRegistry.named(agent).hyperparameterNames) ?? []
+        return Suggestion.closest(to: key, in: RunConfig.topLevelKeys) != nil && Suggestion.closest(to: key, in: hyperparameters) == nil
     }
 }
 
@@ -215,84 +199,39 @@ extension RunConfig {
     /// Decodes and checks the bytes of run `directory`'s `config.json` (at `path`) as ``load(run:)`` does.
     package static func decode(runConfig data: Data, run directory: String, path: String) throws -> RunConfig {
         let config: RunConfig
+        let dictionary: [String: ConfigValue]
         do {
-            let object = try JSONSerialization.jsonObject(with: data)
-            guard let dictionary = object as? [String: Any] else {
-                throw TrainingError.invalidConfig(["\(path): expected a JSON object of run settings"])
-            }
-            var decoded = RunConfig()
-            try RunRequest.mergeDictionary(dictionary, into: &decoded, source: path)
-            config = decoded.resolvingFiles(in: directory)
-        } catch let error as TrainingError {
-            throw error
+            dictionary = try JSONDecoder().decode([String: ConfigValue].self, from: data)
         } catch {
-            throw TrainingError.invalidConfig(["\(path): not valid JSON (\(error.localizedDescription)); the run's config was altered"])
+            throw TrainingError.invalidConfig(["\(path): not valid JSON, or not an object of run settings; the run's config was altered"])
         }
+        var decoded = RunConfig()
+        try decoded.merge(dictionary, source: path, otherSections: .ignore)
+        config = decoded.resolvingFiles(in: directory)
         let problems = config.problems()
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems.map { "\(path): \($0)" }) }
         return config
     }
 }
 
-/// Gets a `Decoder` for JSON data (to merge a partial config into an existing value).
-struct JSONDecoderBox: Decodable {
-    let inner: any Decoder
-    init(from decoder: any Decoder) throws { inner = decoder }
-    init(data: Data) throws { self = try JSONDecoder().decode(JSONDecoderBox.self, from: data) }
-    func decoder() -> any Decoder { inner }
-}
-
-/// Loads a run directory's config and the greedy policy of one of its checkpoints: the Q-network for DQN, the
-/// actor-critic's mode (with its observation statistics) for PPO and A2C.
+/// Loads a run directory's config and the policy of one of its checkpoints, through its algorithm's loader: the
+/// greedy Q-network for DQN, the actor-critic's mode (with its observation statistics) for PPO and A2C.
 public struct TrainedRun {
     public let directory: String
     public let config: RunConfig
-    public let agent: DQNAgent?
-    public let recurrentAgent: RecurrentDQNAgent?
-    public let actorCritic: ActorCriticAgent?
-    public let observationStatistics: RunningStatistics?
+    /// The checkpoint's policy, for evaluation and watching.
+    public let policy: any EvaluationPolicy
 
     public init(directory: String, checkpoint: String = "best") throws {
         config = try RunConfig.load(run: directory)
         self.directory = directory
         let env = try EnvironmentRegistry.make(config.env, options: config.envOptions)
-        var rng = SeededGenerator(seed: 0)
         guard let folder = CheckpointFolder.resolve(directory + "/checkpoints/\(checkpoint)") else {
             throw TrainingError.corruptCheckpoint("\(directory)/checkpoints/\(checkpoint) does not exist; checkpoints are written at each evaluation")
         }
         let modelPath = folder + "/model.safetensors"
         let model = try SafeTensors.read(from: modelPath)
-        if let hyperparameters = config.actorCritic {
-            let policy = ActorCriticAgent(config: hyperparameters, algorithm: ActorCriticAgent.Algorithm(rawValue: config.agent)!,
-                                          observationSpace: env.observationSpace, actionSpace: env.actionSpace, rolloutRows: 1,
-                                          rng: &rng)
-            try ActorCriticTrainer.loadWeights(policy, from: model, path: modelPath)
-            try Self.checkFinite(model, path: modelPath)
-            actorCritic = policy
-            observationStatistics = hyperparameters.normalizeObservations
-                ? try ActorCriticTrainer.observationStatistics(in: model, path: modelPath, size: policy.observationSize) : nil
-            agent = nil
-            recurrentAgent = nil
-            return
-        }
-        actorCritic = nil
-        observationStatistics = nil
-        var agentConfig = config.dqn
-        agentConfig.bufferSize = max(agentConfig.batchSize, 1)
-        let entries: [StateEntry]
-        if config.dqn.encoder == "lstm" {
-            let recurrent = RecurrentDQNAgent(config: agentConfig, observationSpace: env.observationSpace,
-                                              actionSpace: env.actionSpace, rng: &rng)
-            recurrentAgent = recurrent
-            agent = nil
-            entries = recurrent.online.stateEntries(prefix: "q_net.") + recurrent.target.stateEntries(prefix: "q_net_target.")
-        } else {
-            let feedForward = DQNAgent(config: agentConfig, observationSpace: env.observationSpace, actionSpace: env.actionSpace, rng: &rng)
-            agent = feedForward
-            recurrentAgent = nil
-            entries = feedForward.online.stateEntries(prefix: "q_net.") + feedForward.target.stateEntries(prefix: "q_net_target.")
-        }
-        try entries.load(from: model, path: modelPath)
+        policy = try config.algorithm.loadPolicy(config, model, modelPath, env.observationSpace, env.actionSpace)
         try Self.checkFinite(model, path: modelPath)
     }
 
@@ -305,13 +244,7 @@ public struct TrainedRun {
         }
     }
 
-    /// The policy evaluations run: greedy (DQN) or the distribution's mode (actor-critic).
-    public func evaluationPolicy() -> any EvaluationPolicy {
-        if let actorCritic { return ActorCriticPolicyRunner(agent: actorCritic, observationStatistics: observationStatistics) }
-        return GreedyPolicy(agent: agent, recurrent: recurrentAgent)
-    }
-
     public func evaluate(episodes: Int, seed: UInt64) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes, policy: evaluationPolicy())
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: seed, episodes: episodes, policy: policy)
     }
 }

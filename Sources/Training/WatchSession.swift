@@ -32,6 +32,8 @@ public final class WatchSession {
     /// Per-action values for the display: Q-values or probabilities, and the value estimate.
     public private(set) var actionValues: [Double] = []
     public private(set) var valueEstimate: Double?
+    /// The heading of the per-action bars ("Q-VALUES" or "ACTION PROBABILITIES"; empty without a policy's view).
+    private var barsTitle = ""
     /// The ego-attention encoder's weights over the observation rows, when the policy has one.
     public private(set) var attentionWeights: [Double] = []
     private var observation: [Float]
@@ -46,7 +48,7 @@ public final class WatchSession {
         switch driver {
         case .trained(let run):
             environment = try EnvironmentRegistry.make(run.config.env, options: run.config.envOptions)
-            policy = run.evaluationPolicy()
+            policy = run.policy
         case .replay(let replay, let folder):
             environment = try EnvironmentRegistry.make(for: replay, folder: folder)
             if let problem = replay.problem(on: environment) {
@@ -154,33 +156,12 @@ public final class WatchSession {
 
     /// What the trained policy makes of the current observation, for the display.
     private func updateThoughts() {
-        guard case .trained(let run) = driver else { return }
-        actionValues = []
-        valueEstimate = nil
-        attentionWeights = []
-        if let agent = run.agent {
-            let q = agent.online.forward(observation, rows: 1)
-            actionValues = (0..<agent.actionCount).map { Double(q[$0]) }
-            readAttention(agent.online.encoder)
-        } else if let actorCritic = run.actorCritic, actorCritic.recurrent == nil {
-            var input = observation
-            if let statistics = run.observationStatistics {
-                ObservationNormalizer.apply(statistics, observation, rows: 1, size: observation.count, into: &input)
-            }
-            let (head, value) = actorCritic.policy.forward(input, rows: 1)
-            valueEstimate = Double(value[0])
-            readAttention(actorCritic.policy.encoder)
-            if case .categorical(let n) = actorCritic.distribution {
-                let logits = (0..<n).map { Double(head[$0]) }, top = logits.max() ?? 0
-                let weights = logits.map { exp($0 - top) }, total = weights.reduce(0, +)
-                actionValues = weights.map { $0 / total }
-            }
-        }
-    }
-
-    private func readAttention(_ encoder: (any ObservationEncoder)?) {
-        guard let attention = encoder as? EgoAttentionEncoder else { return }
-        attentionWeights = (0..<attention.entities).map { Double(attention.attentionWeights[$0]) }
+        let explainable = policy as? any ExplainablePolicy
+        let thoughts = observation.withUnsafeBufferPointer { buffer in buffer.baseAddress.flatMap { explainable?.thoughts(about: $0) } }
+        actionValues = thoughts?.actions ?? []
+        valueEstimate = thoughts?.value
+        attentionWeights = thoughts?.attention ?? []
+        barsTitle = thoughts.map { $0.kind == .actionValues ? "Q-VALUES" : "ACTION PROBABILITIES" } ?? ""
     }
 
     /// Attention lines for the display: each observed entity's position in the frame with its weight.
@@ -225,8 +206,6 @@ public final class WatchSession {
         if let s = info["speed"] { lines.append(String(format: "SPEED %.1f M/S  LANE %d", s, Int(info["lane"] ?? 0))) }
         if let success = info["success"], done { lines.append(success > 0 ? "SUCCESS" : "NO SUCCESS") }
         if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
-        var barsTitle = ""
-        if case .trained(let run) = driver { barsTitle = run.agent != nil ? "Q-VALUES" : "ACTION PROBABILITIES" }
         return Display(title: title, episode: episode, step: step, reward: lastReward, episodeReturn: episodeReturn,
                        action: action, bars: zip(names, actionValues).map { (label: $0, value: $1) }, barsTitle: barsTitle,
                        value: valueEstimate, lines: lines)

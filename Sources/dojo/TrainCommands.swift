@@ -19,22 +19,12 @@ struct Train: ParsableCommand {
               preset → --config FILE (YAML or JSON, keys as in config.json)
               → --option key=value (environment) → --set key=value
               (hyperparameters) → --steps, --seed, --envs.
-            Hyperparameters use Stable-Baselines3's names and go to the run's agent
-            (or name a section: ppo.n_steps=64).
-            DQN: learning_rate, learning_rate_end (linear decay), buffer_size,
-            learning_starts, batch_size, gamma, train_freq, gradient_steps,
-            target_update_interval, tau, exploration_fraction,
-            exploration_final_eps, max_grad_norm, net_arch, activation_fn,
-            double_q, dueling, n_step, prioritized_replay, encoder (mlp, lstm,
-            attention), lstm_hidden, sequence_length, burn_in, embed_dim,
-            attention_heads.
-            PPO and A2C: learning_rate, learning_rate_end, n_steps, batch_size,
-            n_epochs, gamma, gae_lambda, clip_range, clip_range_end,
-            clip_range_vf, normalize_advantage, ent_coef, vf_coef, max_grad_norm,
-            target_kl, net_arch, activation_fn, ortho_init, log_std_init,
-            encoder (mlp, lstm, attention, attention-lstm), lstm_hidden, embed_dim,
-            attention_heads, normalize_observations, normalize_rewards,
-            optimizer (adam, rmsprop), rms_prop_eps.
+            Hyperparameters use Stable-Baselines3's names and go to the run's agent \
+            (or name its section: ppo.n_steps=64); --set also takes lin_0.001 \
+            schedules and comma lists (net_arch=128,128). --config also reads an \
+            rl-baselines3-zoo file as the zoo writes it (dojo train cartpole --config ppo.yml). \
+            The full table with kinds, defaults and SB3 names: docs/hyperparameters.md.
+            \(AlgorithmRegistry.all.map { "\($0.id): \($0.hyperparameterNames.joined(separator: ", "))." }.joined(separator: "\n"))
 
             A run directory holds config.json, metrics.csv, metrics.jsonl,
             tensorboard/, learning_curve.png, checkpoints/{best,last}
@@ -53,7 +43,8 @@ struct Train: ParsableCommand {
 
     @Argument(help: "Environment id (see `dojo envs`); default: the preset's.")
     var environment: String?
-    @Option(help: "Agent: dqn, ppo or a2c (default: the preset's, else dqn).")
+    @Option(help: ArgumentHelp("Agent: \(AlgorithmRegistry.ids.joined(separator: ", ")) (default: the preset's, else \(AlgorithmRegistry.defaultAlgorithm.id)).",
+                               valueName: "id"))
     var agent: String?
     @Option(help: "Preset name (listed above).")
     var preset: String?

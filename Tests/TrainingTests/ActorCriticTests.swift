@@ -91,7 +91,7 @@ import TestSupport
 func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int = 2_048) -> RunConfig {
     var config = RunConfig()
     config.env = env
-    config.agent = agent
+    config.use(agent)
     config.totalTimesteps = steps
     config.nEnvs = 4
     config.seed = 5
@@ -128,7 +128,7 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
         }
         // The trained run evaluates from its directory, with the saved observation statistics.
         let trained = try TrainedRun(directory: a, checkpoint: "last")
-        #expect(trained.actorCritic != nil && trained.observationStatistics != nil)
+        #expect((trained.policy as? ActorCriticPolicyRunner)?.observationStatistics != nil)
         let (result, _) = try trained.evaluate(episodes: 2, seed: 1)
         #expect(result.finalDistances?.count == 2)
     }
@@ -176,7 +176,7 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
         let space: Space = encoder == "lstm" ? .box(low: -5, high: 5, shape: [3]) : .entitySet(rows: 3, features: 3)
         let observationSize = space.flatCount
         var rng = SeededGenerator(seed: 4)
-        #expect(config.problems(observationSpace: space, actionSpace: .discrete(3), algorithm: "ppo", environmentCopies: copies).isEmpty)
+        #expect(config.problems(observationSpace: space, actionSpace: .discrete(3), algorithm: .ppo, environmentCopies: copies).isEmpty)
         let agent = ActorCriticAgent(config: config, algorithm: .ppo, observationSpace: space,
                                      actionSpace: .discrete(3), rolloutRows: steps * copies, rng: &rng)
         let buffer = RolloutBuffer(steps: steps, copies: copies, observationSize: observationSize, actionWidth: 1, stateSize: H)

@@ -228,7 +228,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         try #"{"dqn": {"gamm": 0.9}}"#.write(toFile: json, atomically: true, encoding: .utf8)
         request.configFile = json
         do { _ = try request.resolve(); Issue.record("accepted an unknown key") } catch {
-            #expect("\(error)".contains("unknown dqn hyperparameters gamm"))
+            #expect("\(error)".contains("dqn has no hyperparameter 'gamm' (did you mean gamma?)"), "\(error)")
         }
     }
 }
