@@ -213,3 +213,28 @@ public enum AlgorithmRegistry {
         registered.withLock { $0.removeAll { $0.id == id } }
     }
 }
+
+extension AlgorithmRegistry {
+    /// `docs/hyperparameters.md`: every algorithm's hyperparameters with kind, default, SB3 name and summary
+    /// (generated; a test keeps the committed file equal to it).
+    public static func hyperparameterReference() -> String {
+        var text = """
+            # Hyperparameters
+
+            Generated from the algorithm registry (`Sources/Training/Algorithms.swift`); `swift test` fails when this file
+            and the registry differ (regenerate with `DOJO_WRITE_FIXTURES=1 swift test --filter hyperparameterReference`).
+            Set them in a config file under the agent's id, with `--set name=value`, or through an rl-baselines3-zoo file
+            (`--config ppo.yml`), whose names are the SB3 column. Numbers marked "lin_X" also take SB3's linear schedules.
+
+            """
+        for algorithm in all {
+            text += "\n## \(algorithm.id)\n\n\(algorithm.summary).\n\n| name | takes | default | SB3 / zoo name | what it does |\n|---|---|---|---|---|\n"
+            for spec in algorithm.hyperparameters {
+                let value = algorithm.defaults[spec.name].map { $0 == .null ? "unset" : $0.description } ?? ""
+                let kind = spec.kind.expected + (spec.linearScheduleEnd != nil ? "; lin_X" : "")
+                text += "| `\(spec.name)` | \(kind) | \(value) | \(spec.sb3.map { "`\($0)`" } ?? "—") | \(spec.summary) |\n"
+            }
+        }
+        return text
+    }
+}

@@ -316,3 +316,16 @@ private let randomSearch = Algorithm(
         #expect(display.barsTitle == "Q-VALUES" && display.bars.count == 2 && steps > 0)
     }
 }
+
+@Suite struct HyperparameterReferenceTests {
+    @Test("docs/hyperparameters.md is the registry's table")
+    func hyperparameterReference() throws {
+        let path = Fixtures.root + "/../../docs/hyperparameters.md"
+        let generated = AlgorithmRegistry.hyperparameterReference()
+        if ProcessInfo.processInfo.environment["DOJO_WRITE_FIXTURES"] == "1" {
+            try generated.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed == generated, "docs/hyperparameters.md is stale; regenerate it (see its header)")
+    }
+}
