@@ -146,8 +146,7 @@ class StableBaselines3RecipeTests(unittest.TestCase):
         hidden = [layer["out"] for layer in card["trunk"]["layers"] if layer["type"] == "linear"][:-1]
         model = DQN("MlpPolicy", SpacesOnly(card), buffer_size=1, policy_kwargs=dict(net_arch=hidden), device="cpu")
         # Dojo's q_net.* / q_net_target.* are SB3's q_net.q_net.* / q_net_target.q_net.*
-        state = {k.split(".", 1)[0] + ".q_net." + k.split(".", 1)[1]: v for k, v in tensors.items()}
-        model.policy.load_state_dict(state, strict=True)
+        model.policy.load_state_dict({k.replace(".", ".q_net.", 1): v for k, v in tensors.items()}, strict=True)
         actions, _ = model.predict(io["observations"].numpy(), deterministic=True)
         self.assertEqual(actions.tolist(), io["actions"].reshape(-1).long().tolist())
 

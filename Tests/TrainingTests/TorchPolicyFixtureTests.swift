@@ -271,26 +271,40 @@ extension ObservationNormalizer {
           arguments: ["dqn", "ppo"])
     func trainersWriteTheCard(agent: String) throws {
         let directory = temporaryDirectory("model-card-\(agent)")
-        var config = agent == "dqn" ? smallRun(steps: 400) : smallActorCriticRun(agent: "ppo", env: "cartpole", steps: 256)
+        var config = agent == "dqn" ? smallRun(steps: 400) : smallActorCriticRun(agent: "ppo", env: "arm", steps: 256)
         config.evalFreq = 200
-        _ = try makeTrainer(config: config, directory: directory).run(progress: nil, stopAt: nil)
+        let trainer = try makeTrainer(config: config, directory: directory)
+        _ = try trainer.run(progress: nil, stopAt: nil)
         let model = try SafeTensors.read(from: directory + "/checkpoints/last/model.safetensors")
         let json = try #require(model.metadata[ModelCard.key])
         let card = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(card["card_version"] as? Int == ModelCard.version)
         #expect(card["network"] as? String == (agent == "dqn" ? "q_network" : "actor_critic"))
         #expect(card["prefix"] as? String == (agent == "dqn" ? "q_net." : "policy."))
-        if agent == "dqn" {
+        guard let actorCritic = trainer as? ActorCriticTrainer else {
             #expect(model.names.allSatisfy { $0.hasPrefix("q_net.") || $0.hasPrefix("q_net_target.") })
             #expect((card["head"] as? [String: Any])?["type"] as? String == "dueling")  // smallRun is dueling
-        } else {
-            for name in ["obs_rms.mean", "obs_rms.var"] { #expect(model.tensors[name]?.shape == [4], "\(name)") }
-            #expect(model.tensors["obs_rms.count"]?.shape == [1])
-            #expect(model.tensors["obs_rms.bits"] == nil)
-            #expect(card["observation_normalization"] != nil)
-            // The exact statistics for --resume are in the training state.
-            let state = try SafeTensors.read(from: directory + "/checkpoints/last/state.safetensors")
-            #expect(state.tensors["obs_rms"]?.shape == [2 * 4 + 1])
+            return
+        }
+        let size = actorCritic.agent.observationSize
+        for name in ["obs_rms.mean", "obs_rms.var"] { #expect(model.tensors[name]?.shape == [size], "\(name)") }
+        #expect(model.tensors["obs_rms.count"]?.shape == [1])
+        #expect(model.tensors["obs_rms.bits"] == nil)
+        #expect(card["observation_normalization"] != nil)
+        // The exact statistics for --resume are in the training state.
+        let state = try SafeTensors.read(from: directory + "/checkpoints/last/state.safetensors")
+        #expect(state.tensors["obs_rms"]?.shape == [2 * size + 1])
+        // The trainer evaluates with the statistics as saved (float32), so the checkpoint acts exactly as the
+        // evaluation that chose it (continuous actions, compared bit for bit).
+        let live = actorCritic.currentPolicy(), saved = try TrainedRun(directory: directory, checkpoint: "last").evaluationPolicy()
+        var rng = SeededGenerator(seed: 12)
+        for _ in 0..<20 {
+            let observation = (0..<size).map { _ in Float(rng.nextGaussian()) * 2 }
+            var a = [Float](repeating: 0, count: actorCritic.agent.actionWidth), b = a
+            live.beginEpisode(); saved.beginEpisode()
+            live.act(observation, into: &a)
+            saved.act(observation, into: &b)
+            #expect(a == b)
         }
     }
 }
