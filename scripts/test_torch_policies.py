@@ -94,6 +94,11 @@ class TorchPolicyTests(unittest.TestCase):
                 for copy in card.get("same_architecture_under", []):
                     self.assertEqual({k[len(copy):] for k in tensors if k.startswith(copy)}, {k[len(prefix):] for k in names})
 
+    def test_a_file_without_card_is_refused_with_a_reason(self):
+        path = os.path.join(FIXTURES, "..", "neural", "dojo_qnet.safetensors")  # weights only, no card
+        with self.assertRaisesRegex(ValueError, "no 'dojo.model' entry"):
+            load_policy(path)
+
     def test_a_missing_tensor_is_refused(self):
         path, _ = fixture("dqn_attention")
         policy = read_card(path)

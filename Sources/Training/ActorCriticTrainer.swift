@@ -231,10 +231,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
     /// The policy as a checkpoint saves it: the observation statistics rounded to float32, so `dojo eval` (and
     /// PyTorch) act exactly as the evaluation that chose the checkpoint.
     public func currentPolicy() -> any EvaluationPolicy {
-        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map {
-            RunningStatistics(mean: $0.mean.map { Double(Float($0)) }, variance: $0.variance.map { Double(Float($0)) },
-                              count: Double(Float($0.count)))
-        })
+        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(Self.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
@@ -250,12 +247,22 @@ public final class ActorCriticTrainer: RecordingTrainer {
             .merging(ModelCard.metadata(network: agent.policy, prefix: "policy.", of: environments.environments[0],
                                         normalizesObservations: observationStatistics != nil)) { $1 })
         for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
-        if let statistics = observationStatistics {
-            model.append("obs_rms.mean", .float32(Tensor(shape: [observationSize], scalars: statistics.mean.map(Float.init))))
-            model.append("obs_rms.var", .float32(Tensor(shape: [observationSize], scalars: statistics.variance.map(Float.init))))
-            model.append("obs_rms.count", .float32(Tensor(shape: [1], scalars: [Float(statistics.count)])))
-        }
+        if let statistics = observationStatistics { Self.append(statistics, to: &model) }
         return model
+    }
+
+    /// Appends `obs_rms.mean` (obs), `obs_rms.var` (obs) and `obs_rms.count` (1) as float32 tensors.
+    static func append(_ statistics: RunningStatistics, to model: inout SafeTensors.File) {
+        let size = statistics.mean.count
+        model.append("obs_rms.mean", .float32(Tensor(shape: [size], scalars: statistics.mean.map(Float.init))))
+        model.append("obs_rms.var", .float32(Tensor(shape: [size], scalars: statistics.variance.map(Float.init))))
+        model.append("obs_rms.count", .float32(Tensor(shape: [1], scalars: [Float(statistics.count)])))
+    }
+
+    /// `statistics` as a model file keeps them: each value rounded to float32.
+    static func asSaved(_ statistics: RunningStatistics) -> RunningStatistics {
+        RunningStatistics(mean: statistics.mean.map { Double(Float($0)) }, variance: statistics.variance.map { Double(Float($0)) },
+                          count: Double(Float(statistics.count)))
     }
 
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {

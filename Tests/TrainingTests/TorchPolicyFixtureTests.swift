@@ -122,9 +122,7 @@ struct PolicyFixture {
                     let sample = (0..<kind.observationSpace.flatCount).map { Float(rng.nextGaussian()) * 3 + Float($0) }
                     running.update(sample)
                 }
-                // As saved (float32) and read back by `dojo eval`.
-                statistics = RunningStatistics(mean: running.mean.map { Double(Float($0)) },
-                                               variance: running.variance.map { Double(Float($0)) }, count: Double(Float(running.count)))
+                statistics = ActorCriticTrainer.asSaved(running)  // as `dojo eval` reads them back
                 ObservationNormalizer.apply(statistics!, observations, rows: batch * steps, size: kind.observationSpace.flatCount,
                                             into: &input)
             }
@@ -144,12 +142,7 @@ struct PolicyFixture {
             metadata.merge(ModelCard.metadata(network: agent.policy, prefix: "policy.", observationSpace: kind.observationSpace,
                                               actionSpace: kind.actionSpace, normalizesObservations: statistics != nil)) { $1 }
             for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
-            if let statistics {
-                let size = kind.observationSpace.flatCount
-                model.append("obs_rms.mean", .float32(Tensor(shape: [size], scalars: statistics.mean.map(Float.init))))
-                model.append("obs_rms.var", .float32(Tensor(shape: [size], scalars: statistics.variance.map(Float.init))))
-                model.append("obs_rms.count", .float32(Tensor(shape: [1], scalars: [Float(statistics.count)])))
-            }
+            if let statistics { ActorCriticTrainer.append(statistics, to: &model) }
         }
         model.metadata = metadata
         self.model = model
