@@ -237,8 +237,10 @@ public final class ActorCriticTrainer: RecordingTrainer {
                                episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
     }
 
+    /// The policy as a checkpoint saves it: the observation statistics rounded to float32, so `dojo eval` (and
+    /// PyTorch) act exactly as the evaluation that chose the checkpoint.
     public func currentPolicy() -> any EvaluationPolicy {
-        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics)
+        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(Self.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
@@ -246,17 +248,30 @@ public final class ActorCriticTrainer: RecordingTrainer {
 
     // MARK: Checkpoints
 
-    /// The weights (`policy.*`, PyTorch names) and the observation statistics an evaluation needs (`obs_rms.*`).
+    /// The weights (`policy.*`, PyTorch names), the model card, and the observation statistics an evaluation needs as
+    /// plain float32 tensors (`obs_rms.mean`, `obs_rms.var`, `obs_rms.count`; the exact float64 values for `--resume`
+    /// are in the training state).
     func modelFile() -> SafeTensors.File {
-        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)])
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
+            .merging(ModelCard.metadata(network: agent.policy, prefix: "policy.", of: environments.environments[0],
+                                        normalizesObservations: observationStatistics != nil)) { $1 })
         for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
-        if let statistics = observationStatistics {
-            // float32 for PyTorch users; the exact float64 bits (mean, var, count) for Dojo.
-            model.append("obs_rms.mean", .float32(Tensor(shape: [observationSize], scalars: statistics.mean.map(Float.init))))
-            model.append("obs_rms.var", .float32(Tensor(shape: [observationSize], scalars: statistics.variance.map(Float.init))))
-            model.append("obs_rms.bits", Checkpoint.words((statistics.mean + statistics.variance + [statistics.count]).map(\.bitPattern)))
-        }
+        if let statistics = observationStatistics { Self.append(statistics, to: &model) }
         return model
+    }
+
+    /// Appends `obs_rms.mean` (obs), `obs_rms.var` (obs) and `obs_rms.count` (1) as float32 tensors.
+    static func append(_ statistics: RunningStatistics, to model: inout SafeTensors.File) {
+        let size = statistics.mean.count
+        model.append("obs_rms.mean", .float32(Tensor(shape: [size], scalars: statistics.mean.map(Float.init))))
+        model.append("obs_rms.var", .float32(Tensor(shape: [size], scalars: statistics.variance.map(Float.init))))
+        model.append("obs_rms.count", .float32(Tensor(shape: [1], scalars: [Float(statistics.count)])))
+    }
+
+    /// `statistics` as a model file keeps them: each value rounded to float32.
+    static func asSaved(_ statistics: RunningStatistics) -> RunningStatistics {
+        RunningStatistics(mean: statistics.mean.map { Double(Float($0)) }, variance: statistics.variance.map { Double(Float($0)) },
+                          count: Double(Float(statistics.count)))
     }
 
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
@@ -274,6 +289,9 @@ public final class ActorCriticTrainer: RecordingTrainer {
         if stateSize > 0 {
             file.append("acting.hidden", Checkpoint.floats(hidden, config.nEnvs * stateSize))
             file.append("acting.cell", Checkpoint.floats(cell, config.nEnvs * stateSize))
+        }
+        if let statistics = observationStatistics {
+            file.append("obs_rms", Checkpoint.words((statistics.mean + statistics.variance + [statistics.count]).map(\.bitPattern)))
         }
         if let statistics = returnStatistics {
             file.append("ret_rms", Checkpoint.words([statistics.mean[0], statistics.variance[0], statistics.count].map(\.bitPattern)
@@ -294,7 +312,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
         try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
         try Self.loadWeights(agent, from: model, path: modelPath)
         if observationStatistics != nil {
-            observationStatistics = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)
+            _ = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)  // checked as eval reads it
+            observationStatistics = try Self.exactObservationStatistics(in: state, path: statePath, size: agent.observationSize)
         }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try state.integers("counters", path: statePath, count: 2, in: 0...Checkpoint.maximumCount)
@@ -330,11 +349,24 @@ public final class ActorCriticTrainer: RecordingTrainer {
         try agent.policy.stateEntries(prefix: "policy.").load(from: weights, path: path)
     }
 
-    /// The observation statistics saved in a model file, for observations of `size` values.
+    /// The observation statistics saved in a model file (float32 `obs_rms.mean`, `obs_rms.var`, `obs_rms.count`), for
+    /// observations of `size` values: what evaluation and PyTorch users normalize with.
     static func observationStatistics(in model: SafeTensors.File, path: String, size: Int) throws -> RunningStatistics {
-        let bits = try Checkpoint.words("obs_rms.bits", in: model, path: path).map(Double.init(bitPattern:))
+        let mean = try model.float32("obs_rms.mean", path: path, count: size).scalars
+        let variance = try model.float32("obs_rms.var", path: path, count: size).scalars
+        let count = try model.float32("obs_rms.count", path: path, count: 1).scalars
+        guard (mean + variance + count).allSatisfy(\.isFinite), (variance + count).allSatisfy({ $0 >= 0 }) else {
+            throw TrainingError.corruptCheckpoint("\(path): obs_rms.mean, obs_rms.var and obs_rms.count must be finite, "
+                                                  + "the variances and the count ≥ 0")
+        }
+        return RunningStatistics(mean: mean.map(Double.init), variance: variance.map(Double.init), count: Double(count[0]))
+    }
+
+    /// The exact (float64) observation statistics of a training state, which `--resume` continues from.
+    static func exactObservationStatistics(in state: SafeTensors.File, path: String, size: Int) throws -> RunningStatistics {
+        let bits = try Checkpoint.words("obs_rms", in: state, path: path).map(Double.init(bitPattern:))
         guard bits.count == 2 * size + 1, bits.allSatisfy(\.isFinite), bits[size...].allSatisfy({ $0 >= 0 }) else {
-            throw TrainingError.corruptCheckpoint("\(path): obs_rms.bits must hold \(2 * size + 1) finite values "
+            throw TrainingError.corruptCheckpoint("\(path): obs_rms must hold \(2 * size + 1) finite values "
                                                   + "(\(size) means, \(size) variances ≥ 0, the count)")
         }
         return RunningStatistics(mean: Array(bits[0..<size]), variance: Array(bits[size..<(2 * size)]), count: bits[2 * size])

@@ -289,7 +289,9 @@ public final class DQNTrainer: RecordingTrainer {
 
     /// Writes the `best` (weights) or `last` (weights and training state) checkpoint folder atomically.
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
-        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)])
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
+            .merging(ModelCard.metadata(network: agent?.online ?? recurrentAgent!.online as any Module, prefix: "q_net.",
+                                        copies: ["q_net_target."], of: environments.environments[0])) { $1 })
         for entry in modelEntries { model.append(entry.name, entry.value) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
     }

@@ -112,7 +112,9 @@ func float32s(_ values: [Float]) -> SafeTensors.Value { .float32(Tensor(shape: [
                 var r = f.words("ret_rms"); r[1] = Int64(bitPattern: Double.nan.bitPattern); f.replace("ret_rms", int64s(r)) }),
             ("rng.policy", "state.safetensors", { f in f.replace("rng.policy", int64s([0, 0, 0, 0])) }),
             ("env.observations", "state.safetensors", { f in f.replace("env.observations", float32s([0])) }),
-            ("obs_rms.bits", "model.safetensors", { f in f.replace("obs_rms.bits", int64s([0, 0, 0])) }),
+            ("obs_rms", "state.safetensors", { f in f.replace("obs_rms", int64s([0, 0, 0])) }),
+            ("obs_rms.var", "model.safetensors", { f in var v = f.floats("obs_rms.var"); v[0] = -1; f.replace("obs_rms.var", float32s(v)) }),
+            ("obs_rms.count", "model.safetensors", { f in f.replace("obs_rms.count", float32s([1, 2])) }),
         ]
         for (tensor, file, change) in cases {
             expectRefused(try alteredCopy(of: run, file: file, change), config: config, naming: tensor, "\(tensor)")
