@@ -38,11 +38,10 @@ final class WorkerPool {
         /// the threads update while working.
         let generation = Atomic<UInt32>(0)
         private let padding0: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        /// The claimed blocks of the current run (bit b for block b), with the run's generation in the high 32 bits,
-        /// so a worker that wakes late cannot claim a block of a newer run with what it read about an older one.
+        /// The current run in one word, so a worker reads it consistently: the run's generation (low 24 bits) in bits
+        /// 40–63, its block count in bits 32–39, and the claimed blocks in bits 0–31 (bit b for block b). A worker that
+        /// wakes late cannot claim a block of a newer run, or a block beyond its run's count, with what it read before.
         let claim = Atomic<UInt64>(0)
-        /// Blocks of the current run.
-        let blocks = Atomic<Int>(0)
         /// Blocks of the current run that are finished.
         let done = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
@@ -96,9 +95,8 @@ final class WorkerPool {
         }
         let generation = shared.generation.load(ordering: .relaxed) &+ 1
         shared.work = work
-        shared.blocks.store(blocks, ordering: .relaxed)
         shared.done.store(0, ordering: .relaxed)
-        shared.claim.store(UInt64(generation) << 32, ordering: .releasing)
+        shared.claim.store(Self.runWord(generation: generation, blocks: blocks), ordering: .releasing)
         shared.generation.store(generation, ordering: .sequentiallyConsistent)
         shared.newRun.wakeAll()
         // Claim blocks like any worker, the caller's home blocks first.
@@ -117,12 +115,22 @@ final class WorkerPool {
         shared.work = nil
     }
 
+    /// The claim word of a new run: its generation and block count, no block claimed.
+    @inline(__always)
+    private static func runWord(generation: UInt32, blocks: Int) -> UInt64 {
+        UInt64(generation & 0xFF_FFFF) << 40 | UInt64(blocks) << 32
+    }
+
+    /// Whether claim word `word` belongs to run `generation`.
+    @inline(__always)
+    private static func belongs(_ word: UInt64, to generation: UInt32) -> Bool { word >> 40 == UInt64(generation & 0xFF_FFFF) }
+
     /// Claims `block` of run `generation` if it is still unclaimed; false if it is taken or the run is over.
     @inline(__always)
     private static func claim(_ block: Int, generation: UInt32, _ shared: Shared) -> Bool {
         let bit = UInt64(1) << UInt64(block)
         var current = shared.claim.load(ordering: .acquiring)
-        while UInt32(truncatingIfNeeded: current >> 32) == generation, current & bit == 0 {
+        while belongs(current, to: generation), current & bit == 0 {
             let (exchanged, original) = shared.claim.compareExchange(expected: current, desired: current | bit,
                                                                      ordering: .acquiringAndReleasing)
             if exchanged { return true }
@@ -152,9 +160,11 @@ final class WorkerPool {
             if !spin(for: workerSpin, until: fresh) { shared.newRun.wait(until: fresh) }
             if shared.stopping.load(ordering: .acquiring) { return }
             seen = shared.generation.load(ordering: .acquiring)
-            // Claim blocks of run `seen`, home blocks first, while there are any. `blocks` may already belong to a
-            // newer run; then every claim fails, as the claim word carries the newer generation.
-            let blocks = shared.blocks.load(ordering: .relaxed)
+            // Claim blocks of run `seen`, home blocks first, while there are any; the block count comes from the same
+            // word as the generation, so it is this run's.
+            let word = shared.claim.load(ordering: .acquiring)
+            guard belongs(word, to: seen) else { continue }
+            let blocks = Int((word >> 32) & 0xFF)
             let home = index * blocks / threads
             for offset in 0..<blocks {
                 let block = (home + offset) % blocks
