@@ -50,8 +50,7 @@ extension DQNTrainer {
             try DQNTrainer(config: config, hyperparameters: hyperparameters, directory: directory, resume: resume)
         },
         loadPolicy: { _, hyperparameters, model, path, observationSpace, actionSpace in
-            try GreedyPolicy(hyperparameters: hyperparameters, model: model, path: path, observationSpace: observationSpace,
-                             actionSpace: actionSpace)
+            try hyperparameters.loadGreedyPolicy(model: model, path: path, observationSpace: observationSpace, actionSpace: actionSpace)
         })
 }
 

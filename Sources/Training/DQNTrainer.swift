@@ -35,19 +35,11 @@ public final class DQNTrainer: RecordingTrainer {
     public let directory: String
     /// The run directory, locked for this trainer's life.
     let runDirectory: RunDirectory
-    /// The learner: feed-forward (`agent`, with `buffer`) or recurrent (`recurrentAgent`, with `episodeBuffer`).
-    public let agent: DQNAgent?
-    public let recurrentAgent: RecurrentDQNAgent?
+    /// The learner: feed-forward (n-step replay) or recurrent (episode replay), as `encoder` says.
+    let learner: any QLearner
     public let environments: VectorEnvironment<AnyEnvironment>
-    public let buffer: ReplayBuffer?
-    public let episodeBuffer: EpisodeReplayBuffer?
     let observationSize: Int
     let actionCount: Int
-    // Recurrent acting state: each copy's LSTM state and whether its next step starts an episode.
-    private let hiddenStates: UnsafeMutablePointer<Float>
-    private let cellStates: UnsafeMutablePointer<Float>
-    private let episodeStarts: UnsafeMutablePointer<Bool>
-    private let statesBeforeStep: UnsafeMutablePointer<Float>    // nEnvs × 2H: (h, c) each copy acted from
 
     // Loop state (all saved in checkpoints).
     public private(set) var step = 0                 // environment steps so far (all copies)
@@ -57,15 +49,8 @@ public final class DQNTrainer: RecordingTrainer {
     private var samplingRNG: SeededGenerator
     let record = RunRecord()
     private var lossSum = 0.0, lossCount = 0
-    // n-step queues: per copy a ring of the last n (observation, action, reward).
-    private let queueObservations: UnsafeMutablePointer<Float>   // nEnvs × n × obs
-    private let queueActions: UnsafeMutablePointer<Int32>        // nEnvs × n
-    private let queueRewards: UnsafeMutablePointer<Float>        // nEnvs × n
-    private var queueCounts: [Int]
-    private var queueHeads: [Int]
     private let previousObservations: UnsafeMutablePointer<Float> // nEnvs × obs: observations the actions were taken on
     private let actions: UnsafeMutablePointer<Float>              // nEnvs
-
 
     /// A trainer for `config`, whose agent must be DQN.
     public convenience init(config: RunConfig, directory: String, resume: Bool = false) throws {
@@ -90,34 +75,10 @@ public final class DQNTrainer: RecordingTrainer {
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
         let actionSpace = environments.environments[0].actionSpace
-        if hyperparameters.encoder == "lstm" {
-            recurrentAgent = RecurrentDQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace,
-                                               rng: &networkRNG)
-            episodeBuffer = EpisodeReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
-                                                copies: config.nEnvs, stateSize: hyperparameters.lstmHidden)
-            agent = nil
-            buffer = nil
-            actionCount = recurrentAgent!.actionCount
-        } else {
-            agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &networkRNG)
-            buffer = ReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
-                                  prioritized: hyperparameters.prioritizedReplay, alpha: hyperparameters.priorityAlpha)
-            recurrentAgent = nil
-            episodeBuffer = nil
-            actionCount = agent!.actionCount
-        }
-        let stateSize = config.nEnvs * hyperparameters.lstmHidden
-        hiddenStates = .allocate(capacity: stateSize); hiddenStates.initialize(repeating: 0, count: stateSize)
-        cellStates = .allocate(capacity: stateSize); cellStates.initialize(repeating: 0, count: stateSize)
-        episodeStarts = .allocate(capacity: config.nEnvs); episodeStarts.initialize(repeating: true, count: config.nEnvs)
-        statesBeforeStep = .allocate(capacity: 2 * stateSize); statesBeforeStep.initialize(repeating: 0, count: 2 * stateSize)
-        let n = hyperparameters.nStep, copies = config.nEnvs
-        queueObservations = .allocate(capacity: copies * n * observationSize)
-        queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
-        queueActions = .allocate(capacity: copies * n); queueActions.initialize(repeating: 0, count: copies * n)
-        queueRewards = .allocate(capacity: copies * n); queueRewards.initialize(repeating: 0, count: copies * n)
-        queueCounts = [Int](repeating: 0, count: copies)
-        queueHeads = [Int](repeating: 0, count: copies)
+        learner = hyperparameters.makeLearner(observationSpace: observationSpace, actionSpace: actionSpace, copies: config.nEnvs,
+                                              rng: &networkRNG)
+        actionCount = learner.actionCount
+        let copies = config.nEnvs
         previousObservations = .allocate(capacity: copies * observationSize)
         previousObservations.initialize(repeating: 0, count: copies * observationSize)
         actions = .allocate(capacity: copies); actions.initialize(repeating: 0, count: copies)
@@ -128,16 +89,12 @@ public final class DQNTrainer: RecordingTrainer {
             try config.writeJSON(inRun: directory, to: directory + "/config.json")  // a longer budget (--resume --steps)
         } else {
             environments.reset(seed: config.seed)
-            for i in 0..<config.nEnvs { episodeBuffer?.begin(copy: i, observation: environments.observations + i * observationSize) }
+            learner.begin(observations: environments.observations)
             try config.writeJSON(inRun: directory, to: directory + "/config.json")
         }
     }
 
-    deinit {
-        queueObservations.deallocate(); queueActions.deallocate(); queueRewards.deallocate()
-        previousObservations.deallocate(); actions.deallocate()
-        hiddenStates.deallocate(); cellStates.deallocate(); episodeStarts.deallocate(); statesBeforeStep.deallocate()
-    }
+    deinit { previousObservations.deallocate(); actions.deallocate() }
 
 
     /// Trains until `total_timesteps` (or `stopAt`, or Ctrl-C). Returns a summary.
@@ -159,21 +116,7 @@ public final class DQNTrainer: RecordingTrainer {
             // Act: ε-greedy over all copies with one forward pass.
             let epsilon = epsilonSchedule.value(progress: config.progress(atStep: step))
             previousObservations.update(from: environments.observations, count: copies * observationSize)
-            if let recurrentAgent {
-                // Keep the state each copy acts from (zero at an episode start) for the episode buffer.
-                let H = hyperparameters.lstmHidden
-                for i in 0..<copies {
-                    let h = statesBeforeStep + i * 2 * H
-                    if episodeStarts[i] { h.update(repeating: 0, count: 2 * H) } else {
-                        h.update(from: hiddenStates + i * H, count: H)
-                        (h + H).update(from: cellStates + i * H, count: H)
-                    }
-                }
-                recurrentAgent.greedyActions(environments.observations, rows: copies, hidden: hiddenStates, cell: cellStates,
-                                             starts: episodeStarts, into: actions)
-            } else {
-                agent!.greedyActions(environments.observations, rows: copies, into: actions)
-            }
+            learner.act(environments.observations, into: actions)
             for i in 0..<copies where explorationRNG.nextDouble() < epsilon {
                 actions[i] = Float(explorationRNG.nextInt(below: actionCount))
             }
@@ -184,16 +127,9 @@ public final class DQNTrainer: RecordingTrainer {
             for i in 0..<copies {
                 let done = environments.terminated[i] || environments.truncated[i]
                 let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
-                if let episodeBuffer {
-                    let H = hyperparameters.lstmHidden, state = statesBeforeStep + i * 2 * H
-                    episodeBuffer.record(copy: i, action: Int32(actions[i]), reward: environments.rewards[i], next: next,
-                                         done: done, terminated: environments.terminated[i], hidden: state, cell: state + H)
-                    if done { episodeBuffer.begin(copy: i, observation: environments.observations + i * observationSize) }
-                    episodeStarts[i] = done
-                } else {
-                    push(copy: i, observation: previousObservations + i * observationSize, action: Int32(actions[i]),
-                         reward: environments.rewards[i], next: next, done: done, terminated: environments.terminated[i])
-                }
+                learner.store(copy: i, observation: previousObservations + i * observationSize, action: Int32(actions[i]),
+                              reward: environments.rewards[i], next: next, current: environments.observations + i * observationSize,
+                              done: done, terminated: environments.terminated[i])
                 if done {
                     if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
                     episodes += 1
@@ -201,14 +137,13 @@ public final class DQNTrainer: RecordingTrainer {
                 }
             }
             // Learn.
-            if step > d.learningStarts && iteration % d.trainFreq == 0 && (episodeBuffer?.count ?? 1) > 0 {
+            if step > d.learningStarts && iteration % d.trainFreq == 0 && learner.canLearn {
                 let beta = betaSchedule.value(progress: config.progress(atStep: step))
                 if let end = d.learningRateEnd {
                     optimizer.learningRate = Float(learningRateSchedule(end: end).value(progress: config.progress(atStep: step)))
                 }
                 for _ in 0..<d.gradientSteps {
-                    let loss = recurrentAgent.map { $0.train(on: episodeBuffer!, rng: &samplingRNG) }
-                        ?? agent!.train(on: buffer!, beta: beta, rng: &samplingRNG)
+                    let loss = learner.learn(beta: beta, rng: &samplingRNG)
                     guard loss.isFinite else {
                         throw TrainingError.diverged(step: step, detail: "loss is \(loss)")
                     }
@@ -216,7 +151,7 @@ public final class DQNTrainer: RecordingTrainer {
                     lossCount += 1
                 }
             }
-            if iteration % targetEvery == 0 { agent?.updateTarget(); recurrentAgent?.updateTarget() }
+            if iteration % targetEvery == 0 { learner.updateTarget() }
             // Log, evaluate, checkpoint.
             if step % config.logInterval < copies || step >= total {
                 let elapsed = Date().timeIntervalSince(started)
@@ -241,56 +176,22 @@ public final class DQNTrainer: RecordingTrainer {
                                episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
     }
 
-    public func currentPolicy() -> any EvaluationPolicy { GreedyPolicy(agent: agent, recurrent: recurrentAgent) }
+    public func currentPolicy() -> any EvaluationPolicy { learner.greedyPolicy() }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
-    var onlineParameters: ParameterArena { agent?.onlineParameters ?? recurrentAgent!.onlineParameters }
+    var onlineParameters: ParameterArena { learner.onlineParameters }
 
     /// The weights as `dojo train` saves them: `q_net.*` and `q_net_target.*`.
-    var modelEntries: [StateEntry] {
-        if let agent { return agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") }
-        return recurrentAgent!.online.stateEntries(prefix: "q_net.") + recurrentAgent!.target.stateEntries(prefix: "q_net_target.")
-    }
+    var modelEntries: [StateEntry] { learner.modelEntries }
 
     var trainedParameters: ParameterArena { onlineParameters }
-
-    // MARK: n-step transitions
-
-    /// Queues (observation, action, reward) for copy `i` and emits the n-step transitions that are complete.
-    private func push(copy i: Int, observation: UnsafePointer<Float>, action: Int32, reward: Float,
-                      next: UnsafePointer<Float>, done: Bool, terminated: Bool) {
-        let n = hyperparameters.nStep, gamma = Float(hyperparameters.gamma)
-        let slot = (queueHeads[i] + queueCounts[i]) % n
-        (queueObservations + (i * n + slot) * observationSize).update(from: observation, count: observationSize)
-        queueActions[i * n + slot] = action
-        queueRewards[i * n + slot] = reward
-        queueCounts[i] += 1
-        func emitOldest(terminated: Bool) {
-            let head = queueHeads[i], count = queueCounts[i]
-            var total: Float = 0, discount: Float = 1
-            for k in 0..<count {
-                total += discount * queueRewards[i * n + (head + k) % n]
-                discount *= gamma
-            }
-            buffer!.add(observation: queueObservations + (i * n + head) * observationSize, action: Int(queueActions[i * n + head]),
-                       reward: total, nextObservation: next, terminated: terminated, discount: discount)
-            queueHeads[i] = (head + 1) % n
-            queueCounts[i] -= 1
-        }
-        if done {
-            while queueCounts[i] > 0 { emitOldest(terminated: terminated) }
-            queueHeads[i] = 0
-        } else if queueCounts[i] == n {
-            emitOldest(terminated: false)
-        }
-    }
 
     // MARK: Checkpoints
 
     /// Writes the `best` (weights) or `last` (weights and training state) checkpoint folder atomically.
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
-            .merging(ModelCard.metadata(network: agent?.online ?? recurrentAgent!.online as any Module, prefix: "q_net.",
+            .merging(ModelCard.metadata(network: learner.onlineNetwork, prefix: "q_net.",
                                         copies: ["q_net_target."], of: environments.environments[0])) { $1 })
         for entry in modelEntries { model.append(entry.name, entry.value) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
@@ -300,46 +201,18 @@ public final class DQNTrainer: RecordingTrainer {
     private func floats(_ pointer: UnsafePointer<Float>, _ count: Int) -> SafeTensors.Value { Checkpoint.floats(pointer, count) }
 
     /// Everything besides the weights needed to continue exactly.
-    var optimizer: Adam { agent?.optimizer ?? recurrentAgent!.optimizer }
+    var optimizer: Adam { learner.optimizer }
 
     func trainingState() -> SafeTensors.File {
         var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
         for entry in optimizer.stateEntries(prefix: "optimizer.") { file.append(entry.name, entry.value) }
-        file.append("counters", words([step, iteration, episodes, buffer?.count ?? 0, buffer?.position ?? 0].map(\.stateWord)))
+        let replay = learner.replayCounters
+        file.append("counters", words([step, iteration, episodes, replay.count, replay.position].map(\.stateWord)))
         file.append("rng.exploration", words(explorationRNG.stateWords))
         file.append("rng.sampling", words(samplingRNG.stateWords))
         record.save(into: &file)
         Checkpoint.save(environments, into: &file)
-        if let episodeBuffer {
-            // Recurrent: the episode buffer and each copy's acting state.
-            episodeBuffer.save(into: &file, prefix: "episodes.")
-            let stateSize = config.nEnvs * hyperparameters.lstmHidden
-            file.append("acting.hidden", floats(hiddenStates, stateSize))
-            file.append("acting.cell", floats(cellStates, stateSize))
-            file.append("acting.starts", words((0..<config.nEnvs).map { episodeStarts[$0] ? 1 : 0 }))
-            return file
-        }
-        let buffer = buffer!
-        // n-step queues.
-        let n = hyperparameters.nStep
-        file.append("nstep.observations", floats(queueObservations, config.nEnvs * n * observationSize))
-        file.append("nstep.actions", words((0..<(config.nEnvs * n)).map { Int(queueActions[$0]).stateWord }))
-        file.append("nstep.rewards", floats(queueRewards, config.nEnvs * n))
-        file.append("nstep.counts", words(queueCounts.map(\.stateWord) + queueHeads.map(\.stateWord)))
-        // Replay buffer (filled part).
-        let filled = buffer.count, rows = 2 * filled * observationSize
-        if buffer.storesBytes {
-            file.append("buffer.observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: buffer.byteObservations!, count: rows))))
-        } else {
-            file.append("buffer.observations", floats(buffer.floatObservations!, rows))
-        }
-        file.append("buffer.actions", words((0..<filled).map { Int(buffer.actions[$0]).stateWord }))
-        file.append("buffer.rewards", floats(buffer.rewards, filled))
-        file.append("buffer.terminated", floats(buffer.terminated, filled))
-        file.append("buffer.discounts", floats(buffer.discounts, filled))
-        if let tree = buffer.priorities {
-            file.append("buffer.priorities_bits", words((0..<filled).map { tree.value($0).bitPattern } + [buffer.maxPriorityForCheckpoint.bitPattern]))
-        }
+        learner.save(into: &file)
         return file
     }
 
@@ -354,9 +227,6 @@ public final class DQNTrainer: RecordingTrainer {
     package func restore(model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) throws {
         try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
         try modelEntries.load(from: model, path: modelPath)
-        func float32(_ name: String, into pointer: UnsafeMutablePointer<Float>, count: Int) throws {
-            try Checkpoint.floats(name, in: state, path: statePath, into: pointer, count: count)
-        }
         try optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let copies = config.nEnvs
         let counters = try state.integers("counters", path: statePath, count: 5, in: 0...Checkpoint.maximumCount)
@@ -370,32 +240,29 @@ public final class DQNTrainer: RecordingTrainer {
         try record.restore(from: state, path: statePath)
         try Checkpoint.restore(environments, from: state, path: statePath)
         step = counters[0]; iteration = counters[1]; episodes = counters[2]
-        let actionRange = 0...Int64(actionCount - 1)
-        if let episodeBuffer {
-            try episodeBuffer.restore(from: state, prefix: "episodes.", path: statePath, actionCount: actionCount)
-            let stateSize = copies * hyperparameters.lstmHidden
-            try float32("acting.hidden", into: hiddenStates, count: stateSize)
-            try float32("acting.cell", into: cellStates, count: stateSize)
-            for (i, flag) in try state.integers("acting.starts", path: statePath, count: copies, in: 0...1).enumerated() {
-                episodeStarts[i] = flag != 0
-            }
-            return
-        }
-        let buffer = buffer!
-        let n = hyperparameters.nStep
-        try float32("nstep.observations", into: queueObservations, count: copies * n * observationSize)
-        let queuedActions = try state.integers("nstep.actions", path: statePath, count: copies * n, in: actionRange)
-        for (k, action) in queuedActions.enumerated() { queueActions[k] = Int32(action) }
-        try float32("nstep.rewards", into: queueRewards, count: copies * n)
-        let queue = try state.integers("nstep.counts", path: statePath, count: 2 * copies, in: 0...Int64(n - 1))
-        queueCounts = Array(queue[0..<copies]); queueHeads = Array(queue[copies...])
-        try buffer.restore(count: counters[3], position: counters[4], state: state, path: statePath, actionCount: actionCount)
+        try learner.restore(from: state, path: statePath, replayCounters: (counters[3], counters[4]))
     }
-
 }
 
 extension ReplayBuffer {
-    /// Restores the filled part saved by `DQNTrainer.trainingState`, checking every size and range first.
+    /// Saves the filled part (observations as stored: bytes or floats), actions, rewards, flags and priorities.
+    func save(into file: inout SafeTensors.File) {
+        let filled = count, rows = 2 * filled * observationSize
+        if storesBytes {
+            file.append("buffer.observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: byteObservations!, count: rows))))
+        } else {
+            file.append("buffer.observations", Checkpoint.floats(floatObservations!, rows))
+        }
+        file.append("buffer.actions", Checkpoint.words((0..<filled).map { Int(actions[$0]).stateWord }))
+        file.append("buffer.rewards", Checkpoint.floats(rewards, filled))
+        file.append("buffer.terminated", Checkpoint.floats(terminated, filled))
+        file.append("buffer.discounts", Checkpoint.floats(discounts, filled))
+        if let tree = priorities {
+            file.append("buffer.priorities_bits", Checkpoint.words((0..<filled).map { tree.value($0).bitPattern } + [maxPriorityForCheckpoint.bitPattern]))
+        }
+    }
+
+    /// Restores the filled part `save` wrote, checking every size and range first.
     func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, actionCount: Int) throws {
         guard filled <= capacity, position < capacity, filled == capacity || position == filled else {
             throw TrainingError.corruptCheckpoint("\(path): the replay buffer's counters (\(filled) transitions, position "
@@ -434,69 +301,5 @@ extension ReplayBuffer {
         savedTerminated.copy(to: terminated)
         savedDiscounts.copy(to: discounts)
         restoreCounters(count: filled, position: position)
-    }
-}
-
-/// The greedy policy of a trained Q-network for evaluation, one environment at a time; the recurrent network's state
-/// starts at zero in every episode.
-public final class GreedyPolicy: EvaluationPolicy, ExplainablePolicy {
-    let agent: DQNAgent?
-    let recurrent: RecurrentDQNAgent?
-    private let hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>
-    private var start = true
-
-    init(agent: DQNAgent?, recurrent: RecurrentDQNAgent?) {
-        precondition(agent != nil || recurrent != nil, "a greedy policy needs a network")
-        self.agent = agent
-        self.recurrent = recurrent
-        let size = max(recurrent?.config.lstmHidden ?? 1, 1)
-        hidden = .allocate(capacity: size); hidden.initialize(repeating: 0, count: size)
-        cell = .allocate(capacity: size); cell.initialize(repeating: 0, count: size)
-    }
-
-    /// The greedy policy of checkpoint `model` (read from `path`): its online and target Q-networks must both be there,
-    /// with the shapes `hyperparameters` give.
-    convenience init(hyperparameters: DQNConfig, model: SafeTensors.File, path: String, observationSpace: Space,
-                     actionSpace: Space) throws {
-        var rng = SeededGenerator(seed: 0)
-        var config = hyperparameters
-        config.bufferSize = max(config.batchSize, 1)  // no replay is kept for evaluation
-        if config.encoder == "lstm" {
-            let recurrent = RecurrentDQNAgent(config: config, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
-            try (recurrent.online.stateEntries(prefix: "q_net.") + recurrent.target.stateEntries(prefix: "q_net_target."))
-                .load(from: model, path: path)
-            self.init(agent: nil, recurrent: recurrent)
-        } else {
-            let agent = DQNAgent(config: config, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
-            try (agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target."))
-                .load(from: model, path: path)
-            self.init(agent: agent, recurrent: nil)
-        }
-    }
-
-    deinit { hidden.deallocate(); cell.deallocate() }
-
-    public func beginEpisode() { start = true }
-
-    public var hiddenState: [Float]? {
-        recurrent.map { Array(UnsafeBufferPointer(start: hidden, count: $0.config.lstmHidden)) }
-    }
-
-    public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
-        if let recurrent {
-            withUnsafePointer(to: start) { recurrent.greedyActions(observation, rows: 1, hidden: hidden, cell: cell, starts: $0, into: action) }
-            start = false
-        } else {
-            agent!.greedyActions(observation, rows: 1, into: action)
-        }
-    }
-
-    /// The Q-values of the feed-forward network (and its attention weights); the recurrent network's Q-values depend
-    /// on its state, so it shows none.
-    public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
-        guard let agent else { return nil }
-        let q = agent.online.forward(observation, rows: 1)
-        return PolicyThoughts(kind: .actionValues, actions: (0..<agent.actionCount).map { Double(q[$0]) }, value: nil,
-                              attention: PolicyThoughts.attention(of: agent.online.encoder))
     }
 }

@@ -246,7 +246,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         config.envOptions = ["state": "0,0,0.15,0"]  // falls quickly
         let trainer = try DQNTrainer(config: config, directory: temporaryDirectory("nstep"))
         _ = try trainer.run(stopAt: 40)
-        let buffer = trainer.buffer!
+        let buffer = try #require(trainer.learner as? FeedForwardQLearner).buffer
         #expect(buffer.count > 0)
         for k in 0..<buffer.count {
             // Cart-pole rewards are all 1: a k-step return is 1 + γ + … + γ^(k−1) and its discount is γ^k.

@@ -80,7 +80,7 @@ struct PolicyFixture {
         switch kind.learner {
         case .dqn(let config):
             metadata["agent"] = "dqn"
-            let policy: GreedyPolicy, online: any Module, actions = 3
+            let policy: any EvaluationPolicy, online: any Module, actions = 3
             let q: [Float]
             if kind.isRecurrent {
                 let agent = RecurrentDQNAgent(config: config, observationSpace: kind.observationSpace, actionSpace: kind.actionSpace, rng: &rng)
@@ -88,7 +88,7 @@ struct PolicyFixture {
                 agent.targetParameters.copyValues(from: agent.onlineParameters)
                 q = Array(UnsafeBufferPointer(start: agent.online.forward(observations, batch: batch, steps: steps, resetMask: starts),
                                               count: batch * steps * actions))
-                policy = GreedyPolicy(agent: nil, recurrent: agent)
+                policy = RecurrentGreedyPolicy(agent: agent)
                 online = agent.online
                 for entry in agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") {
                     model.append(entry.name, entry.value)
@@ -98,7 +98,7 @@ struct PolicyFixture {
                 Self.randomize(agent.online, &rng)
                 agent.targetParameters.copyValues(from: agent.onlineParameters)
                 q = Array(UnsafeBufferPointer(start: agent.online.forward(observations, rows: batch), count: batch * actions))
-                policy = GreedyPolicy(agent: agent, recurrent: nil)
+                policy = GreedyPolicy(agent: agent)
                 online = agent.online
                 for entry in agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") {
                     model.append(entry.name, entry.value)
