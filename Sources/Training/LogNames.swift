@@ -151,6 +151,6 @@ extension EvaluationResult {
         ]
         if let rate = successRate { record["success_rate"] = rate }
         for figure in environmentFigures { record[figure.name] = figure.value }
-        return try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        return try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 }

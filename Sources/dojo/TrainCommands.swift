@@ -159,11 +159,11 @@ struct Eval: ParsableCommand {
               dojo eval runs/gridworld-four-rooms-dqn-seed0 --episodes 20 --record best.replay
               dojo eval runs/cartpole-ppo-seed0 --json | jq .mean_reward
 
-            --json prints one JSON object on stdout and nothing else (messages go to stderr): run, checkpoint, env,
-            env_options, agent, seed, episodes, mean_reward, std_reward, min_reward, max_reward, mean_ep_length,
-            std_ep_length, min_ep_length, max_ep_length, episode_rewards, episode_lengths, success_rate (environments
-            that report success) and the environment's own figures (collision_rate, final_distance …) — the names of
-            the eval/ TensorBoard tags.
+            --json prints one JSON object on stdout and nothing else (messages go to stderr): run, checkpoint, env, \
+            env_options, agent, seed, episodes, mean_reward, std_reward, min_reward, max_reward, mean_ep_length, \
+            std_ep_length, min_ep_length, max_ep_length, episode_rewards, episode_lengths, success_rate (environments \
+            that report success) and the environment's own figures (collision_rate, final_distance …), named as the \
+            eval/ TensorBoard tags of training.
             """)
 
     @Argument(help: "Run directory (from dojo train).")
@@ -176,7 +176,7 @@ struct Eval: ParsableCommand {
     var seed: UInt64 = 12345
     @Option(help: "Write the best episode as a replay.")
     var record: String?
-    @Flag(help: "Print one JSON record on stdout instead of the summary (see below).")
+    @Flag(help: "Print one JSON record on stdout instead of the summary (see above).")
     var json = false
 
     func validate() throws {
