@@ -11,49 +11,75 @@ public struct LoggedScalar: Sendable, Equatable {
     public let isCount: Bool
     /// TensorBoard receives the logged value times this: −1 where SB3's tag names the negative (`entropy_loss`).
     public let tensorBoardSign: Double
-    /// One line for the docs.
-    public let meaning: String
 
-    init(_ key: String, _ tag: String?, count: Bool = false, sign: Double = 1, _ meaning: String) {
+    init(_ key: String, _ tag: String?, count: Bool = false, sign: Double = 1) {
         self.key = key
         self.tag = tag
         isCount = count
         tensorBoardSign = sign
-        self.meaning = meaning
     }
 }
 
 /// Every scalar `dojo train` logs, named in one table; ``MetricsSchema`` lists which of them each algorithm logs.
+/// README's "Logs" section documents them (a test checks it names every column with its tag).
 public enum LogNames {
     // Every training row.
-    public static let step = LoggedScalar("step", nil, count: true, "environment steps so far, all copies together (TensorBoard's step)")
-    public static let episodes = LoggedScalar("episodes", "time/episodes", count: true, "training episodes finished so far")
-    public static let returnMean = LoggedScalar("return_mean_100", "rollout/ep_rew_mean", "mean return of the last 100 training episodes")
-    public static let lengthMean = LoggedScalar("length_mean_100", "rollout/ep_len_mean", "mean length of the last 100 training episodes")
-    public static let stepsPerSecond = LoggedScalar("steps_per_second", "time/fps", "environment steps per wall-clock second in this session")
+
+    /// Environment steps so far, all copies together (TensorBoard's step).
+    public static let step = LoggedScalar("step", nil, count: true)
+    /// Training episodes finished so far.
+    public static let episodes = LoggedScalar("episodes", "time/episodes", count: true)
+    /// Mean return of the last 100 training episodes.
+    public static let returnMean = LoggedScalar("return_mean_100", "rollout/ep_rew_mean")
+    /// Mean length of the last 100 training episodes.
+    public static let lengthMean = LoggedScalar("length_mean_100", "rollout/ep_len_mean")
+    /// Environment steps per wall-clock second in this session.
+    public static let stepsPerSecond = LoggedScalar("steps_per_second", "time/fps")
 
     // Training diagnostics.
-    public static let explorationRate = LoggedScalar("epsilon", "rollout/exploration_rate", "ε of ε-greedy exploration")
-    public static let loss = LoggedScalar("loss", "train/loss", "DQN: mean Huber TD loss since the last row; PPO/A2C: the combined loss (policy + vf_coef·value − ent_coef·entropy), mean of the update")
-    public static let learningRate = LoggedScalar("learning_rate", "train/learning_rate", "the optimizer's learning rate")
-    public static let updates = LoggedScalar("n_updates", "train/n_updates", count: true, "DQN: gradient steps; PPO: rollouts × n_epochs; A2C: rollouts (SB3's counts)")
-    public static let policyGradientLoss = LoggedScalar("policy_loss", "train/policy_gradient_loss", "PPO's clipped surrogate loss, mean of the update")
-    public static let policyLoss = LoggedScalar("policy_loss", "train/policy_loss", "A2C's policy-gradient loss")
-    public static let valueLoss = LoggedScalar("value_loss", "train/value_loss", "value-function MSE, mean of the update")
-    public static let entropy = LoggedScalar("entropy", "train/entropy_loss", sign: -1, "mean policy entropy (TensorBoard: its negative, SB3's entropy_loss)")
-    public static let approximateKL = LoggedScalar("approx_kl", "train/approx_kl", "approximate KL divergence between the old and new policy")
-    public static let clipFraction = LoggedScalar("clip_fraction", "train/clip_fraction", "fraction of samples whose probability ratio was clipped")
-    public static let explainedVariance = LoggedScalar("explained_variance", "train/explained_variance", "1 − Var[return − value] / Var[return] over the rollout (absent when the returns do not vary)")
-    public static let standardDeviation = LoggedScalar("std", "train/std", "mean standard deviation of a Gaussian policy (absent for discrete actions)")
+
+    /// ε of ε-greedy exploration.
+    public static let explorationRate = LoggedScalar("epsilon", "rollout/exploration_rate")
+    /// DQN: mean Huber TD loss since the last row; PPO/A2C: the combined loss (policy + vf_coef·value −
+    /// ent_coef·entropy), mean of the update.
+    public static let loss = LoggedScalar("loss", "train/loss")
+    /// The optimizer's learning rate.
+    public static let learningRate = LoggedScalar("learning_rate", "train/learning_rate")
+    /// DQN: gradient steps; PPO: rollouts × n_epochs; A2C: rollouts (SB3's counts).
+    public static let updates = LoggedScalar("n_updates", "train/n_updates", count: true)
+    /// PPO's clipped surrogate loss, mean of the update.
+    public static let policyGradientLoss = LoggedScalar("policy_loss", "train/policy_gradient_loss")
+    /// A2C's policy-gradient loss.
+    public static let policyLoss = LoggedScalar("policy_loss", "train/policy_loss")
+    /// Value-function MSE, mean of the update.
+    public static let valueLoss = LoggedScalar("value_loss", "train/value_loss")
+    /// Mean policy entropy (TensorBoard: its negative, SB3's entropy_loss).
+    public static let entropy = LoggedScalar("entropy", "train/entropy_loss", sign: -1)
+    /// Approximate KL divergence between the old and new policy.
+    public static let approximateKL = LoggedScalar("approx_kl", "train/approx_kl")
+    /// Fraction of samples whose probability ratio was clipped.
+    public static let clipFraction = LoggedScalar("clip_fraction", "train/clip_fraction")
+    /// 1 − Var[return − value] / Var[return] over the rollout (absent when the returns do not vary).
+    public static let explainedVariance = LoggedScalar("explained_variance", "train/explained_variance")
+    /// Mean standard deviation of a Gaussian policy (absent for discrete actions).
+    public static let standardDeviation = LoggedScalar("std", "train/std")
 
     // Evaluation rows.
-    public static let elapsed = LoggedScalar("wall_time_s", "time/time_elapsed", "wall-clock seconds since this session started")
-    public static let evaluationEpisodes = LoggedScalar("eval_episodes", "eval/episodes", count: true, "greedy episodes in the evaluation")
-    public static let evaluationReturnMean = LoggedScalar("eval_return_mean", "eval/mean_reward", "mean return of the evaluation")
-    public static let evaluationReturnStd = LoggedScalar("eval_return_std", "eval/std_reward", "standard deviation of the evaluation returns")
-    public static let evaluationLengthMean = LoggedScalar("eval_length_mean", "eval/mean_ep_length", "mean episode length of the evaluation")
-    public static let evaluationLengthStd = LoggedScalar("eval_length_std", "eval/std_ep_length", "standard deviation of the evaluation lengths")
-    public static let evaluationSuccessRate = LoggedScalar("eval_success_rate", "eval/success_rate", "fraction of evaluation episodes that succeeded (environments that report success)")
+
+    /// Wall-clock seconds since this session started.
+    public static let elapsed = LoggedScalar("wall_time_s", "time/time_elapsed")
+    /// Greedy episodes in the evaluation.
+    public static let evaluationEpisodes = LoggedScalar("eval_episodes", "eval/episodes", count: true)
+    /// Mean return of the evaluation.
+    public static let evaluationReturnMean = LoggedScalar("eval_return_mean", "eval/mean_reward")
+    /// Standard deviation of the evaluation returns.
+    public static let evaluationReturnStd = LoggedScalar("eval_return_std", "eval/std_reward")
+    /// Mean episode length of the evaluation.
+    public static let evaluationLengthMean = LoggedScalar("eval_length_mean", "eval/mean_ep_length")
+    /// Standard deviation of the evaluation lengths.
+    public static let evaluationLengthStd = LoggedScalar("eval_length_std", "eval/std_ep_length")
+    /// Fraction of evaluation episodes that succeeded (environments that report success).
+    public static let evaluationSuccessRate = LoggedScalar("eval_success_rate", "eval/success_rate")
 
     /// The evaluation scalars every run logs, in column order.
     public static let evaluation = [elapsed, evaluationEpisodes, evaluationReturnMean, evaluationReturnStd, evaluationLengthMean,
@@ -62,12 +88,12 @@ public enum LogNames {
     /// An environment's own evaluation figure (`collision_rate`, `final_distance` …): `eval_<name>` in the logs,
     /// `eval/<name>` in TensorBoard.
     public static func environment(_ name: String) -> LoggedScalar {
-        LoggedScalar("eval_" + name, "eval/" + name, "the environment's own evaluation figure")
+        LoggedScalar("eval_" + name, "eval/" + name)
     }
 
     /// A key the table does not name (an environment figure read back from `metrics.jsonl`).
     static func unlisted(_ key: String) -> LoggedScalar {
-        key.hasPrefix("eval_") ? environment(String(key.dropFirst(5))) : LoggedScalar(key, "train/" + key, "")
+        key.hasPrefix("eval_") ? environment(String(key.dropFirst(5))) : LoggedScalar(key, "train/" + key)
     }
 }
 
