@@ -130,7 +130,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
     // MARK: Loop
 
     public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
-        let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
+        let metrics = try MetricsLog(directory: directory, schema: agent.algorithm == .a2c ? .a2c : .ppo, resume: step > 0, resumeStep: step)
         let total = config.totalTimesteps, copies = config.nEnvs, h = hyperparameters
         let gamma = Float(h.gamma)
         var interrupted = false
@@ -178,7 +178,9 @@ public final class ActorCriticTrainer: RecordingTrainer {
                                          epsilon: nil, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9),
                                          extra: [("policy_loss", update.policyLoss), ("value_loss", update.valueLoss),
                                                  ("entropy", update.entropy), ("approx_kl", update.approximateKL),
-                                                 ("clip_fraction", update.clipFraction), ("learning_rate", Double(agent.optimizer.learningRate))])
+                                                 ("clip_fraction", update.clipFraction), ("learning_rate", Double(agent.optimizer.learningRate)),
+                                                 ("explained_variance", buffer.explainedVariance), ("std", agent.policy.meanStandardDeviation),
+                                                 ("n_updates", Double(step / rollout * (agent.algorithm == .a2c ? 1 : h.nEpochs)))])
                 try log(row, to: metrics, progress: progress)
             }
             if step % config.evalFreq < rollout || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }
@@ -467,5 +469,33 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy 
         agent.act(input, rows: 1, deterministic: deterministic, rng: &rng, environmentActions: action, rawActions: raw,
                   values: nil, logProbabilities: &logProbability, state: state)
         start.pointee = 0
+    }
+}
+
+extension RolloutBuffer {
+    /// How much of the returns' variance the collected values explain, 1 − Var[return − value] / Var[return], as SB3
+    /// logs it (NaN when the returns do not vary).
+    var explainedVariance: Double {
+        let n = Double(rows)
+        var returnMean = 0.0, errorMean = 0.0
+        for i in 0..<rows {
+            returnMean += Double(returns[i]) / n
+            errorMean += (Double(returns[i]) - Double(values[i])) / n
+        }
+        var variance = 0.0, errorVariance = 0.0
+        for i in 0..<rows {
+            let deviation = Double(returns[i]) - returnMean, errorDeviation = Double(returns[i]) - Double(values[i]) - errorMean
+            variance += deviation * deviation / n
+            errorVariance += errorDeviation * errorDeviation / n
+        }
+        return variance > 0 ? 1 - errorVariance / variance : .nan
+    }
+}
+
+extension ActorCriticPolicy {
+    /// The mean standard deviation of a Gaussian policy (NaN for a categorical one).
+    var meanStandardDeviation: Double {
+        guard let logStd else { return .nan }
+        return (0..<logStd.count).reduce(0.0) { $0 + exp(Double(logStd.value[$1])) } / Double(logStd.count)
     }
 }

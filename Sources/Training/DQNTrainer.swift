@@ -99,7 +99,7 @@ public final class DQNTrainer: RecordingTrainer {
 
     /// Trains until `total_timesteps` (or `stopAt`, or Ctrl-C). Returns a summary.
     public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
-        let metrics = try MetricsLog(directory: directory, resume: step > 0, resumeStep: step)
+        let metrics = try MetricsLog(directory: directory, schema: .dqn, resume: step > 0, resumeStep: step)
         let total = config.totalTimesteps, copies = config.nEnvs, d = hyperparameters
         let epsilonSchedule = LinearSchedule(start: d.explorationInitialEps, end: d.explorationFinalEps, fraction: d.explorationFraction)
         let betaSchedule = LinearSchedule(start: d.priorityBeta0, end: 1, fraction: 1)
@@ -157,7 +157,8 @@ public final class DQNTrainer: RecordingTrainer {
                 let elapsed = Date().timeIntervalSince(started)
                 let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: record.meanReturn,
                                          lengthMean: record.meanLength, loss: lossCount > 0 ? lossSum / Double(lossCount) : nil,
-                                         epsilon: epsilon, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9))
+                                         epsilon: epsilon, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9),
+                                         extra: [("learning_rate", Double(optimizer.learningRate)), ("n_updates", Double(optimizer.stepCount))])
                 try log(row, to: metrics, progress: progress)
                 lossSum = 0; lossCount = 0
             }

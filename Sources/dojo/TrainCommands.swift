@@ -145,7 +145,17 @@ struct Train: ParsableCommand {
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a trained run greedily: return and length statistics, success rate.",
-        discussion: "Example: dojo eval runs/gridworld-four-rooms-dqn-seed0 --episodes 20 --record best.replay")
+        discussion: """
+            Examples:
+              dojo eval runs/gridworld-four-rooms-dqn-seed0 --episodes 20 --record best.replay
+              dojo eval runs/cartpole-ppo-seed0 --json | jq .mean_reward
+
+            --json prints one JSON object on stdout and nothing else (messages go to stderr): run, checkpoint, env, \
+            env_options, agent, seed, episodes, mean_reward, std_reward, min_reward, max_reward, mean_ep_length, \
+            std_ep_length, min_ep_length, max_ep_length, episode_rewards, episode_lengths, success_rate (environments \
+            that report success) and the environment's own figures (collision_rate, final_distance …), named as the \
+            eval/ TensorBoard tags of training.
+            """)
 
     @Argument(help: "Run directory (from dojo train).")
     var directory: String
@@ -157,6 +167,8 @@ struct Eval: ParsableCommand {
     var seed: UInt64 = 12345
     @Option(help: "Write the best episode as a replay.")
     var record: String?
+    @Flag(help: "Print one JSON record on stdout instead of the summary (see above).")
+    var json = false
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive (got \(episodes)).") }
@@ -167,21 +179,33 @@ struct Eval: ParsableCommand {
         BLASThreads.set(1)
         let trained = try TrainedRun(directory: directory, checkpoint: checkpoint)
         let (result, best) = try trained.evaluate(episodes: episodes, seed: seed)
+        if json {
+            let config = trained.config
+            FileHandle.standardOutput.write(try result.jsonRecord(run: directory, checkpoint: checkpoint, environment: config.env,
+                                                                  options: config.envOptions, agent: config.agent, seed: seed)
+                                            + Data("\n".utf8))
+        } else {
+            printSummary(result, environment: trained.config.env)
+        }
+        if let record {
+            try best.write(to: record)
+            let message = "best episode written to \(record) (dojo replay \(record) --verify)"
+            if json { FileHandle.standardError.write(Data((message + "\n").utf8)) } else { print(message) }
+        }
+    }
+
+    private func printSummary(_ result: EvaluationResult, environment: String) {
         func stats(_ values: [Double]) -> String {
             let mean = values.reduce(0, +) / Double(values.count)
             let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
             return String(format: "mean %.4f  std %.4f  min %.4f  max %.4f", mean, std, values.min()!, values.max()!)
         }
-        print("\(directory) (\(checkpoint) checkpoint), \(trained.config.env), \(episodes) greedy episodes")
+        print("\(directory) (\(checkpoint) checkpoint), \(environment), \(episodes) greedy episodes")
         print("  return: \(stats(result.returns))")
         print("  length: \(stats(result.lengths.map(Double.init)))")
         for detail in result.details { print("  " + detail) }
         if let optimal = result.meanOptimalReturn {
             print(String(format: "  optimal return (BFS): mean %.4f; achieved %.2f%% of it", optimal, 100 * result.meanReturn / optimal))
-        }
-        if let record {
-            try best.write(to: record)
-            print("best episode written to \(record) (dojo replay \(record) --verify)")
         }
     }
 }

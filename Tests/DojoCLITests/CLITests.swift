@@ -4,9 +4,11 @@ import TestSupport
 
 /// Runs the built `dojo` binary (beside the test bundle) in `folder` (default: this process's), with `removed`
 /// variables taken out of the environment and `added` ones set; returns how it ended, its output (stdout and stderr)
-/// and the wall-clock seconds it took. Stops it after `timeout` seconds.
+/// and the wall-clock seconds it took. Stops it after `timeout` seconds. `errors`, when given, receives stderr instead,
+/// so the output is stdout alone.
 func runDojo(_ arguments: [String], removing removed: [String] = [], adding added: [String: String] = [:],
-             in folder: String? = nil, timeout: Double = 600) throws -> (status: Int32, signalled: Bool, output: String, seconds: Double) {
+             in folder: String? = nil, timeout: Double = 600,
+             errors: FileHandle? = nil) throws -> (status: Int32, signalled: Bool, output: String, seconds: Double) {
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dojo")
     let process = Process()
     process.executableURL = executable
@@ -17,7 +19,7 @@ func runDojo(_ arguments: [String], removing removed: [String] = [], adding adde
     if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
     let pipe = Pipe()
     process.standardOutput = pipe
-    process.standardError = pipe
+    process.standardError = errors ?? pipe
     let start = Date()
     try process.run()
     let watchdog = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }

@@ -126,6 +126,8 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
                 #expect(fileBytes("\(a)/\(file)") == fileBytes("\(interrupted)/\(file)"), "\(file) differs after resume")
             }
         }
+        #expect(try metricsTableWithoutTiming(a) == metricsTableWithoutTiming(b), "metrics differ between identical runs")
+        #expect(try metricsTableWithoutTiming(a) == metricsTableWithoutTiming(interrupted), "metrics differ after resume")
         // The trained run evaluates from its directory, with the saved observation statistics.
         let trained = try TrainedRun(directory: a, checkpoint: "last")
         #expect((trained.policy as? ActorCriticPolicyRunner)?.observationStatistics != nil)

@@ -73,10 +73,7 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
             #expect(fileBytes("\(a)/\(file)") != nil)
             #expect(fileBytes("\(a)/\(file)") == fileBytes("\(b)/\(file)"), "\(file) differs")
         }
-        func withoutTiming(_ path: String) throws -> [String] {  // steps_per_second is wall-clock
-            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").dropLast().joined(separator: ",") }
-        }
-        #expect(try withoutTiming("\(a)/metrics.csv") == withoutTiming("\(b)/metrics.csv"))
+        #expect(try metricsTableWithoutTiming(a) == metricsTableWithoutTiming(b))
         var other = smallRun()
         other.seed = 12
         let c = temporaryDirectory("c")
@@ -97,8 +94,16 @@ func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: p
         for file in ["checkpoints/last/model.safetensors", "checkpoints/last/state.safetensors"] {
             #expect(fileBytes("\(straight)/\(file)") == fileBytes("\(interrupted)/\(file)"), "\(file) differs after resume")
         }
-        let rows = try String(contentsOfFile: "\(interrupted)/metrics.csv", encoding: .utf8).split(separator: "\n")
-        #expect(rows.count == 1 + 3_000 / 500, "metrics rows: \(rows.count)")
+        // The logs hold one header and the same rows as the uninterrupted run's: 6 training rows, 3 evaluations.
+        // Known gap: the row after the stop (step 2,000) averages the loss over 1,700–2,000 only, since the running loss
+        // sum is not part of state.safetensors; that one cell is compared for presence, every other cell for equality.
+        var (straightTable, resumedTable) = (try metricsTableWithoutTiming(straight), try metricsTableWithoutTiming(interrupted))
+        let loss = try #require(straightTable.first?.firstIndex(of: "loss"))
+        for table in [straightTable, resumedTable] { #expect(table.count == 10 && table[5][0] == "2000" && !table[5][loss].isEmpty) }
+        straightTable[5][loss] = ""; resumedTable[5][loss] = ""
+        #expect(straightTable == resumedTable, "\(zip(straightTable, resumedTable).filter { $0 != $1 })")
+        let lines = try metricsLines(interrupted)
+        #expect(lines.count == 3_000 / 500 + 3 && lines.filter { $0["eval_return_mean"] != nil }.count == 3, "\(lines.count) lines")
     }
 
     @Test("Recurrent DQN: stopping and resuming gives the same final checkpoint as an uninterrupted run")
