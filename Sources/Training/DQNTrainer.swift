@@ -211,6 +211,8 @@ public final class DQNTrainer: RecordingTrainer {
         file.append("counters", words([step, iteration, episodes, replay.count, replay.position].map(\.stateWord)))
         file.append("rng.exploration", words(explorationRNG.stateWords))
         file.append("rng.sampling", words(samplingRNG.stateWords))
+        // The loss summed since the last metrics row, so the first row after a resume averages the same steps.
+        file.append("loss.running", words([lossSum.bitPattern, UInt64(lossCount)]))
         record.save(into: &file)
         Checkpoint.save(environments, into: &file)
         learner.save(into: &file)
@@ -241,6 +243,14 @@ public final class DQNTrainer: RecordingTrainer {
         try record.restore(from: state, path: statePath)
         try Checkpoint.restore(environments, from: state, path: statePath)
         step = counters[0]; iteration = counters[1]; episodes = counters[2]
+        (lossSum, lossCount) = (0, 0)
+        if state.tensors["loss.running"] != nil {  // absent in state files written before it was saved
+            let running = try Checkpoint.words("loss.running", in: state, path: statePath)
+            guard running.count == 2, Double(bitPattern: running[0]).isFinite, running[1] <= UInt64(Checkpoint.maximumCount) else {
+                throw TrainingError.corruptCheckpoint("\(statePath): loss.running must hold a finite sum and a count")
+            }
+            (lossSum, lossCount) = (Double(bitPattern: running[0]), Int(running[1]))
+        }
         try learner.restore(from: state, path: statePath, replayCounters: (counters[3], counters[4]))
     }
 }
