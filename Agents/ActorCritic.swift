@@ -68,9 +68,9 @@ public final class ActorCriticAgent {
         }
         actionWidth = actionSpace.actionWidth
         var encoder: (any ObservationEncoder)?
-        if config.encoder == "attention", case .entitySet(let rows, let features) = observationSpace {
-            encoder = EgoAttentionEncoder(entities: rows, features: features, embedDimension: config.embedDim,
-                                          heads: config.attentionHeads, rng: &rng)
+        if config.encoder == "attention" {
+            encoder = EgoAttentionEncoder.make(for: observationSpace, embedDimension: config.embedDim, heads: config.attentionHeads,
+                                               rng: &rng)
         }
         switch (config.encoder, observationSpace) {
         case ("lstm", _):

@@ -216,9 +216,8 @@ public final class DQNAgent {
 
     /// The encoder `config.encoder` names, for `space` (nil for the plain MLP).
     static func encoder(_ config: DQNConfig, _ space: Space, _ rng: inout SeededGenerator) -> (any ObservationEncoder)? {
-        guard config.encoder == "attention", case .entitySet(let rows, let features) = space else { return nil }
-        return EgoAttentionEncoder(entities: rows, features: features, embedDimension: config.embedDim,
-                                   heads: config.attentionHeads, rng: &rng)
+        guard config.encoder == "attention" else { return nil }
+        return EgoAttentionEncoder.make(for: space, embedDimension: config.embedDim, heads: config.attentionHeads, rng: &rng)
     }
 
     /// Greedy actions for `rows` observations, written as floats into `actions`.
@@ -261,13 +260,9 @@ public final class DQNAgent {
             let error = q[index] - targets[k]
             tdErrors[k] = error
             let weight = batch.weights[k] / Float(B)
-            if abs(error) < 1 {
-                loss += Double(weight * 0.5 * error * error)
-                qGradient[index] = weight * error
-            } else {
-                loss += Double(weight * (abs(error) - 0.5))
-                qGradient[index] = weight * (error > 0 ? 1 : -1)
-            }
+            let (term, slope) = Loss.huber(error: error)
+            loss += Double(weight * term)
+            qGradient[index] = weight * slope
         }
         online.backward(qGradient)
         Regularization.clipGradientNorm(onlineParameters, maxNorm: Float(config.maxGradNorm))

@@ -164,3 +164,12 @@ public final class AttentionLSTMEncoder: ObservationEncoder {
         attention.backward(recurrent.backwardReturningInputGradient(featureGradient))
     }
 }
+
+extension EgoAttentionEncoder {
+    /// The ego-attention encoder of an entity-set `space` (nil for any other space): one construction for every
+    /// network that attends (Q-networks and actor-critic policies).
+    static func make(for space: Space, embedDimension: Int, heads: Int, rng: inout SeededGenerator) -> EgoAttentionEncoder? {
+        guard case .entitySet(let rows, let features) = space else { return nil }
+        return EgoAttentionEncoder(entities: rows, features: features, embedDimension: embedDimension, heads: heads, rng: &rng)
+    }
+}

@@ -81,13 +81,9 @@ public final class RecurrentDQNAgent {
                 let y = batch.rewards[b * L + t] + gamma * bootstrap
                 let index = (b * T + t) * A + Int(batch.actions[b * L + t])
                 let error = qOnline[index] - y
-                if abs(error) < 1 {
-                    loss += Double(0.5 * error * error)
-                    qGradient[index] = error / counted
-                } else {
-                    loss += Double(abs(error) - 0.5)
-                    qGradient[index] = (error > 0 ? 1 : -1) / counted
-                }
+                let (term, slope) = Loss.huber(error: error)
+                loss += Double(term)
+                qGradient[index] = slope / counted
             }
         }
         online.backward(qGradient)
