@@ -12,7 +12,8 @@ public final class RecurrentQNetwork: Module {
     public let actionCount: Int
     public let hiddenSize: Int
     public let embedding: Sequential
-    public let lstm: LSTM
+    /// The recurrent core: the same LSTM encoder recurrent policies use, fed the embedding.
+    public let encoder: LSTMEncoder
     public let head: Linear
     public var isTraining = true
 
@@ -25,14 +26,17 @@ public final class RecurrentQNetwork: Module {
         let first = Linear(inputFeatures: observationSize, outputFeatures: embedSize, rng: &rng)
         first.computesInputGradient = false
         embedding = Sequential([first, Activation(.relu, features: embedSize)])
-        lstm = LSTM(inputSize: embedSize, hiddenSize: hiddenSize, rng: &rng)
+        encoder = LSTMEncoder(inputSize: embedSize, hiddenSize: hiddenSize, inputIsData: false, rng: &rng)
         head = Linear(inputFeatures: hiddenSize, outputFeatures: actionCount, rng: &rng)
     }
 
     public func namedParameters(prefix: String) -> [NamedParameter] {
-        embedding.namedParameters(prefix: prefix + "embedding.") + lstm.namedParameters(prefix: prefix + "lstm.")
+        embedding.namedParameters(prefix: prefix + "embedding.") + encoder.namedParameters(prefix: prefix)
             + head.namedParameters(prefix: prefix + "head.")
     }
+
+    /// The LSTM (its final state after `forward` is `lstm.finalHidden` / `lstm.finalCell`).
+    public var lstm: LSTM { encoder.lstm }
 
     /// Q-values (B, T, actions). `initialHidden`/`initialCell` (B, H) default to zeros; `resetMask` (B, T) marks
     /// episode starts. The final state is in `lstm.finalHidden` / `lstm.finalCell`.
@@ -42,15 +46,15 @@ public final class RecurrentQNetwork: Module {
         self.batch = batch
         self.steps = steps
         let embedded = embedding.forward(observations, rows: batch * steps)
-        let hidden = lstm.forward(embedded, batch: batch, steps: steps, initialHidden: initialHidden,
-                                  initialCell: initialCell, resetMask: resetMask)
+        encoder.prepare(batch: batch, steps: steps, initialHidden: initialHidden, initialCell: initialCell, resetMask: resetMask)
+        let hidden = encoder.encode(embedded, rows: batch * steps)
         return head.forward(hidden, rows: batch * steps)
     }
 
     /// Backpropagation through time from dL/dQ (B, T, actions).
     public func backward(_ qGradient: UnsafePointer<Float>) {
         let dHidden = head.backward(qGradient)
-        let dEmbedded = lstm.backward(dHidden)
+        let dEmbedded = encoder.backwardReturningInputGradient(dHidden)
         _ = embedding.backward(dEmbedded)
     }
 }
