@@ -10,9 +10,8 @@ public final class EpisodeReplayBuffer {
     public let capacity: Int            // observation rows
     public let observationSize: Int
     public let stateSize: Int           // LSTM width H
-    public let storesBytes: Bool
-    private let floatRows: UnsafeMutablePointer<Float>?
-    private let byteRows: UnsafeMutablePointer<UInt8>?
+    /// One row per step's observation (bytes for binary observations, float32 otherwise).
+    private let observationRows: ObservationRows
     private let actions: UnsafeMutablePointer<Int32>
     private let rewards: UnsafeMutablePointer<Float>
     private let states: UnsafeMutablePointer<Float>      // capacity × 2H: (h, c) before each step
@@ -22,28 +21,18 @@ public final class EpisodeReplayBuffer {
     // Episodes in progress, one per environment copy.
     private var staging: [(observations: [Float], actions: [Int32], rewards: [Float], states: [Float])]
 
-    public init(capacity: Int, observationSpace: Space, copies: Int, stateSize: Int) {
+    public init(capacity: Int, observationSpace: Space, observationKind: ObservationKind, copies: Int, stateSize: Int) {
         self.capacity = capacity
         self.stateSize = stateSize
         observationSize = observationSpace.flatCount
-        if case .box(let low, let high, _) = observationSpace, low.allSatisfy({ $0 == 0 }), high.allSatisfy({ $0 == 1 }) {
-            storesBytes = true
-            byteRows = .allocate(capacity: capacity * observationSize)
-            byteRows!.initialize(repeating: 0, count: capacity * observationSize)
-            floatRows = nil
-        } else {
-            storesBytes = false
-            floatRows = .allocate(capacity: capacity * observationSize)
-            floatRows!.initialize(repeating: 0, count: capacity * observationSize)
-            byteRows = nil
-        }
+        observationRows = ObservationRows(rows: capacity, width: observationSize, kind: observationKind)
         actions = .allocate(capacity: capacity); actions.initialize(repeating: 0, count: capacity)
         rewards = .allocate(capacity: capacity); rewards.initialize(repeating: 0, count: capacity)
         states = .allocate(capacity: capacity * 2 * stateSize); states.initialize(repeating: 0, count: capacity * 2 * stateSize)
         staging = Array(repeating: ([], [], [], []), count: copies)
     }
 
-    deinit { floatRows?.deallocate(); byteRows?.deallocate(); actions.deallocate(); rewards.deallocate(); states.deallocate() }
+    deinit { actions.deallocate(); rewards.deallocate(); states.deallocate() }
 
     /// Stored episodes.
     public var count: Int { episodes.count - oldest }
@@ -83,13 +72,7 @@ public final class EpisodeReplayBuffer {
         if oldest > 4096 { episodes.removeFirst(oldest); oldest = 0 }
         staging[i].observations.withUnsafeBufferPointer { source in
             for r in 0..<rows {
-                let row = source.baseAddress! + r * observationSize
-                if let bytes = byteRows {
-                    let destination = bytes + (writeRow + r) * observationSize
-                    for k in 0..<observationSize { destination[k] = row[k] != 0 ? 1 : 0 }
-                } else {
-                    (floatRows! + (writeRow + r) * observationSize).update(from: row, count: observationSize)
-                }
+                observationRows.write(source.baseAddress! + r * observationSize, row: writeRow + r)
             }
         }
         for t in 0..<length {
@@ -154,12 +137,7 @@ public final class EpisodeReplayBuffer {
             (batch.initialHidden + b * stateSize).update(from: stored, count: stateSize)
             (batch.initialCell + b * stateSize).update(from: stored + stateSize, count: stateSize)
             for j in 0...length {
-                let source = e.start + start + j, destination = batch.observations + (b * (L + 1) + j) * O
-                if let bytes = byteRows {
-                    for k in 0..<O { destination[k] = Float(bytes[source * O + k]) }
-                } else {
-                    destination.update(from: floatRows! + source * O, count: O)
-                }
+                observationRows.read(row: e.start + start + j, into: batch.observations + (b * (L + 1) + j) * O)
             }
             for j in 0..<L {
                 let slot = b * L + j
@@ -187,12 +165,7 @@ extension EpisodeReplayBuffer {
 
     /// Adds the buffer's complete contents (rows, episodes, episodes in progress) to a checkpoint under `prefix`.
     public func save(into file: inout SafeTensors.File, prefix: String) {
-        let rows = capacity * observationSize
-        if let bytes = byteRows {
-            file.append(prefix + "observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: bytes, count: rows))))
-        } else {
-            file.append(prefix + "observations", .float32(Tensor(shape: [rows], copying: floatRows!)))
-        }
+        file.append(prefix + "observations", observationRows.checkpointValue(rows: capacity))
         file.append(prefix + "actions", Self.words((0..<capacity).map { Int(actions[$0]) }))
         file.append(prefix + "rewards", .float32(Tensor(shape: [capacity], copying: rewards)))
         file.append(prefix + "states", .float32(Tensor(shape: [capacity * 2 * stateSize], copying: states)))
@@ -212,12 +185,10 @@ extension EpisodeReplayBuffer {
         func corrupt(_ tensor: String, _ detail: String) -> SafeTensorsError {
             .inconsistent(path: path, tensor: prefix + tensor, detail: detail)
         }
-        let rows = capacity * observationSize, actionRange = 0...Int64(actionCount - 1)
+        let actionRange = 0...Int64(actionCount - 1)
         let savedObservations = file.tensors[prefix + "observations"]
-        switch savedObservations {
-        case .uint8(_, let values)? where byteRows != nil && values.count == rows: break
-        case .float32(let tensor)? where floatRows != nil && tensor.count == rows: break
-        default: throw corrupt("observations", "does not hold \(rows) values of the buffer's kind")
+        guard observationRows.fits(savedObservations, rows: capacity) else {
+            throw corrupt("observations", "does not hold \(capacity * observationSize) values of the buffer's kind")
         }
         let savedActions = try file.integers(prefix + "actions", path: path, count: capacity, in: actionRange)
         let savedRewards = try file.float32(prefix + "rewards", path: path, count: capacity)
@@ -240,11 +211,7 @@ extension EpisodeReplayBuffer {
                                rewards: try file.float32(stagePrefix + "rewards", path: path, count: steps).scalars,
                                states: try file.float32(stagePrefix + "states", path: path, count: steps * 2 * stateSize).scalars)
         }
-        switch savedObservations {
-        case .uint8(_, let values)?: byteRows!.update(from: values, count: rows)
-        case .float32(let tensor)?: tensor.copy(to: floatRows!)
-        default: break
-        }
+        observationRows.restore(savedObservations, rows: capacity)
         for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
         savedRewards.copy(to: rewards)
         savedStates.copy(to: states)

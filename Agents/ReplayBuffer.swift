@@ -2,19 +2,17 @@ import Sim
 
 /// A ring of transitions (obs, action, n-step return, next obs, terminated, discount) with memory sized once.
 ///
-/// Observations whose space is a box in [0, 1] (one-hot grids) are stored as bytes, four times smaller; others as
-/// float32. Sampling is uniform, or proportional to priority (prioritized replay, Schaul et al. 2016) through a sum
+/// Observations are kept in ``ObservationRows`` (bytes for observations the environment declares binary, float32
+/// otherwise). Sampling is uniform, or proportional to priority (prioritized replay, Schaul et al. 2016) through a sum
 /// tree, from the generator passed in.
 public final class ReplayBuffer {
     public let capacity: Int
     public let observationSize: Int
-    /// Whether observations are kept as bytes (exactly 0 or 1 values).
-    public let storesBytes: Bool
     public private(set) var count = 0
     public private(set) var position = 0
 
-    public let floatObservations: UnsafeMutablePointer<Float>?       // capacity × obs (×2: obs, next obs)
-    public let byteObservations: UnsafeMutablePointer<UInt8>?
+    /// 2 × capacity rows: row 2k is transition k's observation, row 2k + 1 its next observation.
+    public let observations: ObservationRows
     public let actions: UnsafeMutablePointer<Int32>            // capacity
     public let rewards: UnsafeMutablePointer<Float>            // capacity: n-step discounted return
     public let terminated: UnsafeMutablePointer<Float>         // capacity: 1 if the episode terminated within n steps
@@ -30,25 +28,12 @@ public final class ReplayBuffer {
         set { maxPriority = newValue }
     }
 
-    public init(capacity: Int, observationSpace: Space, prioritized: Bool = false, alpha: Double = 0.6) {
+    public init(capacity: Int, observationSpace: Space, observationKind: ObservationKind, prioritized: Bool = false,
+                alpha: Double = 0.6) {
         precondition(capacity > 0, "replay buffer capacity must be positive, got \(capacity)")
         self.capacity = capacity
         observationSize = observationSpace.flatCount
-        if case .box(let low, let high, _) = observationSpace, low.allSatisfy({ $0 == 0 }), high.allSatisfy({ $0 == 1 }) {
-            storesBytes = true
-        } else {
-            storesBytes = false
-        }
-        let observationCount = 2 * capacity * observationSize
-        if storesBytes {
-            byteObservations = .allocate(capacity: observationCount)
-            byteObservations!.initialize(repeating: 0, count: observationCount)
-            floatObservations = nil
-        } else {
-            floatObservations = .allocate(capacity: observationCount)
-            floatObservations!.initialize(repeating: 0, count: observationCount)
-            byteObservations = nil
-        }
+        observations = ObservationRows(rows: 2 * capacity, width: observationSize, kind: observationKind)
         actions = .allocate(capacity: capacity); actions.initialize(repeating: 0, count: capacity)
         rewards = .allocate(capacity: capacity); rewards.initialize(repeating: 0, count: capacity)
         terminated = .allocate(capacity: capacity); terminated.initialize(repeating: 0, count: capacity)
@@ -58,7 +43,6 @@ public final class ReplayBuffer {
     }
 
     deinit {
-        floatObservations?.deallocate(); byteObservations?.deallocate()
         actions.deallocate(); rewards.deallocate(); terminated.deallocate(); discounts.deallocate()
     }
 
@@ -86,23 +70,9 @@ public final class ReplayBuffer {
         count = min(count + 1, capacity)
     }
 
-    private func store(_ values: UnsafePointer<Float>, at row: Int) {
-        if let bytes = byteObservations {
-            let destination = bytes + row * observationSize
-            for i in 0..<observationSize { destination[i] = values[i] != 0 ? 1 : 0 }
-        } else {
-            (floatObservations! + row * observationSize).update(from: values, count: observationSize)
-        }
-    }
+    private func store(_ values: UnsafePointer<Float>, at row: Int) { observations.write(values, row: row) }
 
-    private func load(row: Int, into destination: UnsafeMutablePointer<Float>) {
-        if let bytes = byteObservations {
-            let source = bytes + row * observationSize
-            for i in 0..<observationSize { destination[i] = Float(source[i]) }
-        } else {
-            destination.update(from: floatObservations! + row * observationSize, count: observationSize)
-        }
-    }
+    private func load(row: Int, into destination: UnsafeMutablePointer<Float>) { observations.read(row: row, into: destination) }
 
     /// A sampled minibatch, in buffers owned by the caller (sized once).
     public final class Batch {

@@ -201,6 +201,8 @@ public final class GridWorld: Environment {
     }
 
     public var observationSpace: Space { .box(low: 0, high: 1, shape: [observationCount]) }
+    /// One-hot planes and a has-key flag: every value is 0 or 1.
+    public var observationKind: ObservationKind { .binary }
     public var actionSpace: Space { .discrete(4) }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {

@@ -39,6 +39,9 @@ public protocol Environment: AnyObject {
     var info: [String: Double] { get }
     /// Pixel size of ``render(into:)``'s frame.
     var renderSize: (width: Int, height: Int) { get }
+    /// What the observation values are (binary one-hot planes, or real-valued features); replay buffers store binary
+    /// observations as bytes.
+    var observationKind: ObservationKind { get }
     /// Draws the current state.
     func render(into canvas: inout Canvas)
     /// The full state (generator included) as words, for checkpoints: `restoreState` of it continues exactly.
@@ -52,6 +55,7 @@ public protocol Environment: AnyObject {
 
 extension Environment {
     public var info: [String: Double] { [:] }
+    public var observationKind: ObservationKind { .continuous }
     public var failure: SimulationError? { nil }
 
     /// Resets and returns the first observation as an array (convenience for tests and tools).
@@ -117,6 +121,7 @@ public final class AnyEnvironment: Environment {
     public var info: [String: Double] { base.info }
     public var failure: SimulationError? { base.failure }
     public var renderSize: (width: Int, height: Int) { base.renderSize }
+    public var observationKind: ObservationKind { base.observationKind }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { base.reset(seed: seed, observation: observation) }
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         base.step(action, observation: observation)

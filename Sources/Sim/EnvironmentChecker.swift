@@ -14,6 +14,9 @@ public enum EnvironmentChecker {
         var observationB = [Float](repeating: .nan, count: observationSize)
         func inspect(_ observation: [Float], _ where_: String) {
             if observation.contains(where: { !$0.isFinite }) { problems.append("\(id): non-finite observation \(where_)") }
+            if a.observationKind == .binary, observation.contains(where: { $0 != 0 && $0 != 1 }) {
+                problems.append("\(id): declares binary observations, but the observation \(where_) holds values other than 0 and 1")
+            }
             if !observation.withUnsafeBufferPointer({ a.observationSpace.contains($0.baseAddress!) }) {
                 problems.append("\(id): observation \(where_) is outside \(a.observationSpace)")
             }

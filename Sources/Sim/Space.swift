@@ -135,3 +135,12 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// What an environment's observation values are, as it declares them (not inferred from the space's bounds): replay
+/// buffers keep binary observations (one-hot grids, every value 0 or 1) as bytes and everything else as float32.
+public enum ObservationKind: Sendable, Equatable {
+    /// Real-valued features.
+    case continuous
+    /// Every value is 0 or 1.
+    case binary
+}

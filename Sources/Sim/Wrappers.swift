@@ -13,6 +13,7 @@ extension EnvironmentWrapper {
     public var observationSpace: Space { inner.observationSpace }
     public var actionSpace: Space { inner.actionSpace }
     public var renderSize: (width: Int, height: Int) { inner.renderSize }
+    public var observationKind: ObservationKind { inner.observationKind }
     public var info: [String: Double] { inner.info }
     public var failure: SimulationError? { inner.failure }
     public var stateChecksum: UInt64 { inner.stateChecksum }
@@ -158,6 +159,8 @@ public final class NormalizeObservation<Inner: Environment>: EnvironmentWrapper 
     deinit { raw.deallocate() }
 
     public var observationSpace: Space { .box(low: -clip, high: clip, shape: inner.observationSpace.shape) }
+    /// Normalized values are real numbers, whatever the inner environment's were.
+    public var observationKind: ObservationKind { .continuous }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         inner.reset(seed: seed, observation: raw)

@@ -75,8 +75,9 @@ public final class DQNTrainer: RecordingTrainer {
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
         let actionSpace = environments.environments[0].actionSpace
-        learner = hyperparameters.makeLearner(observationSpace: observationSpace, actionSpace: actionSpace, copies: config.nEnvs,
-                                              rng: &networkRNG)
+        learner = hyperparameters.makeLearner(observationSpace: observationSpace,
+                                              observationKind: environments.environments[0].observationKind,
+                                              actionSpace: actionSpace, copies: config.nEnvs, rng: &networkRNG)
         actionCount = learner.actionCount
         let copies = config.nEnvs
         previousObservations = .allocate(capacity: copies * observationSize)
@@ -258,12 +259,8 @@ public final class DQNTrainer: RecordingTrainer {
 extension ReplayBuffer {
     /// Saves the filled part (observations as stored: bytes or floats), actions, rewards, flags and priorities.
     func save(into file: inout SafeTensors.File) {
-        let filled = count, rows = 2 * filled * observationSize
-        if storesBytes {
-            file.append("buffer.observations", .uint8(shape: [rows], values: Array(UnsafeBufferPointer(start: byteObservations!, count: rows))))
-        } else {
-            file.append("buffer.observations", Checkpoint.floats(floatObservations!, rows))
-        }
+        let filled = count
+        file.append("buffer.observations", observations.checkpointValue(rows: 2 * filled))
         file.append("buffer.actions", Checkpoint.words((0..<filled).map { Int(actions[$0]).stateWord }))
         file.append("buffer.rewards", Checkpoint.floats(rewards, filled))
         file.append("buffer.terminated", Checkpoint.floats(terminated, filled))
@@ -279,15 +276,10 @@ extension ReplayBuffer {
             throw TrainingError.corruptCheckpoint("\(path): the replay buffer's counters (\(filled) transitions, position "
                                                   + "\(position)) do not fit its capacity \(capacity)")
         }
-        let rows = 2 * filled * observationSize
-        switch state.tensors["buffer.observations"] {
-        case .uint8(_, let values)? where storesBytes && values.count == rows:
-            byteObservations!.update(from: values, count: rows)
-        case .float32(let tensor)? where !storesBytes && tensor.count == rows:
-            tensor.copy(to: floatObservations!)
-        default:
-            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold \(rows) "
-                                                  + (storesBytes ? "U8" : "F32") + " values for \(filled) transitions")
+        let savedObservations = state.tensors["buffer.observations"]
+        guard observations.fits(savedObservations, rows: 2 * filled) else {
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold \(2 * filled * observationSize) "
+                                                  + (observations.storesBytes ? "U8" : "F32") + " values for \(filled) transitions")
         }
         let savedActions = try state.integers("buffer.actions", path: path, count: filled, in: 0...Int64(actionCount - 1))
         let savedRewards = try state.float32("buffer.rewards", path: path, count: filled)
@@ -311,6 +303,7 @@ extension ReplayBuffer {
         savedRewards.copy(to: rewards)
         savedTerminated.copy(to: terminated)
         savedDiscounts.copy(to: discounts)
+        observations.restore(savedObservations, rows: 2 * filled)
         restoreCounters(count: filled, position: position)
     }
 }

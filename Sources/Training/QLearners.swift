@@ -51,10 +51,12 @@ final class FeedForwardQLearner: QLearner {
     private var queueCounts: [Int]
     private var queueHeads: [Int]
 
-    init(hyperparameters: DQNConfig, observationSpace: Space, actionSpace: Space, copies: Int, rng: inout SeededGenerator) {
+    init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
+         rng: inout SeededGenerator) {
         agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
         buffer = ReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
-                              prioritized: hyperparameters.prioritizedReplay, alpha: hyperparameters.priorityAlpha)
+                              observationKind: observationKind, prioritized: hyperparameters.prioritizedReplay,
+                              alpha: hyperparameters.priorityAlpha)
         self.copies = copies
         observationSize = observationSpace.flatCount
         n = hyperparameters.nStep
@@ -147,10 +149,11 @@ final class RecurrentQLearner: QLearner {
     private let episodeStarts: UnsafeMutablePointer<Bool>     // copies
     private let statesBeforeStep: UnsafeMutablePointer<Float> // copies × 2H: (h, c)
 
-    init(hyperparameters: DQNConfig, observationSpace: Space, actionSpace: Space, copies: Int, rng: inout SeededGenerator) {
+    init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
+         rng: inout SeededGenerator) {
         agent = RecurrentDQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
-        buffer = EpisodeReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace, copies: copies,
-                                     stateSize: hyperparameters.lstmHidden)
+        buffer = EpisodeReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
+                                     observationKind: observationKind, copies: copies, stateSize: hyperparameters.lstmHidden)
         self.copies = copies
         hiddenSize = hyperparameters.lstmHidden
         let stateSize = copies * hiddenSize
@@ -265,10 +268,14 @@ public final class RecurrentGreedyPolicy: EvaluationPolicy {
 
 extension DQNConfig {
     /// The learner these hyperparameters describe (`encoder: lstm` makes the recurrent one).
-    func makeLearner(observationSpace: Space, actionSpace: Space, copies: Int, rng: inout SeededGenerator) -> any QLearner {
+    /// `observationKind` decides how the replay stores observations.
+    func makeLearner(observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
+                     rng: inout SeededGenerator) -> any QLearner {
         encoder == "lstm"
-            ? RecurrentQLearner(hyperparameters: self, observationSpace: observationSpace, actionSpace: actionSpace, copies: copies, rng: &rng)
-            : FeedForwardQLearner(hyperparameters: self, observationSpace: observationSpace, actionSpace: actionSpace, copies: copies, rng: &rng)
+            ? RecurrentQLearner(hyperparameters: self, observationSpace: observationSpace, observationKind: observationKind,
+                                actionSpace: actionSpace, copies: copies, rng: &rng)
+            : FeedForwardQLearner(hyperparameters: self, observationSpace: observationSpace, observationKind: observationKind,
+                                  actionSpace: actionSpace, copies: copies, rng: &rng)
     }
 
     /// The greedy policy of checkpoint `model` (read from `path`): its online and target Q-networks must both be there,
@@ -277,7 +284,8 @@ extension DQNConfig {
         var rng = SeededGenerator(seed: 0)
         var config = self
         config.bufferSize = max(config.batchSize, 1)  // the replay is not used for evaluation
-        let learner = config.makeLearner(observationSpace: observationSpace, actionSpace: actionSpace, copies: 1, rng: &rng)
+        let learner = config.makeLearner(observationSpace: observationSpace, observationKind: .continuous, actionSpace: actionSpace,
+                                         copies: 1, rng: &rng)
         try learner.modelEntries.load(from: model, path: path)
         return learner.greedyPolicy()
     }

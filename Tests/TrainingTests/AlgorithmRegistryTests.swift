@@ -329,3 +329,52 @@ private let randomSearch = Algorithm(
         #expect(committed == generated, "docs/hyperparameters.md is stale; regenerate it (see its header)")
     }
 }
+
+@Suite struct ObservationStorageTests {
+    @Test("Replay storage follows the declared observation kind: features in [0, 1] stay exact, binary planes become bytes")
+    func storageFollowsDeclaredKind() throws {
+        let space: Space = .box(low: 0, high: 1, shape: [3])
+        let features: [Float] = [0.37, 1, 0.001], next: [Float] = [0.5, 0, 0.25]
+        let continuous = ReplayBuffer(capacity: 4, observationSpace: space, observationKind: .continuous)
+        continuous.add(observation: features, action: 1, reward: 0, nextObservation: next, terminated: false, discount: 1)
+        #expect(!continuous.observations.storesBytes)
+        var read = [Float](repeating: -1, count: 3)
+        continuous.observations.read(row: 0, into: &read)
+        #expect(read == features)
+        continuous.observations.read(row: 1, into: &read)
+        #expect(read == next)
+
+        let binary = ReplayBuffer(capacity: 4, observationSpace: space, observationKind: .binary)
+        binary.add(observation: [1, 0, 1], action: 0, reward: 0, nextObservation: [0, 1, 0], terminated: true, discount: 1)
+        binary.observations.read(row: 0, into: &read)
+        #expect(binary.observations.storesBytes && read == [1, 0, 1])
+
+        // The environments declare it: gridworld's one-hot planes are binary, the others real-valued.
+        for id in EnvironmentRegistry.ids {
+            let kind = try EnvironmentRegistry.make(id).observationKind
+            #expect(kind == (id == "gridworld" ? .binary : .continuous), "\(id)")
+        }
+        // A gridworld DQN run's replay keeps bytes; a cart-pole one floats.
+        for (env, bytes) in [("gridworld", true), ("cartpole", false)] {
+            var config = smallRun()
+            config.env = env
+            config.envOptions = [:]
+            let trainer = try DQNTrainer(config: config, directory: temporaryDirectory("storage-\(env)"))
+            #expect(try #require(trainer.learner as? FeedForwardQLearner).buffer.observations.storesBytes == bytes, "\(env)")
+        }
+    }
+
+    @Test("The checker refuses an environment that declares binary observations and returns other values")
+    func checkerHoldsTheDeclaration() throws {
+        final class Mislabelled: EnvironmentWrapper {
+            let inner: CartPole
+            init() throws { inner = try CartPole(options: [:]) }
+            var observationKind: ObservationKind { .binary }
+            func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+                inner.step(action, observation: observation)
+            }
+        }
+        let problems = try EnvironmentChecker.check { try Mislabelled() }
+        #expect(problems.contains { $0.contains("declares binary observations") }, "\(problems)")
+    }
+}

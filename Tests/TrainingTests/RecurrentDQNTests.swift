@@ -30,7 +30,7 @@ import TestSupport
     @Test("Episode windows: whole short episodes from their start, long ones cut with burn-in, terminal flags, padding")
     func episodeWindows() {
         let space = Space.box(low: -10, high: 10, shape: [1])
-        let buffer = EpisodeReplayBuffer(capacity: 100, observationSpace: space, copies: 1, stateSize: 1)
+        let buffer = EpisodeReplayBuffer(capacity: 100, observationSpace: space, observationKind: .continuous, copies: 1, stateSize: 1)
         var h: Float = 0, c: Float = 0
         // Episode A: 3 steps, terminated. Observations 0, 1, 2, final 3; rewards 10, 11, 12.
         var o: Float = 0
