@@ -63,7 +63,7 @@ public indirect enum ConfigValue: Equatable, Sendable, Codable, CustomStringConv
         case .double(let v): return "\(v)"
         case .string(let v): return "'\(quotedForMessage(v))'"
         case .list(let v): return "[" + v.map(\.description).joined(separator: ", ") + "]"
-        case .mapping(let v): return "{" + v.keys.sorted().map { "\($0): \(v[$0]!.description)" }.joined(separator: ", ") + "}"
+        case .mapping(let v): return "{" + v.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 
