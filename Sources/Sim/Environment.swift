@@ -39,6 +39,8 @@ public protocol Environment: AnyObject {
     var info: [String: Double] { get }
     /// Pixel size of ``render(into:)``'s frame.
     var renderSize: (width: Int, height: Int) { get }
+    /// How to name and play its actions, how fast to show it, what evaluations measure (see ``EnvironmentMetadata``).
+    var metadata: EnvironmentMetadata { get }
     /// Draws the current state.
     func render(into canvas: inout Canvas)
     /// The full state (generator included) as words, for checkpoints: `restoreState` of it continues exactly.
@@ -52,6 +54,9 @@ public protocol Environment: AnyObject {
 
 extension Environment {
     public var info: [String: Double] { [:] }
+    /// No action names, no keyboard play, no metrics, 30 frames per second (the checker asks discrete environments
+    /// for action names).
+    public var metadata: EnvironmentMetadata { EnvironmentMetadata() }
     public var failure: SimulationError? { nil }
 
     /// Resets and returns the first observation as an array (convenience for tests and tools).
@@ -117,6 +122,7 @@ public final class AnyEnvironment: Environment {
     public var info: [String: Double] { base.info }
     public var failure: SimulationError? { base.failure }
     public var renderSize: (width: Int, height: Int) { base.renderSize }
+    public var metadata: EnvironmentMetadata { base.metadata }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { base.reset(seed: seed, observation: observation) }
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         base.step(action, observation: observation)

@@ -13,6 +13,7 @@ extension EnvironmentWrapper {
     public var observationSpace: Space { inner.observationSpace }
     public var actionSpace: Space { inner.actionSpace }
     public var renderSize: (width: Int, height: Int) { inner.renderSize }
+    public var metadata: EnvironmentMetadata { inner.metadata }
     public var info: [String: Double] { inner.info }
     public var failure: SimulationError? { inner.failure }
     public var stateChecksum: UInt64 { inner.stateChecksum }

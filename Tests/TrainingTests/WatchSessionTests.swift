@@ -1,0 +1,105 @@
+import Environments
+import Foundation
+import Sim
+import Testing
+import TestSupport
+@testable import Training
+
+@Suite(.serialized) struct WatchSessionTests {
+    init() { pinBLASToOneThread() }
+
+    /// A short DQN run on cart-pole (a few hundred steps: the Q-values are far from trained, and differ between states).
+    static func trainedRun() throws -> TrainedRun {
+        var config = RunConfig()
+        config.env = "cartpole"
+        config.totalTimesteps = 600
+        config.seed = 3
+        config.evalFreq = 300
+        config.nEvalEpisodes = 1
+        config.logInterval = 300
+        config.dqn.learningStarts = 100
+        config.dqn.batchSize = 16
+        config.dqn.bufferSize = 600
+        config.dqn.netArch = [16]
+        let directory = temporaryDirectory("watch-hud")
+        _ = try makeTrainer(config: config, directory: directory).run(progress: nil, stopAt: nil)
+        return try TrainedRun(directory: directory)
+    }
+
+    @Test("HUD: for a greedy DQN the highlighted action is the argmax of the displayed Q-values on every step")
+    func highlightedActionIsGreedy() throws {
+        let session = try WatchSession(driver: .trained(try Self.trainedRun()), seed: 5)
+        var checked = 0, laterStateDisagrees = 0
+        var previousChosen: Int?
+        for _ in 0..<3 {
+            var display = session.display
+            #expect(display.chosen == nil && display.action == "-" && display.bars.count == 2)
+            while session.advance() {
+                display = session.display
+                let values = display.bars.map(\.value)
+                let argmax = try #require(values.indices.max { values[$0] < values[$1] })
+                let chosen = try #require(display.chosen)
+                #expect(chosen == argmax, "step \(display.step): action \(display.action) highlighted beside \(values)")
+                #expect(display.action == display.bars[chosen].label)
+                // The values of the state the action led to (shown one step later) often prefer another action: the
+                // pairing the HUD used to draw, which made a greedy agent look non-greedy.
+                if let previousChosen, previousChosen != argmax { laterStateDisagrees += 1 }
+                previousChosen = chosen
+                checked += 1
+            }
+            previousChosen = nil
+            session.nextEpisode()
+        }
+        #expect(checked >= 20, "\(checked) steps")
+        #expect(laterStateDisagrees > 0, "every next state agreed with the action before it; the test would not tell the timings apart")
+    }
+
+    @Test("Highway: a step leaves its simulation frames pending, shown before the state after the step")
+    func highwayIntermediateFrames() throws {
+        let session = try WatchSession(driver: .random, environment: "highway", options: ["scenario": "highway-fast"], seed: 2)
+        #expect(session.metadata.framesPerStep == 5 && session.pendingFrames == 0)
+        let before = session.currentFrame().frame
+        #expect(session.advance())
+        #expect(session.pendingFrames == 4 && session.stepsTaken == 1)
+        var frames = [before]
+        while session.pendingFrames > 0 {
+            frames.append(session.currentFrame().frame)
+            session.showNextFrame()
+        }
+        frames.append(session.currentFrame().frame)
+        #expect(frames.count == 6)
+        // Each frame differs from the one before it (the traffic moves between decisions).
+        for k in 1..<frames.count { #expect(frames[k].pixels != frames[k - 1].pixels, "frame \(k) repeats frame \(k - 1)") }
+        #expect(session.advance())
+        session.skipPendingFrames()
+        #expect(session.pendingFrames == 0 && session.stepsTaken == 2)
+    }
+
+    @Test("A highway replay shows the same frames between decisions as the episode it recorded")
+    func replayIntermediateFrames() throws {
+        let live = try WatchSession(driver: .random, environment: "highway", options: ["scenario": "highway-fast"], seed: 4)
+        var liveFrames: [[UInt8]] = [], actions: [[Float]] = []
+        for _ in 0..<3 {
+            #expect(live.advance())
+            actions.append(live.lastAction)
+            while live.pendingFrames > 0 { liveFrames.append(live.currentFrame().frame.pixels); live.showNextFrame() }
+            liveFrames.append(live.currentFrame().frame.pixels)
+        }
+        // The same episode recorded as a replay (the session's first episode is seeded with its seed).
+        let env = try EnvironmentRegistry.make("highway", options: ["scenario": "highway-fast"])
+        _ = env.reset(seed: 4)
+        var recorder = ReplayRecorder(environment: env, seed: 4)
+        for action in actions {
+            let (_, result) = env.step(action)
+            recorder.record(action: action, result: result, environment: env)
+        }
+        let replayed = try WatchSession(driver: .replay(recorder.replay))
+        var replayFrames: [[UInt8]] = []
+        for _ in 0..<3 {
+            #expect(replayed.advance())
+            while replayed.pendingFrames > 0 { replayFrames.append(replayed.currentFrame().frame.pixels); replayed.showNextFrame() }
+            replayFrames.append(replayed.currentFrame().frame.pixels)
+        }
+        #expect(replayFrames.count == 15 && replayFrames == liveFrames)
+    }
+}
