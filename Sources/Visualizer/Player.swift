@@ -116,7 +116,7 @@ public enum Player {
         var heldAction: Int?
         let metadata = playable.metadata
         let firstStep = playable.stepsTaken
-        var lastTick = Date.distantPast, lastStep = Date.distantPast
+        var lastTick = Date.distantPast
         var screenshotTaken = false
         while !state.quit {
             let (keys, closed) = window.pollKeys()
@@ -133,22 +133,21 @@ public enum Player {
                 // Every action key is one step; the frames of a step still showing are cut short.
                 for action in chosen where !playable.isOver {
                     playable.skipPendingFrames()
-                    if playable.advance(action: action) { lastStep = Date(); lastTick = lastStep }
+                    if playable.advance(action: action) { lastTick = Date() }
                 }
             } else if playable.pendingFrames > 0 {
                 if due { playable.showNextFrame(); lastTick = Date() }
             } else if playable.isOver {
-                if !playable.isReplay && Date().timeIntervalSince(lastStep) > 1 {
+                // The episode's last frame stays on screen for a second.
+                if !playable.isReplay && Date().timeIntervalSince(lastTick) > 1 {
                     outcome.episodes += 1
                     if let episodes, outcome.episodes >= episodes { break }
                     playable.nextEpisode()
                 }
             } else if keyboard {
-                if metadata.keyboardRepeatsLastAction, due, let heldAction, playable.advance(action: heldAction) {
-                    lastStep = Date(); lastTick = lastStep
-                }
+                if metadata.keyboardRepeatsLastAction, due, let heldAction, playable.advance(action: heldAction) { lastTick = Date() }
             } else if due {
-                if playable.advance(action: nil) { lastStep = Date(); lastTick = lastStep }
+                if playable.advance(action: nil) { lastTick = Date() }
             }
             outcome.steps = playable.stepsTaken - firstStep
             var frame = playable.frame(status: state.status)
