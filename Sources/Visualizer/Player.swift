@@ -98,7 +98,7 @@ public struct ScreenshotError: Error, CustomStringConvertible {
 /// The interactive loop: poll keys, apply commands, show the next frame or advance at the playback rate, present.
 /// Keyboard play advances when an action key arrives (an environment whose keyboard repeats the last action, such as
 /// cart-pole, keeps stepping with it at the frame rate). Ends when the window closes, Q/Esc, `episodes` episodes have
-/// ended, or once `maxSteps` environment steps have been shown.
+/// ended, or once `maxSteps` environment steps have been shown (or, with `maxSteps`, the replay's end).
 public enum Player {
     public struct Outcome: Sendable {
         /// Frames presented, and environment steps taken.
@@ -167,7 +167,7 @@ public enum Player {
                 outcome.screenshots.append(try ScreenshotFile.write(window.readPixels(), directory: screenshotDirectory,
                                                                     environment: playable.environmentID, step: outcome.steps))
             }
-            if let maxSteps, stepShown, outcome.steps >= maxSteps { break }
+            if let maxSteps, stepShown, outcome.steps >= maxSteps || (playable.isReplay && playable.isOver) { break }
             Thread.sleep(forTimeInterval: min(1 / state.framesPerSecond, 1.0 / 60))
         }
         if state.quit { outcome.closed = true }
