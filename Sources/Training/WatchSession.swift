@@ -49,8 +49,8 @@ public final class WatchSession {
     /// Replays: the environment state after each step (index 0: after reset), for seeking.
     private var replayStates: [[UInt64]] = []
     /// The frames of the last step not shown yet (drawn by the environment's intermediate-frame hook), with the
-    /// attention overlay of each.
-    private var pending: [(frame: Canvas, attention: [(position: (x: Double, y: Double), weight: Double)])] = []
+    /// attention overlay and the `info` of each.
+    private var pending: [(frame: Canvas, attention: [(position: (x: Double, y: Double), weight: Double)], info: [String: Double])] = []
     /// The environment's hook for the frames between decisions, when it draws more than one per step.
     private let intermediateFrames: (any IntermediateFrames)?
 
@@ -172,7 +172,7 @@ public final class WatchSession {
     @discardableResult
     private func stepCapturingFrames() -> StepResult {
         intermediateFrames?.onIntermediateFrame = { [unowned self] in
-            pending.append((environment.renderFrame(), attentionOverlay))
+            pending.append((environment.renderFrame(), attentionOverlay, environment.info))
         }
         defer { intermediateFrames?.onIntermediateFrame = nil }
         return environment.step(lastAction, observation: &observation)
@@ -189,7 +189,7 @@ public final class WatchSession {
 
     /// The environment's frame to show (the first pending frame, else the current state) and its attention overlay.
     public func currentFrame() -> (frame: Canvas, attention: [(position: (x: Double, y: Double), weight: Double)]) {
-        if let first = pending.first { return first }
+        if let first = pending.first { return (first.frame, first.attention) }
         return (environment.renderFrame(), attentionOverlay)
     }
 
@@ -275,7 +275,7 @@ public final class WatchSession {
         } else {
             action = lastAction.map { String(format: "%.2f", $0) }.joined(separator: " ")
         }
-        let info = environment.info
+        let info = pending.first?.info ?? environment.info
         var lines: [String] = []
         // The metrics evaluations report, as the environment stands now (outcomes once the episode is over).
         for metric in metadata.metrics where metric.aggregation != .atStart {
