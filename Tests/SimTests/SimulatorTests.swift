@@ -341,7 +341,7 @@ final class NondeterministicEnvironment: Environment {
             let allocations = actions.withUnsafeMutableBufferPointer { buffer in
                 allocationCount { for _ in 0..<200 { vector.step(buffer.baseAddress!) } }
             }
-            #expect(allocations == 0, "\(id): \(allocations) allocations in 200 steps")
+            #expect(allocations == 0, "\(id) \(options): \(allocations) allocations in 200 steps")
             actions[0] = 0
         }
     }
