@@ -106,3 +106,34 @@ import TestSupport
         #expect(replayFrames.count == 15 && replayFrames == liveFrames)
     }
 }
+
+/// Always the same discrete action.
+final class ConstantPolicy: EvaluationPolicy {
+    let action: Float
+    init(_ action: Float) { self.action = action }
+    func beginEpisode() {}
+    func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) { action[0] = self.action }
+}
+
+@Suite struct EvaluationMetricsTests {
+    @Test("Evaluation reports the metrics each environment declares, taken as declared (at the end, mean over steps, at the start)")
+    func metricsFromMetadata() throws {
+        let (highway, _) = try Evaluator.evaluate(env: "highway", options: ["scenario": "highway-fast"], seed: 1, episodes: 2,
+                                                  policy: ConstantPolicy(1))
+        #expect(highway.metrics.map(\.metric.name) == ["collision_rate", "mean_speed", "traffic_speed"])
+        #expect(highway.metrics.allSatisfy { $0.values.count == 2 })
+        let collisions = try #require(highway.values(of: "collision_rate"))
+        #expect(collisions.allSatisfy { $0 == 0 || $0 == 1 })
+        let speed = try #require(highway.meanSpeed)
+        #expect(speed > 15 && speed < 35, "\(speed)")
+        #expect(highway.details.count == 3 && highway.details[0].hasPrefix("collisions ") && highway.details[1].hasSuffix(" m/s"))
+        // Gridworld: success at the end, the best reachable return at the start; the summary leaves the latter out.
+        let (grid, _) = try Evaluator.evaluate(env: "gridworld", options: ["map": "empty", "max_steps": "20"], seed: 1, episodes: 2,
+                                               policy: ConstantPolicy(0))
+        #expect(grid.successRate == 0 && grid.values(of: "optimal_return")?.count == 2 && (grid.meanOptimalReturn ?? 0) > 0)
+        #expect(grid.details == ["success 0.0%"])
+        // Cart-pole declares none.
+        let (cartpole, _) = try Evaluator.evaluate(env: "cartpole", options: [:], seed: 1, episodes: 1, policy: ConstantPolicy(0))
+        #expect(cartpole.metrics.isEmpty && cartpole.details.isEmpty && cartpole.successRate == nil)
+    }
+}
