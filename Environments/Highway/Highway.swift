@@ -370,7 +370,7 @@ public final class Highway: Environment, EntityPositions, IntermediateFrames {
             renderFPS: Double(simulationFrequency), framesPerStep: simulationFrequency / policyFrequency,
             metrics: [EvaluationMetric("collision_rate", info: "crashed", .atEnd, unit: "%", label: "collisions"),
                       EvaluationMetric("mean_speed", info: "speed", .meanOverSteps, unit: "m/s", label: "mean speed"),
-                      EvaluationMetric("traffic_speed", info: "traffic_speed", .meanOverSteps, unit: "m/s", label: "traffic speed")])
+                      EvaluationMetric("mean_traffic_speed", info: "traffic_speed", .meanOverSteps, unit: "m/s", label: "traffic speed")])
     }
 
     static let pixelsPerMetre = 6.0

@@ -39,9 +39,10 @@ public struct EvaluationResult: Codable, Sendable {
     public var successRate: Double? { mean(of: "success_rate") }
     /// The best reachable return, where the environment computes it (gridworld's breadth-first search).
     public var meanOptimalReturn: Double? { mean(of: "optimal_return") }
-    // Read by MetricsLog until it writes every metric by its name.
+    // The figures the logs read by name (until they iterate `metrics`).
     public var collisionRate: Double? { mean(of: "collision_rate") }
     public var meanSpeed: Double? { mean(of: "mean_speed") }
+    public var meanTrafficSpeed: Double? { mean(of: "mean_traffic_speed") }
     public var meanFinalDistance: Double? { mean(of: "final_distance") }
 
     /// The environment's figures as "label value unit" phrases, for summaries ("success 90.0%", "mean speed 24.5 m/s").

@@ -120,7 +120,7 @@ final class ConstantPolicy: EvaluationPolicy {
     func metricsFromMetadata() throws {
         let (highway, _) = try Evaluator.evaluate(env: "highway", options: ["scenario": "highway-fast"], seed: 1, episodes: 2,
                                                   policy: ConstantPolicy(1))
-        #expect(highway.metrics.map(\.metric.name) == ["collision_rate", "mean_speed", "traffic_speed"])
+        #expect(highway.metrics.map(\.metric.name) == ["collision_rate", "mean_speed", "mean_traffic_speed"])
         #expect(highway.metrics.allSatisfy { $0.values.count == 2 })
         let collisions = try #require(highway.values(of: "collision_rate"))
         #expect(collisions.allSatisfy { $0 == 0 || $0 == 1 })
