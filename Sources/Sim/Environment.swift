@@ -39,8 +39,6 @@ public protocol Environment: AnyObject {
     var info: [String: Double] { get }
     /// Pixel size of ``render(into:)``'s frame.
     var renderSize: (width: Int, height: Int) { get }
-    /// How to name and play its actions, how fast to show it, what evaluations measure (see ``EnvironmentMetadata``).
-    var metadata: EnvironmentMetadata { get }
     /// Draws the current state.
     func render(into canvas: inout Canvas)
     /// The full state (generator included) as words, for checkpoints: `restoreState` of it continues exactly.
@@ -50,14 +48,16 @@ public protocol Environment: AnyObject {
     /// Set when the simulation could not go on (diverged physics): the step that found it reported `terminated`,
     /// and callers (rollouts, trainers) stop with this error rather than learn from garbage.
     var failure: SimulationError? { get }
+    /// How to name and play its actions, how fast to show it, what evaluations measure (see ``EnvironmentMetadata``).
+    var metadata: EnvironmentMetadata { get }
 }
 
 extension Environment {
     public var info: [String: Double] { [:] }
+    public var failure: SimulationError? { nil }
     /// No action names, no keyboard play, no metrics, 30 frames per second (the checker asks discrete environments
     /// for action names).
     public var metadata: EnvironmentMetadata { EnvironmentMetadata() }
-    public var failure: SimulationError? { nil }
 
     /// Resets and returns the first observation as an array (convenience for tests and tools).
     public func reset(seed: UInt64?) -> [Float] {
@@ -122,7 +122,6 @@ public final class AnyEnvironment: Environment {
     public var info: [String: Double] { base.info }
     public var failure: SimulationError? { base.failure }
     public var renderSize: (width: Int, height: Int) { base.renderSize }
-    public var metadata: EnvironmentMetadata { base.metadata }
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { base.reset(seed: seed, observation: observation) }
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         base.step(action, observation: observation)
@@ -130,6 +129,7 @@ public final class AnyEnvironment: Environment {
     public func render(into canvas: inout Canvas) { base.render(into: &canvas) }
     public func saveState() -> [UInt64] { base.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try base.restoreState(words) }
+    public var metadata: EnvironmentMetadata { base.metadata }
 }
 
 /// Reads the words of a saved environment state in order, with a clear error when they run out.

@@ -13,7 +13,6 @@ extension EnvironmentWrapper {
     public var observationSpace: Space { inner.observationSpace }
     public var actionSpace: Space { inner.actionSpace }
     public var renderSize: (width: Int, height: Int) { inner.renderSize }
-    public var metadata: EnvironmentMetadata { inner.metadata }
     public var info: [String: Double] { inner.info }
     public var failure: SimulationError? { inner.failure }
     public var stateChecksum: UInt64 { inner.stateChecksum }
@@ -21,6 +20,7 @@ extension EnvironmentWrapper {
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }
     public func saveState() -> [UInt64] { inner.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try inner.restoreState(words) }
+    public var metadata: EnvironmentMetadata { inner.metadata }
 }
 
 /// Truncates an episode after `maxSteps` steps (Gymnasium's `TimeLimit`): the step that reaches the limit reports
