@@ -165,6 +165,14 @@ public final class CartPole: Environment {
 
     public var renderSize: (width: Int, height: Int) { (600, 400) }
 
+    /// Shown in real time (one 0.02 s step per frame, Gymnasium's render_fps 50); keyboard play pushes with the
+    /// arrows and keeps pushing with the last one.
+    public var metadata: EnvironmentMetadata {
+        EnvironmentMetadata(actionNames: ["LEFT", "RIGHT"],
+                            keyboard: [KeyBinding(.left, 0, "push left"), KeyBinding(.right, 1, "push right")],
+                            keyboardRepeatsLastAction: true, renderFPS: 1 / Self.timeStep)
+    }
+
     public func render(into canvas: inout Canvas) {
         canvas.fill(.white)
         let scale = Double(canvas.width) / (Self.xThreshold * 2)  // pixels per metre

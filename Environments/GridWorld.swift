@@ -408,6 +408,18 @@ public final class GridWorld: Environment {
     var tile: Int { min(24, max(1, Canvas.maximumSide / max(width, height))) }
     public var renderSize: (width: Int, height: Int) { (width * tile, height * tile) }
 
+    /// Arrow keys move; 6 moves a second are easy to follow. Evaluations report the success rate and the best
+    /// reachable return of each start (breadth-first search).
+    public var metadata: EnvironmentMetadata {
+        EnvironmentMetadata(actionNames: ["UP", "DOWN", "LEFT", "RIGHT"],
+                            keyboard: [KeyBinding(.up, 0, "move up"), KeyBinding(.down, 1, "move down"),
+                                       KeyBinding(.left, 2, "move left"), KeyBinding(.right, 3, "move right")],
+                            renderFPS: 6,
+                            metrics: [EvaluationMetric("success_rate", info: "success", .atEnd, unit: "%", label: "success"),
+                                      EvaluationMetric("optimal_return", info: "optimal_return", .atStart, unit: "",
+                                                       label: "optimal return")])
+    }
+
     public func render(into canvas: inout Canvas) {
         let t = tile
         canvas.fill(.black)

@@ -1,13 +1,54 @@
 import Foundation
 import Sim
 
-/// An environment Dojo can build by name.
+/// An environment Dojo can build by name: how to make it, the configurations worth checking and measuring, and (in
+/// the environment itself, ``EnvironmentMetadata``) how to show, play and evaluate it. Adding an environment means its
+/// file(s), one entry below, and its section in docs/environments.md.
 public struct EnvironmentEntry: Sendable {
     public let id: String
     public let summary: String
     public let optionSpecs: [OptionSpec]
+    /// Named option sets beside the defaults: every environment test (checker, determinism, no allocation) runs over
+    /// the defaults and all of them; `dojo bench envs` measures the `benchmarked` ones.
+    public let variants: [EnvironmentVariant]
     /// Builds the environment, wrapped in its time limit (`max_steps`).
     public let make: @Sendable ([String: String]) throws -> any Environment
+    /// A random-action stepper of `copies` copies on `threads` threads built with the concrete environment type (so
+    /// its loop is specialized for it); returns its `rate(seconds:)`.
+    public let makeRandomStepper: @Sendable (_ options: [String: String], _ copies: Int, _ threads: Int) throws -> (Double) -> Double
+
+    /// `make` returns the concrete (wrapped) type; the entry keeps both a type-erased maker and a specialized stepper.
+    public init<E: Environment>(id: String, summary: String, optionSpecs: [OptionSpec], variants: [EnvironmentVariant],
+                                make: @escaping @Sendable ([String: String]) throws -> E) {
+        self.id = id
+        self.summary = summary
+        self.optionSpecs = optionSpecs
+        self.variants = variants
+        self.make = { try make($0) }
+        makeRandomStepper = { options, copies, threads in
+            let stepper = try RandomStepper(copies: copies, threads: threads) { _ in try make(options) }
+            return { stepper.rate(seconds: $0) }
+        }
+    }
+
+    /// The variants, after the defaults (named after the id) unless a variant is the defaults.
+    public var configurations: [EnvironmentVariant] {
+        (variants.contains { $0.options.isEmpty } ? [] : [EnvironmentVariant(id, [:])]) + variants
+    }
+}
+
+/// A named set of options for an environment (e.g. "highway-fast-v0": scenario=highway-fast).
+public struct EnvironmentVariant: Sendable {
+    public let name: String
+    public let options: [String: String]
+    /// Measured by `dojo bench envs` (and `bench/envs_vs_python.py`, under the same name).
+    public let benchmarked: Bool
+
+    public init(_ name: String, _ options: [String: String], benchmarked: Bool = false) {
+        self.name = name
+        self.options = options
+        self.benchmarked = benchmarked
+    }
 }
 
 /// Every environment by id. `make` checks the options (unknown names and bad values list what is valid) and wraps the
@@ -15,22 +56,46 @@ public struct EnvironmentEntry: Sendable {
 public enum EnvironmentRegistry {
     public static let entries: [EnvironmentEntry] = [
         EnvironmentEntry(id: "cartpole", summary: "Gymnasium CartPole-v1 dynamics: balance a pole on a cart",
-                         optionSpecs: CartPole.optionSpecs) { options in
+                         optionSpecs: CartPole.optionSpecs,
+                         variants: [EnvironmentVariant("cartpole", [:], benchmarked: true),
+                                    EnvironmentVariant("cartpole-no-velocity", ["velocity": "false"]),
+                                    EnvironmentVariant("cartpole-semi-implicit", ["integrator": "semi-implicit"])]) { options in
             let env = try CartPole(options: options)
             return TimeLimit(env, maxSteps: env.options.int("max_steps"))
         },
         EnvironmentEntry(id: "gridworld", summary: "MiniGrid-like maps: walls, goal, lava, keys, doors, mazes, a memory task",
-                         optionSpecs: GridWorld.optionSpecs) { options in
+                         optionSpecs: GridWorld.optionSpecs,
+                         variants: [EnvironmentVariant("gridworld-four-rooms", ["map": "four-rooms", "observation": "partial"],
+                                                       benchmarked: true),
+                                    EnvironmentVariant("gridworld-empty-8x8", ["map": "empty", "observation": "partial"],
+                                                       benchmarked: true),
+                                    EnvironmentVariant("gridworld-empty", ["map": "empty"]),
+                                    EnvironmentVariant("gridworld-key-door", ["map": "key-door"]),
+                                    EnvironmentVariant("gridworld-lava-slip", ["map": "lava-crossing", "slip": "0.2"]),
+                                    EnvironmentVariant("gridworld-maze-9", ["map": "maze", "size": "9"]),
+                                    EnvironmentVariant("gridworld-memory", ["map": "memory"])]) { options in
             let env = try GridWorld(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
         EnvironmentEntry(id: "highway", summary: "highway-env-like driving: IDM/MOBIL traffic, bicycle-model ego, highway or merge",
-                         optionSpecs: Highway.optionSpecs) { options in
+                         optionSpecs: Highway.optionSpecs,
+                         variants: [EnvironmentVariant("highway-v0", ["scenario": "highway"], benchmarked: true),
+                                    EnvironmentVariant("highway-fast-v0", ["scenario": "highway-fast"], benchmarked: true),
+                                    EnvironmentVariant("merge-v0", ["scenario": "merge"]),
+                                    EnvironmentVariant("highway-fast-continuous", ["scenario": "highway-fast", "action": "continuous",
+                                                                                   "observation": "flat", "offroad": "terminate"]),
+                                    EnvironmentVariant("highway-fast-shuffled", ["scenario": "highway-fast", "order": "shuffled",
+                                                                                 "see_behind": "true", "observed_vehicles": "12"]),
+                                    EnvironmentVariant("highway-policy-5hz", ["policy_frequency": "5"])]) { options in
             let env = try Highway(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
         EnvironmentEntry(id: "arm", summary: "planar robot arm, rigid-body dynamics: reach a target or push a disc onto it",
-                         optionSpecs: RobotArm.optionSpecs) { options in
+                         optionSpecs: RobotArm.optionSpecs,
+                         variants: [EnvironmentVariant("arm-reach", ["task": "reach"], benchmarked: true),
+                                    EnvironmentVariant("arm-push", ["task": "push"], benchmarked: true),
+                                    EnvironmentVariant("arm-discrete-3", ["action": "discrete", "links": "3"]),
+                                    EnvironmentVariant("arm-push-5-gravity", ["links": "5", "gravity": "9.81", "task": "push"])]) { options in
             let env = try RobotArm(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },

@@ -29,7 +29,7 @@ import Sim
 /// ## Episode end
 /// Terminated on the ego's collision (or off road with `offroad=terminate`; in `merge`, past x = 370 m). Truncated at
 /// `duration` seconds by the time limit.
-public final class Highway: Environment, EntityPositions {
+public final class Highway: Environment, EntityPositions, IntermediateFrames {
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("scenario", .choice(["highway", "highway-fast", "merge"]), default: "highway",
                    "highway (highway-v0), highway-fast (highway-fast-v0) or merge (merge-v0); sets the defaults below"),
@@ -86,6 +86,8 @@ public final class Highway: Environment, EntityPositions {
     private var lastActionChangedLane = false
     /// Rows filled in the last observation besides the ego's (their vehicles are `nearest[0..<observedCount]`).
     private var observedCount = 0
+    /// Called after each simulation frame of a step but the last (displays draw the frames between decisions).
+    public var onIntermediateFrame: (() -> Void)?
 
     public init(options given: [String: String] = [:]) throws {
         let options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "highway")
@@ -208,7 +210,10 @@ public final class Highway: Environment, EntityPositions {
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         applyEgoAction(action)
         let frames = simulationFrequency / policyFrequency, dt = 1 / Double(simulationFrequency)
-        for _ in 0..<frames { traffic.advance(dt: dt) }
+        for frame in 0..<frames {
+            traffic.advance(dt: dt)
+            if frame < frames - 1, let onIntermediateFrame { onIntermediateFrame() }
+        }
         writeObservation(observation)
         let ego = traffic.vehicles[0]
         let onRoad = traffic.road.isOnRoad(x: ego.x, y: ego.y)
@@ -290,7 +295,13 @@ public final class Highway: Environment, EntityPositions {
             count = min(count + 1, observedVehicles)
         }
         if shuffled {
-            for k in stride(from: count - 1, to: 0, by: -1) { nearest.swapAt(k, rng.nextInt(below: k + 1)) }
+            // Fisher–Yates, swapped by hand: `swapAt` on the stored array allocated (measured in a debug build).
+            for k in stride(from: count - 1, to: 0, by: -1) {
+                let j = rng.nextInt(below: k + 1)
+                let row = nearest[k]
+                nearest[k] = nearest[j]
+                nearest[j] = row
+            }
         }
         for k in 0..<count { writeRow(observation + (k + 1) * features, traffic.vehicles[nearest[k].index], relativeTo: ego) }
         observedCount = count
@@ -346,6 +357,21 @@ public final class Highway: Environment, EntityPositions {
     }
 
     // MARK: Rendering
+
+    /// Every simulation frame is drawn, in real time (render_fps = simulation_frequency, highway-env's choice), so
+    /// a decision lasts `simulation_frequency / policy_frequency` frames. Keyboard play uses the meta-actions.
+    /// Evaluations report collisions, the ego's mean speed and the traffic's.
+    public var metadata: EnvironmentMetadata {
+        EnvironmentMetadata(
+            actionNames: continuousActions ? [] : ["LEFT", "IDLE", "RIGHT", "FASTER", "SLOWER"],
+            keyboard: continuousActions ? [] : [KeyBinding(.up, 0, "lane left"), KeyBinding(.down, 2, "lane right"),
+                                                KeyBinding(.right, 3, "faster"), KeyBinding(.left, 4, "slower"),
+                                                KeyBinding(.space, 1, "idle")],
+            renderFPS: Double(simulationFrequency), framesPerStep: simulationFrequency / policyFrequency,
+            metrics: [EvaluationMetric("collision_rate", info: "crashed", .atEnd, unit: "%", label: "collisions"),
+                      EvaluationMetric("mean_speed", info: "speed", .meanOverSteps, unit: "m/s", label: "mean speed"),
+                      EvaluationMetric("mean_traffic_speed", info: "traffic_speed", .meanOverSteps, unit: "m/s", label: "traffic speed")])
+    }
 
     static let pixelsPerMetre = 6.0
     public var renderSize: (width: Int, height: Int) {

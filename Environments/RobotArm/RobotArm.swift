@@ -392,6 +392,21 @@ public final class RobotArm: Environment {
 
     public var renderSize: (width: Int, height: Int) { (400, 400) }
 
+    /// Shown at half speed (25 of the 50 control steps a second) so a 1 s reach can be followed. Discrete actions are
+    /// named by their torque per joint, joint 0 first ("+-": joint 0 forward, joint 1 back). Evaluations report the
+    /// success rate and the final distance to the target.
+    public var metadata: EnvironmentMetadata {
+        let names = discreteActions ? (0..<actionCount).map { code in
+            String((0..<links).map { joint in ["-", "0", "+"][code / Self.power(3, joint) % 3] }.joined())
+        } : []
+        return EnvironmentMetadata(actionNames: names, renderFPS: 0.5 / Self.controlTimeStep,
+                                   metrics: [EvaluationMetric("success_rate", info: "success", .atEnd, unit: "%", label: "success"),
+                                             EvaluationMetric("final_distance", info: "distance", .atEnd, unit: "m",
+                                                              label: "final distance")])
+    }
+
+    private static func power(_ base: Int, _ exponent: Int) -> Int { (0..<exponent).reduce(1) { product, _ in product * base } }
+
     public func render(into canvas: inout Canvas) {
         let scale = 0.45 * Double(min(canvas.width, canvas.height)) / dynamics.reach
         let cx = Double(canvas.width) / 2, cy = Double(canvas.height) / 2

@@ -51,12 +51,17 @@ public protocol Environment: AnyObject {
     /// Set when the simulation could not go on (diverged physics): the step that found it reported `terminated`,
     /// and callers (rollouts, trainers) stop with this error rather than learn from garbage.
     var failure: SimulationError? { get }
+    /// How to name and play its actions, how fast to show it, what evaluations measure (see ``EnvironmentMetadata``).
+    var metadata: EnvironmentMetadata { get }
 }
 
 extension Environment {
     public var info: [String: Double] { [:] }
     public var observationKind: ObservationKind { .continuous }
     public var failure: SimulationError? { nil }
+    /// No action names, no keyboard play, no metrics, 30 frames per second (the checker asks discrete environments
+    /// for action names).
+    public var metadata: EnvironmentMetadata { EnvironmentMetadata() }
 
     /// Resets and returns the first observation as an array (convenience for tests and tools).
     public func reset(seed: UInt64?) -> [Float] {
@@ -129,6 +134,7 @@ public final class AnyEnvironment: Environment {
     public func render(into canvas: inout Canvas) { base.render(into: &canvas) }
     public func saveState() -> [UInt64] { base.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try base.restoreState(words) }
+    public var metadata: EnvironmentMetadata { base.metadata }
 }
 
 /// Reads the words of a saved environment state in order, with a clear error when they run out.

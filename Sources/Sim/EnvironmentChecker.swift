@@ -1,6 +1,7 @@
 /// Checks an environment against the contract, like Gymnasium's `check_env`: observations inside their space and
 /// finite, rewards finite, seeded resets and steps deterministic (bitwise, checksums included), the reset/step
-/// contract, rendering. Returns one message per problem; an empty list means it passed.
+/// contract, rendering, and the self-description (``EnvironmentMetadata``: action names, keys, metrics read from an
+/// `info` that reports them, intermediate frames as many as it declares). Returns one message per problem; an empty list means it passed.
 public enum EnvironmentChecker {
     public static func check(seed: UInt64 = 7, steps: Int = 600, make: () throws -> any Environment) rethrows -> [String] {
         var problems: [String] = []
@@ -28,6 +29,16 @@ public enum EnvironmentChecker {
             problems.append("\(id): two resets with seed \(seed) differ")
         }
         let firstChecksum = a.stateChecksum
+        let metadata = a.metadata
+        problems += metadata.problems(actionSpace: a.actionSpace, infoKeys: Set(a.info.keys)).map { "\(id): \($0)" }
+        // Intermediate frames: as many per step as declared, and none once the hook is removed.
+        var framesSeen = 0
+        let frames = innermostEnvironment(b) as? any IntermediateFrames
+        if metadata.framesPerStep > 1 && frames == nil {
+            problems.append("\(id): \(metadata.framesPerStep) frames per step, but no IntermediateFrames hook to draw them")
+        }
+        frames?.onIntermediateFrame = { framesSeen += 1 }
+        defer { frames?.onIntermediateFrame = nil }
         var actionRNG = SeededGenerator(seed: seed, stream: 99)
         var action = [Float](repeating: 0, count: actionWidth)
         var episodes = 0
@@ -37,12 +48,20 @@ public enum EnvironmentChecker {
             let resultB = b.step(action, observation: &observationB)
             inspect(observationA, "at step \(step)")
             if !resultA.reward.isFinite { problems.append("\(id): non-finite reward at step \(step)") }
+            if frames != nil && framesSeen != metadata.framesPerStep - 1 {
+                problems.append("\(id): step \(step) drew \(framesSeen) intermediate frames, metadata declares \(metadata.framesPerStep - 1)")
+            }
+            framesSeen = 0
             if resultA != resultB || observationA.map(\.bitPattern) != observationB.map(\.bitPattern)
                 || a.stateChecksum != b.stateChecksum {
                 problems.append("\(id): identically seeded instances diverge at step \(step)")
                 break
             }
             if resultA.done {
+                let end = Set(a.info.keys)
+                for metric in metadata.metrics where !end.contains(metric.info) {
+                    problems.append("\(id): info at the episode's end lacks \"\(metric.info)\" (metric \(metric.name))")
+                }
                 episodes += 1
                 a.reset(seed: nil, observation: &observationA)
                 b.reset(seed: nil, observation: &observationB)

@@ -1,4 +1,4 @@
-// Sim: the simulator contract (environments, spaces, vector env, wrappers, canvas, replays).
-// The environment contract arrives with the simulator issue; for now the module re-exports the seeded generator
-// that every environment and agent derives its random streams from.
+// Sim: the simulator contract — environments (`Environment`, their `EnvironmentMetadata`), spaces, options, wrappers,
+// the vector environment and its worker pool, the checker, canvas and PNG, replays. It re-exports the seeded
+// generator every environment and agent derives its random streams from.
 @_exported import SeededRandom

@@ -21,6 +21,7 @@ extension EnvironmentWrapper {
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { inner.reset(seed: seed, observation: observation) }
     public func saveState() -> [UInt64] { inner.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try inner.restoreState(words) }
+    public var metadata: EnvironmentMetadata { inner.metadata }
 }
 
 /// Truncates an episode after `maxSteps` steps (Gymnasium's `TimeLimit`): the step that reaches the limit reports

@@ -1,4 +1,3 @@
-import Dispatch
 import Environments
 import Foundation
 import Sim
@@ -19,16 +18,13 @@ public enum EnvironmentBenchmark {
         public var speedup: Double?
     }
 
-    /// The configurations: (name, registry id, options). Gridworld uses MiniGrid's default 7×7 partial view.
-    public static let configurations: [(name: String, id: String, options: [String: String])] = [
-        ("cartpole", "cartpole", [:]),
-        ("gridworld-four-rooms", "gridworld", ["map": "four-rooms", "observation": "partial"]),
-        ("gridworld-empty-8x8", "gridworld", ["map": "empty", "observation": "partial"]),
-        ("highway-v0", "highway", ["scenario": "highway"]),
-        ("highway-fast-v0", "highway", ["scenario": "highway-fast"]),
-        ("arm-reach", "arm", ["task": "reach"]),
-        ("arm-push", "arm", ["task": "push"]),
-    ]
+    /// The configurations: the registry's benchmarked variants (name, registry id, options). Gridworld uses
+    /// MiniGrid's default 7×7 partial view.
+    public static var configurations: [(name: String, id: String, options: [String: String])] {
+        EnvironmentRegistry.entries.flatMap { entry in
+            entry.configurations.filter(\.benchmarked).map { (name: $0.name, id: entry.id, options: $0.options) }
+        }
+    }
 
     /// Runs every configuration at each copy count on one thread, and the largest count on `threads` threads too.
     /// With `busy`, the largest count is measured again on one thread and on `threads` threads while a
@@ -51,28 +47,9 @@ public enum EnvironmentBenchmark {
             for run in runs {
                 let load = run.loaded ? BusyLoad() : nil
                 defer { load?.stop() }
-                let rates: [Double]
-                switch configuration.id {
-                case "cartpole":
-                    rates = try measure(seconds: seconds, copies: run.copies, threadCounts: run.threadCounts) { _ in
-                        let env = try CartPole(options: configuration.options)
-                        return TimeLimit(env, maxSteps: env.options.int("max_steps"))
-                    }
-                case "arm":
-                    rates = try measure(seconds: seconds, copies: run.copies, threadCounts: run.threadCounts) { _ in
-                        let env = try RobotArm(options: configuration.options)
-                        return TimeLimit(env, maxSteps: env.maxSteps)
-                    }
-                case "highway":
-                    rates = try measure(seconds: seconds, copies: run.copies, threadCounts: run.threadCounts) { _ in
-                        let env = try Highway(options: configuration.options)
-                        return TimeLimit(env, maxSteps: env.maxSteps)
-                    }
-                default:
-                    rates = try measure(seconds: seconds, copies: run.copies, threadCounts: run.threadCounts) { _ in
-                        let env = try GridWorld(options: configuration.options)
-                        return TimeLimit(env, maxSteps: env.maxSteps)
-                    }
+                let entry = try EnvironmentRegistry.entry(configuration.id)
+                let rates = try measure(seconds: seconds, threadCounts: run.threadCounts) { threads in
+                    try entry.makeRandomStepper(configuration.options, run.copies, threads)
                 }
                 load?.stop()
                 for (threadCount, rate) in zip(run.threadCounts, rates) {
@@ -90,60 +67,22 @@ public enum EnvironmentBenchmark {
     /// Rounds each rate of a side-by-side comparison is measured in.
     static let rounds = 9
 
-    /// Environment steps per second of `copies` copies stepped with random actions (drawn in advance), on each of
-    /// `threadCounts`: `seconds` of stepping for each, in ``rounds`` alternating rounds when there are several, each
-    /// rate the median over its rounds. Specialized per concrete environment type, so no existential calls sit in
-    /// the loop.
-    static func measure<E: Environment>(seconds: Double, copies: Int, threadCounts: [Int],
-                                        make: (Int) throws -> E) throws -> [Double] {
-        let steppers = try threadCounts.map { try RandomStepper(copies: copies, threads: $0, make: make) }
-        if steppers.count == 1 { return [steppers[0].rate(seconds: seconds)] }
+    /// Environment steps per second of the steppers `makeStepper` builds for each of `threadCounts` (random actions
+    /// drawn in advance): `seconds` of stepping for each, in ``rounds`` alternating rounds when there are several, each
+    /// rate the median over its rounds. The registry builds each stepper with its concrete environment type, so no
+    /// existential call sits in the loop.
+    static func measure(seconds: Double, threadCounts: [Int], makeStepper: (Int) throws -> (Double) -> Double) throws -> [Double] {
+        let steppers = try threadCounts.map(makeStepper)
+        if steppers.count == 1 { return [steppers[0](seconds)] }
         // Untimed: calibration, and a first choice between one thread and the split.
-        for stepper in steppers { _ = stepper.rate(seconds: seconds / Double(rounds)) }
+        for stepper in steppers { _ = stepper(seconds / Double(rounds)) }
         var rates = [[Double]](repeating: [], count: steppers.count)
         for _ in 0..<rounds {
             for (index, stepper) in steppers.enumerated() {
-                rates[index].append(stepper.rate(seconds: seconds / Double(rounds)))
+                rates[index].append(stepper(seconds / Double(rounds)))
             }
         }
         return rates.map { $0.sorted()[$0.count / 2] }
-    }
-}
-
-/// A vector environment stepped with random actions drawn in advance.
-final class RandomStepper<E: Environment> {
-    let vector: VectorEnvironment<E>
-    private let actions: [Float]
-    /// Rows of actions drawn in advance (cycled).
-    private static var batches: Int { 256 }
-
-    init(copies: Int, threads: Int, make: (Int) throws -> E) throws {
-        let vector = try VectorEnvironment(count: copies, threads: threads, make: make)
-        vector.reset(seed: 1)
-        let batches = Self.batches, width = vector.actionWidth
-        var actions = [Float](repeating: 0, count: batches * copies * width)
-        var rng = SeededGenerator(seed: 2)
-        let space = vector.environments[0].actionSpace
-        actions.withUnsafeMutableBufferPointer { buffer in
-            for row in 0..<(batches * copies) { space.sample(into: buffer.baseAddress! + row * width, using: &rng) }
-        }
-        self.vector = vector
-        self.actions = actions
-    }
-
-    /// Steps for about `seconds` (at least 64 steps) and returns environment steps per second.
-    func rate(seconds: Double) -> Double {
-        actions.withUnsafeBufferPointer { buffer -> Double in
-            let base = buffer.baseAddress!, stride = vector.count * vector.actionWidth, batches = Self.batches
-            var iterations = 64
-            while true {
-                let start = DispatchTime.now().uptimeNanoseconds
-                for i in 0..<iterations { vector.step(base + (i % batches) * stride) }
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                if elapsed >= seconds || iterations >= 1 << 30 { return Double(iterations * vector.count) / elapsed }
-                iterations = elapsed < seconds / 20 ? iterations * 8 : Int(Double(iterations) * seconds / elapsed * 1.1)
-            }
-        }
     }
 }
 

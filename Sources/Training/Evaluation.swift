@@ -7,18 +7,21 @@ import Sim
 public struct EvaluationResult: Codable, Sendable {
     public var returns: [Double]
     public var lengths: [Int]
-    /// Per-episode success (1/0) where the environment reports `success`, else nil.
-    public var successes: [Double]?
-    /// Per-episode best reachable return where the environment reports `optimal_return` (gridworld), else nil.
-    public var optimalReturns: [Double]?
-    /// Per-episode crash (1/0) where the environment reports `crashed` (highway), else nil.
-    public var crashes: [Double]? = nil
-    /// Per-episode mean speed over its steps (m/s) where the environment reports `speed` (highway), else nil.
-    public var speeds: [Double]? = nil
-    /// Per-episode mean speed of the other vehicles (m/s) where the environment reports `traffic_speed`, else nil.
-    public var trafficSpeeds: [Double]? = nil
-    /// Per-episode final distance to the target (m) where the environment reports `distance` (robot arm), else nil.
-    public var finalDistances: [Double]? = nil
+    /// The environment's own figures (its ``EnvironmentMetadata/metrics``), one value per episode each.
+    public var metrics: [MetricValues] = []
+
+    /// One metric's per-episode values.
+    public struct MetricValues: Codable, Sendable {
+        public let metric: EvaluationMetric
+        public var values: [Double]
+        public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+    }
+
+    public init(returns: [Double], lengths: [Int], metrics: [EvaluationMetric] = []) {
+        self.returns = returns
+        self.lengths = lengths
+        self.metrics = metrics.map { MetricValues(metric: $0, values: []) }
+    }
 
     public var meanReturn: Double { returns.reduce(0, +) / Double(returns.count) }
     public var stdReturn: Double {
@@ -26,22 +29,26 @@ public struct EvaluationResult: Codable, Sendable {
         return (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
     }
     public var meanLength: Double { Double(lengths.reduce(0, +)) / Double(lengths.count) }
-    public var successRate: Double? { successes.map { $0.reduce(0, +) / Double($0.count) } }
-    public var meanOptimalReturn: Double? { optimalReturns.map { $0.reduce(0, +) / Double($0.count) } }
-    public var collisionRate: Double? { crashes.map { $0.reduce(0, +) / Double($0.count) } }
-    public var meanSpeed: Double? { speeds.map { $0.reduce(0, +) / Double($0.count) } }
-    public var meanTrafficSpeed: Double? { trafficSpeeds.map { $0.reduce(0, +) / Double($0.count) } }
-    public var meanFinalDistance: Double? { finalDistances.map { $0.reduce(0, +) / Double($0.count) } }
 
-    /// The environment-specific figures as "name value" phrases, for summaries.
+    /// The mean over episodes of the metric called `name` (e.g. "success_rate"), nil when the environment has none.
+    public func mean(of name: String) -> Double? { metrics.first { $0.metric.name == name }?.mean }
+    /// The per-episode values of the metric called `name`.
+    public func values(of name: String) -> [Double]? { metrics.first { $0.metric.name == name }?.values }
+
+    /// Success rate, where the environment reports success (logs and presets read it under this name).
+    public var successRate: Double? { mean(of: "success_rate") }
+    /// The best reachable return, where the environment computes it (gridworld's breadth-first search).
+    public var meanOptimalReturn: Double? { mean(of: "optimal_return") }
+    // The figures the logs read by name (until they iterate `metrics`).
+    public var collisionRate: Double? { mean(of: "collision_rate") }
+    public var meanSpeed: Double? { mean(of: "mean_speed") }
+    public var meanTrafficSpeed: Double? { mean(of: "mean_traffic_speed") }
+    public var meanFinalDistance: Double? { mean(of: "final_distance") }
+
+    /// The environment's figures as "label value unit" phrases, for summaries ("success 90.0%", "mean speed 24.5 m/s").
+    /// The optimal return is left to the caller, which sets the achieved return against it.
     public var details: [String] {
-        var parts: [String] = []
-        if let v = successRate { parts.append(String(format: "success %.1f%%", v * 100)) }
-        if let v = collisionRate { parts.append(String(format: "collisions %.1f%%", v * 100)) }
-        if let v = meanSpeed { parts.append(String(format: "mean speed %.2f m/s", v)) }
-        if let v = meanTrafficSpeed { parts.append(String(format: "traffic speed %.2f m/s", v)) }
-        if let v = meanFinalDistance { parts.append(String(format: "final distance %.4f m", v)) }
-        return parts
+        metrics.filter { $0.metric.name != "optimal_return" }.map { $0.metric.phrase($0.mean) }
     }
 }
 
@@ -63,23 +70,24 @@ public enum Evaluator {
     public static func evaluate(env id: String, options: [String: String], seed: UInt64, episodes: Int,
                                 policy: some EvaluationPolicy) throws -> (result: EvaluationResult, best: Replay) {
         let env = try EnvironmentRegistry.make(id, options: options)
-        let reports = env.info
-        var result = EvaluationResult(returns: [], lengths: [], successes: reports["success"] == nil ? nil : [],
-                                      optimalReturns: reports["optimal_return"] == nil ? nil : [])
-        if reports["crashed"] != nil { result.crashes = [] }
-        if reports["speed"] != nil { result.speeds = [] }
-        if reports["traffic_speed"] != nil { result.trafficSpeeds = [] }
-        if reports["distance"] != nil { result.finalDistances = [] }
+        let metrics = env.metadata.metrics
+        var result = EvaluationResult(returns: [], lengths: [], metrics: metrics)
+        let perStep = metrics.indices.filter { metrics[$0].aggregation == .meanOverSteps }
         var best: Replay?
         var bestReturn = -Double.infinity
         var observation = [Float](repeating: 0, count: env.observationSpace.flatCount)
         var action = [Float](repeating: 0, count: env.actionSpace.actionWidth)
+        var sums = [Double](repeating: 0, count: metrics.count)
         for episode in 0..<episodes {
             let episodeSeed = VectorEnvironment<AnyEnvironment>.copySeed(seed, index: episode)
             env.reset(seed: episodeSeed, observation: &observation)
             var recorder = ReplayRecorder(environment: env, seed: episodeSeed, metadata: ["recorded_by": "dojo evaluation"])
-            if result.optimalReturns != nil { result.optimalReturns!.append(env.info["optimal_return"] ?? 0) }
-            var total = 0.0, length = 0, speedSum = 0.0, trafficSum = 0.0
+            let start = env.info
+            for (k, metric) in metrics.enumerated() where metric.aggregation == .atStart {
+                result.metrics[k].values.append(start[metric.info] ?? 0)
+            }
+            var total = 0.0, length = 0
+            for k in perStep { sums[k] = 0 }
             policy.beginEpisode()
             while true {
                 policy.act(observation, into: &action)
@@ -87,22 +95,23 @@ public enum Evaluator {
                 recorder.record(action: action, result: step, environment: env)
                 total += Double(step.reward)
                 length += 1
-                if result.speeds != nil {
+                if !perStep.isEmpty {
                     let info = env.info
-                    speedSum += info["speed"] ?? 0
-                    trafficSum += info["traffic_speed"] ?? 0
+                    for k in perStep { sums[k] += info[metrics[k].info] ?? 0 }
                 }
                 if step.done { break }
             }
             if let failure = env.failure { throw failure }
             let end = env.info
-            if result.crashes != nil { result.crashes!.append(end["crashed"] ?? 0) }
-            if result.speeds != nil { result.speeds!.append(speedSum / Double(length)) }
-            if result.trafficSpeeds != nil { result.trafficSpeeds!.append(trafficSum / Double(length)) }
-            if result.finalDistances != nil { result.finalDistances!.append(end["distance"] ?? 0) }
+            for (k, metric) in metrics.enumerated() {
+                switch metric.aggregation {
+                case .atStart: break
+                case .atEnd: result.metrics[k].values.append(end[metric.info] ?? 0)
+                case .meanOverSteps: result.metrics[k].values.append(sums[k] / Double(length))
+                }
+            }
             result.returns.append(total)
             result.lengths.append(length)
-            if result.successes != nil { result.successes!.append(end["success"] ?? 0) }
             if total > bestReturn {
                 bestReturn = total
                 best = recorder.replay

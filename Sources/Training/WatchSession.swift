@@ -8,6 +8,11 @@ import Sim
 /// replay. It keeps the environment, the running totals and what the policy "thought" (Q-values or action
 /// probabilities, the value estimate) for the heads-up display; replays can seek to any step. No window here: the
 /// visualizer (or a headless exporter) asks for frames and passes commands.
+///
+/// Timing: after a step the display shows the action taken beside the values of the state it was chosen in (not
+/// of the state it led to), so a greedy policy's highlighted action is always the largest value. An environment that
+/// advances several simulation frames per step (``EnvironmentMetadata/framesPerStep``) leaves the frames between the
+/// two decisions pending; `showNextFrame` walks through them before the state after the step.
 public final class WatchSession {
     public enum Driver {
         case trained(TrainedRun)
@@ -22,6 +27,8 @@ public final class WatchSession {
 
     public let driver: Driver
     public let environment: any Environment
+    /// The environment's self-description (action names, frame rate, frames per step, keyboard play).
+    public let metadata: EnvironmentMetadata
     public let seed: UInt64
     public private(set) var episode = 1
     public private(set) var step = 0
@@ -29,6 +36,8 @@ public final class WatchSession {
     public private(set) var lastReward = 0.0
     public private(set) var lastAction: [Float] = []
     public private(set) var done = false
+    /// Environment steps taken by `advance`, over all episodes (seeking does not count).
+    public private(set) var stepsTaken = 0
     /// Per-action values for the display: Q-values or probabilities, and the value estimate.
     public private(set) var actionValues: [Double] = []
     public private(set) var valueEstimate: Double?
@@ -41,6 +50,11 @@ public final class WatchSession {
     private let policy: (any EvaluationPolicy)?
     /// Replays: the environment state after each step (index 0: after reset), for seeking.
     private var replayStates: [[UInt64]] = []
+    /// The frames of the last step not shown yet (drawn by the environment's intermediate-frame hook), with the
+    /// attention overlay and the `info` of each.
+    private var pending: [(frame: Canvas, attention: [(position: (x: Double, y: Double), weight: Double)], info: [String: Double])] = []
+    /// The environment's hook for the frames between decisions, when it draws more than one per step.
+    private let intermediateFrames: (any IntermediateFrames)?
 
     public init(driver: Driver, environment id: String? = nil, options: [String: String] = [:], seed: UInt64 = 0) throws {
         self.driver = driver
@@ -64,6 +78,8 @@ public final class WatchSession {
             environment = try EnvironmentRegistry.make(id, options: options)
             policy = nil
         }
+        metadata = environment.metadata
+        intermediateFrames = metadata.framesPerStep > 1 ? innermostEnvironment(environment) as? any IntermediateFrames : nil
         observation = [Float](repeating: 0, count: environment.observationSpace.flatCount)
         rng = SeededGenerator(seed: seed, stream: 13)
         lastAction = [Float](repeating: 0, count: environment.actionSpace.actionWidth)
@@ -78,6 +94,8 @@ public final class WatchSession {
         }
         restart()
     }
+
+    deinit { intermediateFrames?.onIntermediateFrame = nil }
 
     public var title: String {
         switch driver {
@@ -95,6 +113,7 @@ public final class WatchSession {
     /// Starts the current episode over (replays: from their first step).
     public func restart() {
         if case .replay = driver { seek(to: 0); return }
+        pending = []
         environment.reset(seed: seed &+ UInt64(episode - 1), observation: &observation)
         step = 0
         episodeReturn = 0
@@ -115,14 +134,21 @@ public final class WatchSession {
     @discardableResult
     public func advance(action: Int? = nil) -> Bool {
         guard !done else { return false }
+        pending = []
         switch driver {
         case .replay(let replay, _):
             guard step < replay.actions.count else { done = true; return false }
             lastAction = replay.actions[step]
+            if intermediateFrames != nil {
+                // Stepped again from the saved state for the frames in between (the replay re-simulated exactly).
+                try? environment.restoreState(replayStates[step])
+                stepCapturingFrames()
+            }
             try? environment.restoreState(replayStates[step + 1])
             lastReward = Double(replay.rewards[step])
             episodeReturn += lastReward
             step += 1
+            stepsTaken += 1
             done = step == replay.actions.count
             return true
         case .keyboard:
@@ -131,21 +157,49 @@ public final class WatchSession {
         case .random:
             environment.actionSpace.sample(into: &lastAction, using: &rng)
         case .trained, .policy:
+            // The display keeps what the policy made of this state, the one the action is chosen in.
+            updateThoughts()
             policy!.act(observation, into: &lastAction)
         }
-        let result = environment.step(lastAction, observation: &observation)
+        let result = stepCapturingFrames()
         step += 1
+        stepsTaken += 1
         lastReward = Double(result.reward)
         episodeReturn += lastReward
         done = result.done
-        updateThoughts()
         return true
+    }
+
+    /// Steps with `lastAction`, keeping the frames the environment draws between decisions.
+    @discardableResult
+    private func stepCapturingFrames() -> StepResult {
+        intermediateFrames?.onIntermediateFrame = { [unowned self] in
+            pending.append((environment.renderFrame(), attentionOverlay, environment.info))
+        }
+        defer { intermediateFrames?.onIntermediateFrame = nil }
+        return environment.step(lastAction, observation: &observation)
+    }
+
+    /// Frames of the last step not shown yet.
+    public var pendingFrames: Int { pending.count }
+
+    /// Moves to the next frame of the last step.
+    public func showNextFrame() { if !pending.isEmpty { pending.removeFirst() } }
+
+    /// Drops the frames of the last step not shown yet.
+    public func skipPendingFrames() { pending = [] }
+
+    /// The environment's frame to show (the first pending frame, else the current state) and its attention overlay.
+    public func currentFrame() -> (frame: Canvas, attention: [(position: (x: Double, y: Double), weight: Double)]) {
+        if let first = pending.first { return (first.frame, first.attention) }
+        return (environment.renderFrame(), attentionOverlay)
     }
 
     /// Replays: jumps to just after step `target` (0: the start), recomputing the return.
     public func seek(to target: Int) {
         guard case .replay(let replay, _) = driver else { return }
         let k = max(0, min(target, replay.actions.count))
+        pending = []
         try? environment.restoreState(replayStates[k])
         step = k
         episodeReturn = replay.rewards.prefix(k).reduce(0) { $0 + Double($1) }
@@ -177,12 +231,7 @@ public final class WatchSession {
     /// The names of the discrete actions (for the bars and the action line).
     public var actionNames: [String] {
         guard case .discrete(let n) = environment.actionSpace else { return [] }
-        switch environment.id {
-        case "gridworld": return ["UP", "DOWN", "LEFT", "RIGHT"]
-        case "cartpole": return ["LEFT", "RIGHT"]
-        case "highway": return ["LEFT", "IDLE", "RIGHT", "FASTER", "SLOWER"]
-        default: return (0..<n).map { "A\($0)" }
-        }
+        return metadata.actionNames.count == n ? metadata.actionNames : (0..<n).map { "A\($0)" }
     }
 
     /// What the heads-up display shows for the current state.
@@ -190,6 +239,8 @@ public final class WatchSession {
         public var title: String, episode: Int, step: Int, reward: Double, episodeReturn: Double, action: String
         /// Per-action bars (Q-values or probabilities) and their heading.
         public var bars: [(label: String, value: Double)], barsTitle: String
+        /// The bar of the action taken (discrete actions, after the first step).
+        public var chosen: Int?
         public var value: Double?
         /// Environment facts (distance, speed, success, replay position).
         public var lines: [String]
@@ -198,16 +249,28 @@ public final class WatchSession {
     public var display: Display {
         let names = actionNames
         let action: String
-        if !names.isEmpty { action = step == 0 ? "-" : names[min(max(Int(lastAction[0]), 0), names.count - 1)] }
-        else { action = lastAction.map { String(format: "%.2f", $0) }.joined(separator: " ") }
-        let info = environment.info
+        var chosen: Int?
+        if !names.isEmpty {
+            if step > 0 { chosen = min(max(Int(lastAction[0]), 0), names.count - 1) }
+            action = chosen.map { names[$0] } ?? "-"
+        } else {
+            action = lastAction.map { String(format: "%.2f", $0) }.joined(separator: " ")
+        }
+        let info = pending.first?.info ?? environment.info
         var lines: [String] = []
-        if let d = info["distance"] { lines.append(String(format: "DISTANCE TO TARGET %.3f M", d)) }
-        if let s = info["speed"] { lines.append(String(format: "SPEED %.1f M/S  LANE %d", s, Int(info["lane"] ?? 0))) }
-        if let success = info["success"], done { lines.append(success > 0 ? "SUCCESS" : "NO SUCCESS") }
+        // The metrics evaluations report, as the environment stands now (outcomes once the episode is over).
+        for metric in metadata.metrics where metric.aggregation != .atStart {
+            guard let value = info[metric.info] else { continue }
+            let name = metric.info.replacingOccurrences(of: "_", with: " ").uppercased()
+            if metric.isRate {
+                if done { lines.append("\(name) " + (value > 0 ? "YES" : "NO")) }
+            } else {
+                lines.append("\(name) " + String(format: "%.3f", value) + (metric.unit.isEmpty ? "" : " " + metric.unit.uppercased()))
+            }
+        }
         if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
         return Display(title: title, episode: episode, step: step, reward: lastReward, episodeReturn: episodeReturn,
                        action: action, bars: zip(names, actionValues).map { (label: $0, value: $1) }, barsTitle: barsTitle,
-                       value: valueEstimate, lines: lines)
+                       chosen: chosen, value: valueEstimate, lines: lines)
     }
 }

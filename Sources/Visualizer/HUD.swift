@@ -12,6 +12,9 @@ public struct HUDInfo: Sendable {
     /// Per-action values drawn as bars: Q-values (DQN) or probabilities (actor-critic), with the action names.
     public var bars: [(label: String, value: Double)] = []
     public var barsTitle = ""
+    /// The bar of the action taken, drawn in yellow (nil: none yet). The bars are the values of the state that action
+    /// was chosen in.
+    public var highlighted: Int?
     /// The value estimate V(s), when the policy has one.
     public var value: Double?
     /// Environment facts worth reading (e.g. "distance 0.021 m", "speed 27.4 m/s").
@@ -68,7 +71,7 @@ public enum HUD {
                                 v >= 0 ? Color(intensity, 40, 40) : Color(40, 40, intensity))
             }
         }
-        // Bars: one row per action, scaled to the largest magnitude; the chosen action highlighted.
+        // Bars: one row per action, scaled to the largest magnitude; the action taken highlighted.
         guard !info.bars.isEmpty else { return canvas }
         let left = width / 2 + 4, barWidth = width - left - 80
         var by = top
@@ -76,9 +79,9 @@ public enum HUD {
         by += lineHeight
         // Non-finite values (a diverged network) draw no bar instead of trapping in the conversion.
         let scale = max(info.bars.map { $0.value.isFinite ? abs($0.value) : 0 }.max() ?? 1, 1e-9)
-        for bar in info.bars {
+        for (index, bar) in info.bars.enumerated() {
             let length = bar.value.isFinite ? Int(Double(barWidth) * abs(bar.value) / scale) : 0
-            let color = bar.label == info.action ? Color.yellow : (bar.value >= 0 ? Color.green : Color.red)
+            let color = index == info.highlighted ? Color.yellow : (bar.value >= 0 ? Color.green : Color.red)
             canvas.text(String(bar.label.prefix(6)), x: left, y: by, text)
             canvas.fillRect(x: left + 40, y: by, width: max(length, 1), height: lineHeight - 3, color)
             canvas.text(String(format: "%.2f", bar.value), x: left + 44 + barWidth, y: by, text)

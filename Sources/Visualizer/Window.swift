@@ -12,11 +12,6 @@ public enum Command: Equatable, Sendable {
     case action(Int)
 }
 
-/// Keys a person can press, independent of SDL's key codes.
-public enum Key: Hashable, Sendable {
-    case left, right, up, down, space, enter, escape, character(Character)
-}
-
 /// The controls, as the help overlay lists them.
 public let controlsHelp = [
     "SPACE pause/resume    . single step",
@@ -25,29 +20,16 @@ public let controlsHelp = [
     "S screenshot (PNG)    H help    Q/ESC quit",
 ]
 
-/// Keyboard play: which key chooses which action, per environment (documented in `dojo watch --help`).
+/// Keyboard play: the environment's own key bindings (``EnvironmentMetadata/keyboard``) come first, then the
+/// playback controls. Keys are ``Sim/Key``s, independent of SDL's key codes.
 public enum KeyboardMapping {
-    public static func actions(for environment: String) -> [Key: Int] {
-        switch environment {
-        case "gridworld": return [.up: 0, .down: 1, .left: 2, .right: 3]
-        case "cartpole": return [.left: 0, .right: 1]
-        case "highway": return [.up: 0, .down: 2, .right: 3, .left: 4, .space: 1]  // lane left/right, faster, slower, idle
-        default: return [:]
-        }
+    /// The keyboard-play keys of an environment, for the help overlay.
+    public static func helpLines(for metadata: EnvironmentMetadata) -> [String] {
+        metadata.keyboard.isEmpty ? ["NO KEYBOARD PLAY HERE"] : ["PLAY:"] + metadata.keyboardHelp.map { "  " + $0 }
     }
 
-    /// The keyboard-play keys of `environment`, for the help overlay.
-    public static func helpLines(for environment: String) -> [String] {
-        switch environment {
-        case "gridworld": return ["PLAY: ARROWS MOVE"]
-        case "cartpole": return ["PLAY: LEFT/RIGHT PUSH (THE LAST PUSH REPEATS)"]
-        case "highway": return ["PLAY: UP/DOWN LANE LEFT/RIGHT", "RIGHT FASTER  LEFT SLOWER  SPACE IDLE"]
-        default: return ["NO KEYBOARD PLAY FOR \(environment.uppercased())"]
-        }
-    }
-
-    public static func command(for key: Key, environment: String, playing: Bool) -> Command? {
-        if playing, let action = actions(for: environment)[key] { return .action(action) }
+    public static func command(for key: Key, keyboard: [KeyBinding], playing: Bool) -> Command? {
+        if playing, let binding = keyboard.first(where: { $0.key == key }) { return .action(binding.action) }
         switch key {
         case .space: return .togglePause
         case .escape, .character("q"): return .quit

@@ -14,9 +14,13 @@ struct Dojo: ParsableCommand {
                                       one episode, step by step
               dojo bench nn           speed of the neural core
             """,
+        version: dojoVersion,
         subcommands: [Train.self, Eval.self, Watch.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )
 }
+
+/// The version `dojo --version` prints (semantic versioning; raised with each release).
+let dojoVersion = "0.1.0"
 
 /// Options every command that computes shares.
 struct ComputeOptions: ParsableArguments {

@@ -35,17 +35,30 @@ struct Envs: ParsableCommand {
         var report: [[String: Any]] = []
         for entry in EnvironmentRegistry.entries {
             let env = try entry.make([:])
+            let metadata = env.metadata
             if json {
                 report.append(["id": entry.id, "summary": entry.summary,
                                "observation_space": env.observationSpace.description,
                                "action_space": env.actionSpace.description,
+                               "metadata": ["action_names": metadata.actionNames, "render_fps": metadata.renderFPS,
+                                            "frames_per_step": metadata.framesPerStep,
+                                            "render_size": [env.renderSize.width, env.renderSize.height],
+                                            "keyboard": metadata.keyboard.map { ["key": $0.key.name.lowercased(), "action": $0.action, "help": $0.help] },
+                                            "metrics": metadata.metrics.map { ["name": $0.name, "info": $0.info, "aggregation": $0.aggregation.rawValue,
+                                                                               "unit": $0.unit] }],
                                "options": entry.optionSpecs.map { ["name": $0.name, "default": $0.defaultValue,
                                                                   "accepts": $0.accepted, "summary": $0.summary] }])
                 continue
             }
             print("\(entry.id) — \(entry.summary)")
             print("  observation: \(env.observationSpace) (default options)")
-            print("  action:      \(env.actionSpace)")
+            print("  action:      \(env.actionSpace)" + (metadata.actionNames.isEmpty ? "" : ": " + metadata.actionNames.joined(separator: ", ")))
+            print("  shown at:    \(env.renderSize.width)×\(env.renderSize.height) pixels, \(String(format: "%g", metadata.renderFPS)) frames/s"
+                  + (metadata.framesPerStep > 1 ? ", \(metadata.framesPerStep) simulation frames per step" : ""))
+            if !metadata.metrics.isEmpty {
+                print("  evaluation:  " + metadata.metrics.map { "\($0.name) (info \($0.info), \($0.aggregation.rawValue.replacingOccurrences(of: "_", with: " ")))" }
+                    .joined(separator: ", "))
+            }
             print("  options:")
             for spec in entry.optionSpecs {
                 let value = spec.defaultValue.isEmpty ? "unset" : spec.defaultValue

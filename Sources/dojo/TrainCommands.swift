@@ -109,7 +109,7 @@ struct Train: ParsableCommand {
             let config = try request.resolve()
             let directory = out ?? Self.freshDirectory("runs/\(config.preset ?? "\(config.env)-\(config.agent)")-seed\(config.seed)")
             trainer = try makeTrainer(config: config, directory: directory)
-            print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : "\(config.envOptions) ")"
+            print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : optionList(config.envOptions) + " ")"
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
         if watch { try attachWindow(to: trainer) }
@@ -130,7 +130,7 @@ struct Train: ParsableCommand {
               dojo watch \(directory)                                 watch the best policy (add --headless --video run.mp4 without a display)
               dojo eval \(directory)                                  evaluate the best checkpoint
               dojo replay \(directory)/best_episode.replay --verify   check the best evaluation episode
-              open \(directory)/learning_curve.png, or: tensorboard --logdir \(directory)/tensorboard
+              \(openCommand) \(directory)/learning_curve.png, or: tensorboard --logdir \(directory)/tensorboard
             """)
     }
 
@@ -226,7 +226,7 @@ extension Train {
             let session = try WatchSession(driver: .policy(policy, title: title), environment: config.env,
                                            options: config.envOptions, seed: config.seed &+ UInt64(evaluation))
             let view = WatchView(session)
-            let outcome = try Player.run(view, in: window, framesPerSecond: ViewingOptions.defaultFramesPerSecond(config.env),
+            let outcome = try Player.run(view, in: window, framesPerSecond: probe.metadata.renderFPS,
                                          keyboard: false, episodes: 1)
             if outcome.closed { trainer?.onEvaluation = nil }
         }
@@ -235,3 +235,15 @@ extension Train {
         #endif
     }
 }
+
+/// Options as `key=value`, sorted by key and separated by spaces (as `--option` takes them).
+func optionList(_ options: [String: String]) -> String {
+    options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+}
+
+/// The command that opens a file in the desktop's default application.
+#if os(macOS)
+let openCommand = "open"
+#else
+let openCommand = "xdg-open"
+#endif

@@ -11,9 +11,14 @@ final class WatchView: Playable {
     init(_ session: WatchSession) { self.session = session }
 
     var environmentID: String { session.environment.id }
+    var metadata: EnvironmentMetadata { session.metadata }
     var isReplay: Bool { session.isReplay }
     var isOver: Bool { session.done }
+    var stepsTaken: Int { session.stepsTaken }
     func advance(action: Int?) -> Bool { session.advance(action: action) }
+    var pendingFrames: Int { session.pendingFrames }
+    func showNextFrame() { session.showNextFrame() }
+    func skipPendingFrames() { session.skipPendingFrames() }
     func restart() { session.restart() }
     func nextEpisode() { session.nextEpisode() }
     func seek(by delta: Int) { session.seek(to: session.step + delta) }
@@ -24,9 +29,9 @@ final class WatchView: Playable {
         var info = HUDInfo()
         info.title = d.title; info.episode = d.episode; info.step = d.step; info.reward = d.reward
         info.episodeReturn = d.episodeReturn; info.action = d.action; info.bars = d.bars; info.barsTitle = d.barsTitle
-        info.value = d.value; info.lines = d.lines; info.status = status
-        let frame = session.environment.renderFrame()
-        info.attention = session.attentionOverlay
+        info.highlighted = d.chosen; info.value = d.value; info.lines = d.lines; info.status = status
+        let (frame, attention) = session.currentFrame()
+        info.attention = attention
         info.hiddenState = session.hiddenState
         return HUD.compose(frame, info)
     }
@@ -40,22 +45,19 @@ struct ViewingOptions: ParsableArguments {
     var frames: String?
     @Option(help: "Write a video (.mp4 or .gif) through ffmpeg.")
     var video: String?
-    @Option(help: "Playback speed in frames (steps) per second (default: per environment).")
+    @Option(help: ArgumentHelp("Playback speed in frames per second (default: the environment's render_fps; the highway shows its simulation frames between decisions, so a decision lasts several frames).", valueName: "fps"))
     var fps: Double?
-    @Option(help: "Stop after this many frames (scripted and test runs).")
-    var maxFrames: Int?
+    @Option(name: [.customLong("max-steps"), .customLong("max-frames")],
+            help: ArgumentHelp("Stop once this many environment steps have been shown (scripted and test runs).", valueName: "steps"))
+    var maxSteps: Int?
     @Option(help: "Key presses to send at the start, comma-separated (left,right,up,down,space or characters), for scripted play.")
     var keys: String?
-    @Option(help: "Save a screenshot of the window after this many frames (into --screenshots).")
+    @Option(help: ArgumentHelp("Save a screenshot of the window once this environment step is shown (into --screenshots).", valueName: "step"))
     var screenshotAt: Int?
-    @Option(help: "Folder for screenshots (the s key, --screenshot-at).")
+    @Option(help: "Folder for screenshots (the s key, --screenshot-at); files are named dojo-ENV-stepN.png and never replace one that exists (a second gets -2, -3 …).")
     var screenshots: String = "."
 
-    func framesPerSecond(for environment: String) -> Double { fps ?? Self.defaultFramesPerSecond(environment) }
-
-    static func defaultFramesPerSecond(_ environment: String) -> Double {
-        ["gridworld": 6, "cartpole": 50, "highway": 2, "arm": 25][environment] ?? 10
-    }
+    func framesPerSecond(for metadata: EnvironmentMetadata) -> Double { fps ?? metadata.renderFPS }
 
     /// The playback speeds `--fps` accepts (frames per second); a video needs a whole number of at least 1.
     static let framesPerSecondRange = 1.0...1000.0
@@ -64,6 +66,8 @@ struct ViewingOptions: ParsableArguments {
         if headless && frames == nil && video == nil {
             throw ValidationError("--headless needs --frames DIR and/or --video FILE.mp4 (or .gif).")
         }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1 (got \(maxSteps)).") }
+        if let screenshotAt, screenshotAt < 0 { throw ValidationError("--screenshot-at must be a step number, 0 or more (got \(screenshotAt)).") }
         if let fps, !(fps.isFinite && Self.framesPerSecondRange.contains(fps)) {
             throw ValidationError("--fps must be a number of frames per second from 1 to 1000, e.g. --fps 30 (got \(fps)).")
         }
@@ -111,10 +115,10 @@ func present(_ view: WatchView, options: ViewingOptions, keyboard: Bool, episode
     let window = try Window(title: "Dojo — \(view.session.title.lowercased())", width: first.width, height: first.height,
                             scale: first.width < 400 ? 2 : 1)
     for key in (options.keys ?? "").split(separator: ",") { Window.pushKey(parseKey(String(key))) }
-    let outcome = try Player.run(view, in: window, framesPerSecond: options.framesPerSecond(for: view.environmentID),
-                                 keyboard: keyboard, episodes: view.isReplay ? nil : episodes, maxFrames: options.maxFrames,
+    let outcome = try Player.run(view, in: window, framesPerSecond: options.framesPerSecond(for: view.metadata),
+                                 keyboard: keyboard, episodes: view.isReplay ? nil : episodes, maxSteps: options.maxSteps,
                                  screenshotDirectory: options.screenshots, screenshotAt: options.screenshotAt)
-    print("\(view.session.title.lowercased()): \(outcome.frames) frames, episode \(view.session.episode), step \(view.session.step), "
+    print("\(view.session.title.lowercased()): \(outcome.steps) steps in \(outcome.frames) frames, episode \(view.session.episode), step \(view.session.step), "
           + "return \(String(format: "%.4f", view.session.episodeReturn))"
           + (outcome.screenshots.isEmpty ? "" : "; screenshots: \(outcome.screenshots.joined(separator: ", "))"))
     #else
@@ -135,11 +139,13 @@ func parseKey(_ name: String) -> Key {
     }
 }
 
-/// Headless: steps through `episodes` episodes (or the whole replay) and writes frames and/or a video.
+/// Headless: steps through `episodes` episodes (or the whole replay, or `--max-steps` steps) and writes every frame,
+/// the simulation frames between decisions included, as PNGs and/or a video at the environment's frame rate.
 func export(_ view: WatchView, options: ViewingOptions, episodes: Int) throws {
     if let frames = options.frames { try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true) }
-    let writer = try options.video.map { try VideoWriter(path: $0, framesPerSecond: Int(options.framesPerSecond(for: view.environmentID).rounded())) }
+    let writer = try options.video.map { try VideoWriter(path: $0, framesPerSecond: Int(options.framesPerSecond(for: view.metadata).rounded())) }
     var count = 0, finished = 0
+    let firstStep = view.stepsTaken
     func emit() throws {
         let frame = view.frame(status: "")
         if let frames = options.frames { try frame.writePNG(to: "\(frames)/\(String(format: "%06d", count)).png") }
@@ -147,8 +153,12 @@ func export(_ view: WatchView, options: ViewingOptions, episodes: Int) throws {
         count += 1
     }
     try emit()
-    while options.maxFrames.map({ count < $0 }) ?? true {
-        if view.isOver {
+    while true {
+        if view.pendingFrames > 0 {
+            view.showNextFrame()
+        } else if let maxSteps = options.maxSteps, view.stepsTaken - firstStep >= maxSteps {
+            break
+        } else if view.isOver {
             finished += 1
             if view.isReplay || finished >= episodes { break }
             view.nextEpisode()
@@ -158,20 +168,31 @@ func export(_ view: WatchView, options: ViewingOptions, episodes: Int) throws {
         try emit()
     }
     try writer?.finish()
-    print("wrote \(count) frames" + (options.frames.map { " to \($0)" } ?? "") + (options.video.map { "; video \($0)" } ?? ""))
+    print("wrote \(count) frames of \(view.stepsTaken - firstStep) steps" + (options.frames.map { " to \($0)" } ?? "")
+          + (options.video.map { "; video \($0)" } ?? ""))
+}
+
+/// Keyboard play per environment, from each one's metadata (default options), one line each for `dojo watch --help`.
+func keyboardPlayHelp() -> String {
+    EnvironmentRegistry.entries.compactMap { entry -> String? in
+        guard let metadata = try? entry.make([:]).metadata, !metadata.keyboard.isEmpty else { return nil }
+        let keys = metadata.keyboard.map { "\($0.key.name.lowercased()) \($0.help)" }.joined(separator: ", ")
+        return "  \(entry.id.padding(toLength: 10, withPad: " ", startingAt: 0)) \(keys)"
+            + (metadata.keyboardRepeatsLastAction ? " (the last key repeats)" : "")
+    }.joined(separator: "\n")
 }
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Watch a trained agent, random play or your own, in a window or exported headless.",
         discussion: """
-            RUN is a run directory (dojo train's --out): its best checkpoint plays greedily, with Q-values or action
-            probabilities and the value estimate in the heads-up display. An environment id plays with --agent random
-            or --agent keyboard (you play):
-              gridworld  arrows move
-              cartpole   left/right arrows push (the last push repeats)
-              highway    up/down lane left/right, right faster, left slower, space idle
+            RUN is a run directory (dojo train's --out): its best checkpoint plays greedily. The heads-up display shows
+            the action taken beside the Q-values or action probabilities (and value estimate) of the state it was
+            chosen in. An environment id plays with --agent random or --agent keyboard (you play):
+            \(keyboardPlayHelp())
             Controls: space pause, . single step, +/- speed, r restart, s screenshot, h help, q or Esc quit.
+            --max-steps and --screenshot-at count environment steps; the highway draws its simulation frames between
+            decisions (15 frames a second, one decision a second by default), in windows and videos alike.
             Without a display (or a build without SDL2) use --headless with --frames DIR and/or --video FILE.mp4.
 
             Examples:

@@ -128,16 +128,49 @@ func dojo(_ arguments: [String], environment: [String: String] = [:], in folder:
                               environment: Self.headlessWindow)
         #expect(result.status == 0, "\(result.output)")
         if environment == "cartpole" {
-            let steps = Int(result.output.split(separator: ",").first { $0.contains("step") }?.split(separator: " ").last ?? "") ?? 0
+            let steps = Int(result.output.split(separator: ",").first { $0.hasPrefix(" step ") }?.split(separator: " ").last ?? "") ?? 0
             #expect(steps >= 2, "\(result.output)")
         } else {
             #expect(result.output.contains(expected), "\(result.output)")
         }
-        // Without a key nothing moves in turn-based play.
-        let idle = try dojo(["watch", "gridworld", "--agent", "keyboard", "--max-frames", "3"], environment: Self.headlessWindow)
-        #expect(idle.output.contains("step 0"), "\(idle.output)")
+        // Without an action key nothing moves in turn-based play (not even a single step); q ends it.
+        let idle = try dojo(["watch", "gridworld", "--agent", "keyboard", "--keys", "h,.,h,q", "--max-steps", "3"],
+                            environment: Self.headlessWindow)
+        #expect(idle.status == 0 && idle.output.contains("step 0"), "\(idle.output)")
+    }
+
+    @Test("Screenshots count environment steps and never replace a file: a second one gets a new name")
+    func screenshotsNeverOverwrite() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shots-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let precious = Data("not a screenshot".utf8)
+        try precious.write(to: URL(fileURLWithPath: folder + "/dojo-cartpole-step2.png"))
+        let arguments = ["watch", "cartpole", "--fps", "200", "--max-steps", "4", "--screenshot-at", "2", "--screenshots", folder]
+        for _ in 0..<2 {
+            let result = try dojo(arguments, environment: Self.headlessWindow)
+            #expect(result.status == 0 && result.output.contains("4 steps"), "\(result.output)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/dojo-cartpole-step2.png")) == precious)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(files == ["dojo-cartpole-step2-2.png", "dojo-cartpole-step2-3.png", "dojo-cartpole-step2.png"], "\(files)")
+        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/dojo-cartpole-step2-2.png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     }
     #endif
+
+    @Test("dojo --version prints the version; the training banner lists options sorted as key=value; hints open files with xdg-open")
+    func versionBannerAndHints() throws {
+        let version = try dojo(["--version"])
+        #expect(version.status == 0 && version.output.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(version.output)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banner-\(UUID().uuidString)").path
+        let trained = try dojo(["train", "gridworld", "-o", "max_steps=20", "-o", "map=empty", "-o", "view=5", "--steps", "200",
+                                "--set", "learning_starts=100", "--set", "batch_size=8", "--out", directory])
+        #expect(trained.status == 0, "\(trained.output)")
+        #expect(trained.output.contains("on gridworld map=empty max_steps=20 random_start=true view=5 for 200 steps"), "\(trained.output)")
+        #if os(Linux)
+        #expect(trained.output.contains("xdg-open \(directory)/learning_curve.png") && !trained.output.contains("  open "), "\(trained.output)")
+        #endif
+    }
 
     @Test("Headless video export of a replay produces a valid file (checked with ffprobe when available); frames carry the display")
     func headlessVideo() throws {

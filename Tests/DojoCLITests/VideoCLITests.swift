@@ -40,7 +40,19 @@ import Testing
         let fresh = temporaryPath("new") + "/deeper/frames"
         let created = try runDojo(["watch", "cartpole", "--headless", "--frames", fresh, "--max-frames", "2"], timeout: 30)
         #expect(created.status == 0, "\(created.output)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fresh).count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fresh).count == 3)  // the start and 2 steps
+    }
+
+    @Test("Highway exports draw the simulation frames between decisions (highway-fast: 5 per decision), at its frame rate")
+    func highwayFramesBetweenDecisions() throws {
+        let folder = temporaryPath("highway-frames")
+        let result = try runDojo(["watch", "highway", "-o", "scenario=highway-fast", "--headless", "--frames", folder,
+                                  "--max-steps", "2"], timeout: 60)
+        #expect(result.status == 0 && result.output.contains("wrote 11 frames of 2 steps"), "\(result.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 11)
+        // --max-frames, the older name, still works and counts steps too.
+        let older = try runDojo(["watch", "cartpole", "--headless", "--frames", temporaryPath("old"), "--max-frames", "2"], timeout: 30)
+        #expect(older.status == 0 && older.output.contains("wrote 3 frames of 2 steps"), "\(older.output)")
     }
 
     @Test("When ffmpeg fails, dojo reports its exit status and message instead of dying of SIGPIPE")

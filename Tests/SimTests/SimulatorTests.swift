@@ -5,18 +5,11 @@ import Sim
 import Testing
 import TestSupport
 
-/// Registry configurations every test below runs on.
-let checkedConfigurations: [(String, [String: String])] = [
-    ("cartpole", [:]), ("cartpole", ["velocity": "false"]), ("cartpole", ["integrator": "semi-implicit"]),
-    ("gridworld", ["map": "empty"]), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
-    ("gridworld", ["map": "key-door"]), ("gridworld", ["map": "lava-crossing", "slip": "0.2"]),
-    ("gridworld", ["map": "maze", "size": "9"]), ("gridworld", ["map": "memory"]),
-    ("highway", [:]), ("highway", ["scenario": "highway-fast"]), ("highway", ["scenario": "merge"]),
-    ("highway", ["scenario": "highway-fast", "action": "continuous", "observation": "flat", "offroad": "terminate"]),
-    ("highway", ["scenario": "highway-fast", "order": "shuffled", "see_behind": "true", "observed_vehicles": "12"]),
-    ("arm", [:]), ("arm", ["task": "push"]), ("arm", ["action": "discrete", "links": "3"]),
-    ("arm", ["links": "5", "gravity": "9.81", "task": "push"]),
-]
+/// Every registered environment, with its defaults and every variant its registry entry names: the tests below run
+/// over all of them, so a new environment is checked by adding its registry line.
+let checkedConfigurations: [(String, [String: String])] = EnvironmentRegistry.entries.flatMap { entry in
+    entry.configurations.map { (entry.id, $0.options) }
+}
 
 @Suite struct EnvironmentContractTests {
     @Test("Every environment passes the checker", arguments: checkedConfigurations.indices)
@@ -24,6 +17,48 @@ let checkedConfigurations: [(String, [String: String])] = [
         let (id, options) = checkedConfigurations[index]
         let problems = try EnvironmentChecker.check { try EnvironmentRegistry.make(id, options: options) }
         #expect(problems == [], "\(id) \(options)")
+    }
+
+    @Test("Every registered environment is checked, and describes itself: action names for discrete actions, a frame rate, metrics its info reports")
+    func everyEnvironmentDescribed() throws {
+        #expect(Set(checkedConfigurations.map(\.0)) == Set(EnvironmentRegistry.ids))
+        for (id, options) in checkedConfigurations {
+            let env = try EnvironmentRegistry.make(id, options: options)
+            _ = env.reset(seed: 1)
+            let metadata = env.metadata
+            #expect(metadata.problems(actionSpace: env.actionSpace, infoKeys: Set(env.info.keys)) == [], "\(id) \(options)")
+            if case .discrete(let n) = env.actionSpace { #expect(metadata.actionNames.count == n, "\(id) \(options)") }
+        }
+        // The highway draws its simulation frames between decisions: 15 Hz over 1 Hz by default, 5 over 1 when fast.
+        #expect(try EnvironmentRegistry.make("highway").metadata.framesPerStep == 15)
+        #expect(try EnvironmentRegistry.make("highway", options: ["scenario": "highway-fast"]).metadata.framesPerStep == 5)
+        #expect(try EnvironmentRegistry.make("highway", options: ["policy_frequency": "5"]).metadata.framesPerStep == 3)
+        #expect(try EnvironmentRegistry.make("highway").metadata.renderFPS == 15)
+    }
+
+    @Test("The checker catches a description that does not fit: wrong action names, a key outside the actions, a metric info lacks")
+    func checkerCatchesBadMetadata() {
+        let problems = EnvironmentChecker.check { MisdescribedEnvironment() }
+        #expect(problems.contains { $0.contains("names 3 actions, the action space has 2") }, "\(problems)")
+        #expect(problems.contains { $0.contains("outside 0..<2") }, "\(problems)")
+        #expect(problems.contains { $0.contains("info[\"speed\"]") }, "\(problems)")
+        #expect(problems.contains { $0.contains("no IntermediateFrames hook") }, "\(problems)")
+    }
+
+    @Test("The highway's intermediate-frame hook sees every simulation frame but the last, and changes nothing")
+    func intermediateFrames() throws {
+        let plain = try Highway(options: ["scenario": "highway-fast"]), hooked = try Highway(options: ["scenario": "highway-fast"])
+        var frames = 0, egoPositions: [Double] = []
+        hooked.onIntermediateFrame = { frames += 1; egoPositions.append(hooked.info["x"] ?? .nan) }
+        _ = plain.reset(seed: 3); _ = hooked.reset(seed: 3)
+        let start = hooked.info["x"] ?? .nan
+        let a = plain.step([3]), b = hooked.step([3])
+        #expect(frames == 4)
+        #expect(a.observation == b.observation && a.result == b.result && plain.stateChecksum == hooked.stateChecksum)
+        // The frames are the states in between: the ego moves forward through them.
+        let end = hooked.info["x"] ?? .nan
+        #expect(zip([start] + egoPositions, egoPositions + [end]).allSatisfy { $0 < $1 }, "\(start) \(egoPositions) \(end)")
+        hooked.onIntermediateFrame = nil
     }
 
     @Test("The checker catches a broken environment (so its silence means something)")
@@ -84,6 +119,28 @@ let checkedConfigurations: [(String, [String: String])] = [
 }
 
 /// Deliberately broken: its observation leaves its space and its rewards depend on a counter shared by instances.
+/// A sound environment whose metadata gets everything wrong.
+final class MisdescribedEnvironment: Environment {
+    let id = "misdescribed"
+    let options = try! ResolvedOptions([:], specs: [], environment: "misdescribed")
+    var observationSpace: Space { .box(low: 0, high: 1, shape: [1]) }
+    var actionSpace: Space { .discrete(2) }
+    var metadata: EnvironmentMetadata {
+        EnvironmentMetadata(actionNames: ["A", "B", "C"], keyboard: [KeyBinding(.up, 5, "nothing")], framesPerStep: 3,
+                            metrics: [EvaluationMetric("mean_speed", info: "speed", .meanOverSteps, unit: "m/s", label: "speed")])
+    }
+    func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) { observation[0] = 0 }
+    func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        observation[0] = 0
+        return StepResult(reward: 0, terminated: false)
+    }
+    var stateChecksum: UInt64 { 0 }
+    var renderSize: (width: Int, height: Int) { (4, 4) }
+    func render(into canvas: inout Canvas) { canvas.fill(.white); canvas.fillRect(x: 0, y: 0, width: 1, height: 1, .black) }
+    func saveState() -> [UInt64] { [] }
+    func restoreState(_ words: [UInt64]) throws {}
+}
+
 final class NondeterministicEnvironment: Environment {
     nonisolated(unsafe) static var shared = 0
     let id = "broken"
@@ -274,10 +331,7 @@ final class NondeterministicEnvironment: Environment {
 
     @Test("Vectorized stepping allocates nothing per step, on one thread or two", arguments: [1, 2])
     func noAllocationPerStep(threads: Int) throws {
-        for (id, options) in [("cartpole", [String: String]()), ("gridworld", ["map": "four-rooms", "observation": "partial"]),
-                              ("gridworld", ["map": "key-door"]), ("highway", ["scenario": "highway-fast"]),
-                              ("highway", ["scenario": "merge", "action": "continuous"]), ("arm", ["task": "push"]),
-                              ("arm", ["action": "discrete"])] {
+        for (id, options) in checkedConfigurations {
             let vector = try VectorEnvironment(count: 32, threads: threads) { _ in
                 AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
             }
@@ -287,7 +341,7 @@ final class NondeterministicEnvironment: Environment {
             let allocations = actions.withUnsafeMutableBufferPointer { buffer in
                 allocationCount { for _ in 0..<200 { vector.step(buffer.baseAddress!) } }
             }
-            #expect(allocations == 0, "\(id): \(allocations) allocations in 200 steps")
+            #expect(allocations == 0, "\(id) \(options): \(allocations) allocations in 200 steps")
             actions[0] = 0
         }
     }

@@ -132,7 +132,7 @@ func smallActorCriticRun(agent: String = "ppo", env: String = "arm", steps: Int 
         let trained = try TrainedRun(directory: a, checkpoint: "last")
         #expect((trained.policy as? ActorCriticPolicyRunner)?.observationStatistics != nil)
         let (result, _) = try trained.evaluate(episodes: 2, seed: 1)
-        #expect(result.finalDistances?.count == 2)
+        #expect(result.values(of: "final_distance")?.count == 2)
     }
 
     @Test("Learning smoke test: PPO balances cart-pole (mean evaluation return ≥ 475)")

@@ -15,15 +15,23 @@ import CSDL2
         _ = env.reset(seed: 1)
         let frame = env.renderFrame()
         var info = HUDInfo()
-        info.title = "CARTPOLE"; info.action = "LEFT"; info.bars = [("LEFT", 0.7), ("RIGHT", 0.3)]; info.barsTitle = "ACTION PROBABILITIES"
+        info.title = "CARTPOLE"; info.action = "RIGHT"; info.bars = [("LEFT", 0.7), ("RIGHT", 0.3)]; info.barsTitle = "ACTION PROBABILITIES"
+        info.highlighted = 1
         let composed = HUD.compose(frame, info)
         #expect(composed.width == frame.width && composed.height > frame.height)
         for y in stride(from: 0, to: frame.height, by: 7) {
             for x in stride(from: 0, to: frame.width, by: 7) { #expect(composed.pixel(x: x, y: y) == frame.pixel(x: x, y: y)) }
         }
-        // The chosen action's bar is drawn in yellow.
-        let panel = (frame.height..<composed.height).flatMap { y in (0..<composed.width).map { composed.pixel(x: $0, y: y) } }
-        #expect(panel.contains(.yellow))
+        // The action taken is drawn in yellow, and only it.
+        #expect(HUDTests.yellowBars(composed, frameHeight: frame.height, bars: 2) == [1])
+        info.highlighted = nil
+        #expect(HUDTests.yellowBars(HUD.compose(frame, info), frameHeight: frame.height, bars: 2) == [])
+    }
+
+    /// The rows of the bars drawn in yellow in a composed frame (the bar starts 40 pixels right of the panel's middle).
+    static func yellowBars(_ composed: Canvas, frameHeight: Int, bars: Int) -> [Int] {
+        let left = composed.width / 2 + 4 + 40, top = frameHeight + 6 + HUD.lineHeight
+        return (0..<bars).filter { composed.pixel(x: left, y: top + $0 * HUD.lineHeight + 2) == .yellow }
     }
 }
 
@@ -63,12 +71,17 @@ import CSDL2
         for key: Key in [.up, .left, .space, .character("q")] { Window.pushKey(key) }
         let (keys, closed) = window.pollKeys()
         #expect(keys == [.up, .left, .space, .character("q")] && !closed)
-        #expect(KeyboardMapping.command(for: .up, environment: "gridworld", playing: true) == .action(0))
-        #expect(KeyboardMapping.command(for: .left, environment: "highway", playing: true) == .action(4))
-        #expect(KeyboardMapping.command(for: .space, environment: "gridworld", playing: true) == .togglePause)
-        #expect(KeyboardMapping.command(for: .character("q"), environment: "cartpole", playing: false) == .quit)
-        for environment in ["gridworld", "cartpole", "highway"] {  // every mapped key is listed in the help overlay
-            #expect(!KeyboardMapping.actions(for: environment).isEmpty && KeyboardMapping.helpLines(for: environment)[0].hasPrefix("PLAY"))
+        let gridworld = try EnvironmentRegistry.make("gridworld").metadata.keyboard
+        let highway = try EnvironmentRegistry.make("highway").metadata.keyboard
+        #expect(KeyboardMapping.command(for: .up, keyboard: gridworld, playing: true) == .action(0))
+        #expect(KeyboardMapping.command(for: .left, keyboard: highway, playing: true) == .action(4))
+        #expect(KeyboardMapping.command(for: .space, keyboard: gridworld, playing: true) == .togglePause)
+        #expect(KeyboardMapping.command(for: .left, keyboard: gridworld, playing: false) == .seekBack)
+        #expect(KeyboardMapping.command(for: .character("q"), keyboard: [], playing: false) == .quit)
+        for entry in EnvironmentRegistry.entries {  // every mapped key is listed in the help overlay
+            let metadata = try entry.make([:]).metadata
+            let help = KeyboardMapping.helpLines(for: metadata)
+            #expect(metadata.keyboard.allSatisfy { binding in help.contains { $0.contains(binding.key.name) } }, "\(entry.id)")
         }
     }
 }
