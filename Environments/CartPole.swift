@@ -49,7 +49,9 @@ public final class CartPole: Environment {
         OptionSpec("max_steps", .integer(1...1_000_000), default: "500", "time limit (truncation)"),
     ]
 
-    public let id = "cartpole"
+    /// The registry id.
+    public static let id = "cartpole"
+    public var id: String { Self.id }
     public let options: ResolvedOptions
     public let observesVelocity: Bool
     public let semiImplicit: Bool

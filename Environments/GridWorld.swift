@@ -50,7 +50,9 @@ public final class GridWorld: Environment {
         OptionSpec("max_steps", .integer(0...1_000_000), default: "0", "time limit; 0 means 4 × width × height"),
     ]
 
-    public let id = "gridworld"
+    /// The registry id.
+    public static let id = "gridworld"
+    public var id: String { Self.id }
     public let options: ResolvedOptions
     public let mapName: String
     /// Whether the layout is drawn anew at each reset (mazes without `maze_seed`, the memory task).

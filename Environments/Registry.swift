@@ -55,7 +55,7 @@ public struct EnvironmentVariant: Sendable {
 /// environment in its time limit, as Gymnasium's `make` does.
 public enum EnvironmentRegistry {
     public static let entries: [EnvironmentEntry] = [
-        EnvironmentEntry(id: "cartpole", summary: "Gymnasium CartPole-v1 dynamics: balance a pole on a cart",
+        EnvironmentEntry(id: CartPole.id, summary: "Gymnasium CartPole-v1 dynamics: balance a pole on a cart",
                          optionSpecs: CartPole.optionSpecs,
                          variants: [EnvironmentVariant("cartpole", [:], benchmarked: true),
                                     EnvironmentVariant("cartpole-no-velocity", ["velocity": "false"]),
@@ -63,7 +63,7 @@ public enum EnvironmentRegistry {
             let env = try CartPole(options: options)
             return TimeLimit(env, maxSteps: env.options.int("max_steps"))
         },
-        EnvironmentEntry(id: "gridworld", summary: "MiniGrid-like maps: walls, goal, lava, keys, doors, mazes, a memory task",
+        EnvironmentEntry(id: GridWorld.id, summary: "MiniGrid-like maps: walls, goal, lava, keys, doors, mazes, a memory task",
                          optionSpecs: GridWorld.optionSpecs,
                          variants: [EnvironmentVariant("gridworld-four-rooms", ["map": "four-rooms", "observation": "partial"],
                                                        benchmarked: true),
@@ -77,7 +77,7 @@ public enum EnvironmentRegistry {
             let env = try GridWorld(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
-        EnvironmentEntry(id: "highway", summary: "highway-env-like driving: IDM/MOBIL traffic, bicycle-model ego, highway or merge",
+        EnvironmentEntry(id: Highway.id, summary: "highway-env-like driving: IDM/MOBIL traffic, bicycle-model ego, highway or merge",
                          optionSpecs: Highway.optionSpecs,
                          variants: [EnvironmentVariant("highway-v0", ["scenario": "highway"], benchmarked: true),
                                     EnvironmentVariant("highway-fast-v0", ["scenario": "highway-fast"], benchmarked: true),
@@ -90,7 +90,7 @@ public enum EnvironmentRegistry {
             let env = try Highway(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },
-        EnvironmentEntry(id: "arm", summary: "planar robot arm, rigid-body dynamics: reach a target or push a disc onto it",
+        EnvironmentEntry(id: RobotArm.id, summary: "planar robot arm, rigid-body dynamics: reach a target or push a disc onto it",
                          optionSpecs: RobotArm.optionSpecs,
                          variants: [EnvironmentVariant("arm-reach", ["task": "reach"], benchmarked: true),
                                     EnvironmentVariant("arm-push", ["task": "push"], benchmarked: true),
@@ -105,7 +105,7 @@ public enum EnvironmentRegistry {
 
     /// The Gymnasium ids of the environments that reproduce a Gymnasium environment, with the Dojo id of each: files
     /// written for the Python ecosystem (rl-baselines3-zoo's hyperparameters) name environments this way.
-    public static let gymnasiumIDs: [String: String] = ["CartPole-v1": "cartpole"]
+    public static let gymnasiumIDs: [String: String] = ["CartPole-v1": CartPole.id]
 
     public static func entry(_ id: String) throws -> EnvironmentEntry {
         guard let entry = entries.first(where: { $0.id == id }) else {

@@ -64,7 +64,9 @@ public final class Highway: Environment, EntityPositions, IntermediateFrames {
 
     public enum Scenario: String, Sendable { case highway, highwayFast = "highway-fast", merge }
 
-    public let id = "highway"
+    /// The registry id.
+    public static let id = "highway"
+    public var id: String { Self.id }
     public let options: ResolvedOptions
     public let scenario: Scenario
     public let laneCount: Int

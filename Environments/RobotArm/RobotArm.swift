@@ -60,7 +60,9 @@ public final class RobotArm: Environment {
 
     public enum Task: String, Sendable { case reach, push }
 
-    public let id = "arm"
+    /// The registry id.
+    public static let id = "arm"
+    public var id: String { Self.id }
     public let options: ResolvedOptions
     public let task: Task
     public let links: Int

@@ -49,7 +49,7 @@ public func fuzzMap(_ data: Data) {
     guard (try? data.write(to: URL(fileURLWithPath: path))) != nil else { return }
     var reader = ByteReader(data)
     for options in [["map": path], ["map": path, "observation": "partial", "random_start": "true", "slip": "0.3"]] {
-        guard let env = try? EnvironmentRegistry.make("gridworld", options: options) else { continue }
+        guard let env = try? EnvironmentRegistry.make(GridWorld.id, options: options) else { continue }
         stepRandomly(env, seed: reader.word(), steps: 64, reader: &reader)
     }
 }
@@ -116,7 +116,7 @@ public func fuzzConfig(_ data: Data) {
     guard data.count <= 1 << 20 else { return }
     let base = RunConfig()
     var actorCritic = RunConfig()
-    actorCritic.env = "cartpole"
+    actorCritic.env = CartPole.id
     try? actorCritic.setAgent(ActorCriticTrainer.ppo.id)
     for var config in [base, actorCritic] {
         guard (try? RunRequest.merge(contents: data, path: "fuzz.yaml", into: &config)) != nil else { continue }
@@ -161,7 +161,7 @@ final class PreparedRun: @unchecked Sendable {
     /// A tiny DQN cart-pole run (prioritized replay, n-step returns, dueling head) after 300 steps.
     static let dqn: PreparedRun? = {
         var config = RunConfig()
-        config.env = "cartpole"; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.env = CartPole.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
         config.evalFreq = 300; config.nEvalEpisodes = 1; config.logInterval = 100
         do {
             try config.setAgent(DQNTrainer.algorithm.id)
@@ -175,7 +175,7 @@ final class PreparedRun: @unchecked Sendable {
     /// A tiny PPO cart-pole run (observation and reward normalization) after two rollouts.
     static let ppo: PreparedRun? = {
         var config = RunConfig()
-        config.env = "cartpole"; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.env = CartPole.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
         config.evalFreq = 64; config.nEvalEpisodes = 1; config.logInterval = 32
         do {
             try config.setAgent(ActorCriticTrainer.ppo.id)

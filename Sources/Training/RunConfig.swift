@@ -5,10 +5,10 @@ import Sim
 
 /// Everything needed to rebuild a training run: environment and options, agent and hyperparameters, budget, seed,
 /// evaluation and checkpoint schedule. Saved as `config.json` in the run directory; keys are snake_case like
-/// Stable-Baselines3's, and the agent's hyperparameters sit under its id (`"dqn": {"learning_rate": 0.0003, …}`).
+/// Stable-Baselines3's, and the agent's hyperparameters sit under its id (`{"agent": "<id>", "<id>": {"learning_rate": 0.0003, …}}`).
 public struct RunConfig: Codable, Equatable, Sendable {
     /// Environment id and options (as `--option key=value`).
-    public var env: String = "gridworld"
+    public var env: String = GridWorld.id
     public var envOptions: [String: String] = [:]
     /// The agent: an id of ``AlgorithmRegistry``. Change it with ``setAgent(_:)``, which also resets the
     /// hyperparameters to the new agent's defaults.
@@ -257,107 +257,107 @@ public enum Presets {
 
     public static let all: [Preset] = [
         preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed, random starts)",
-               target: "within 2% of the optimal return", env: "gridworld",
+               target: "within 2% of the optimal return", env: GridWorld.id,
                options: ["map": "four-rooms", "random_start": "true"], steps: 100_000) { c in
             c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64; c.gamma = 0.99
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
         },
         preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
-               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "key-door"], steps: 60_000) { c in
+               target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "key-door"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
-               target: "within 2% of the optimal return", env: "gridworld", options: ["map": "lava-crossing"], steps: 60_000) { c in
+               target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "lava-crossing"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-maze-dqn", "DQN on a seeded 15×15 maze (maze_seed picks the maze; random starts)",
-               target: "within 2% of the optimal return", env: "gridworld",
+               target: "within 2% of the optimal return", env: GridWorld.id,
                options: ["map": "maze", "size": "15", "maze_seed": "1", "random_start": "true"], steps: 100_000) { c in
             c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
         preset("gridworld-memory-drqn", "Recurrent DQN (LSTM) on the memory task: remember the cue until the fork",
-               target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
+               target: "success ≥ 0.9", env: GridWorld.id, options: ["map": "memory"], steps: 100_000) { c in
             c.encoder = "lstm"; c.learningRate = 5e-4; c.learningRateEnd = 5e-5; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
             c.netArch = [64]; c.lstmHidden = 64; c.sequenceLength = 32; c.burnIn = 8; c.doubleQ = true
         },
         preset("gridworld-memory-dqn", "Memoryless DQN (MLP) on the memory task: the baseline at chance",
-               target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], steps: 100_000) { c in
+               target: "near chance (≤ 0.5 success)", env: GridWorld.id, options: ["map": "memory"], steps: 100_000) { c in
             c.learningRate = 5e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 32
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.02
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true
         },
         preset("cartpole-dqn", "DQN on cart-pole with the rl-baselines3-zoo hyperparameters",
-               target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], steps: 50_000) { c in
+               target: "mean return ≥ 475 within 50,000 steps", env: CartPole.id, options: [:], steps: 50_000) { c in
             c.learningRate = 2.3e-3; c.batchSize = 64; c.bufferSize = 100_000; c.learningStarts = 1_000; c.gamma = 0.99
             c.targetUpdateInterval = 10; c.trainFreq = 256; c.gradientSteps = 128; c.explorationFraction = 0.16
             c.explorationFinalEps = 0.04; c.netArch = [256, 256]
         },
         preset("highway-attention-dqn", "DQN with the ego-attention encoder on highway-fast (the 9 nearest vehicles as an entity set)",
-               target: "fewer collisions than highway-mlp-dqn at the same budget", env: "highway",
+               target: "fewer collisions than highway-mlp-dqn at the same budget", env: Highway.id,
                options: highwayOptions, steps: 100_000) { c in
             highwayDQN(&c)
             c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
         },
         preset("highway-mlp-dqn", "DQN with an MLP on the same observation, flattened: the baseline for the attention encoder",
-               target: "the baseline (see bench/README.md)", env: "highway",
+               target: "the baseline (see bench/README.md)", env: Highway.id,
                options: highwayOptions.merging(["observation": "flat"]) { $1 }, steps: 100_000) { c in
             highwayDQN(&c)
             c.netArch = [256, 256]
         },
         preset("arm-reach-dqn", "DQN on the two-link arm's reach task with discretized torques (−1/0/+1 × 0.05 N·m per joint)",
-               target: "report the reach success rate (actor-critic solves it)", env: "arm",
+               target: "report the reach success rate (actor-critic solves it)", env: RobotArm.id,
                options: ["task": "reach", "action": "discrete", "control_cost": "0.05", "torque_limit": "0.05"], steps: 100_000) { c in
             c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 100_000; c.learningStarts = 1_000; c.batchSize = 64
             c.gamma = 0.98; c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.3
             c.explorationFinalEps = 0.05; c.netArch = [256, 256]; c.doubleQ = true
         },
         actorCriticPreset("cartpole-ppo", "PPO on cart-pole with the rl-baselines3-zoo hyperparameters",
-                          target: "mean return ≥ 475 within 50,000 steps", env: "cartpole", options: [:], algorithm: ActorCriticTrainer.ppo,
+                          target: "mean return ≥ 475 within 50,000 steps", env: CartPole.id, options: [:], algorithm: ActorCriticTrainer.ppo,
                           steps: 50_000, envs: 8) { c in
             c.nSteps = 32; c.batchSize = 256; c.gaeLambda = 0.8; c.gamma = 0.98; c.nEpochs = 20; c.entCoef = 0
             c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0
         },
         actorCriticPreset("cartpole-a2c", "A2C on cart-pole with the rl-baselines3-zoo hyperparameters",
-                          target: "mean return ≥ 475 within 100,000 steps", env: "cartpole", options: [:], algorithm: ActorCriticTrainer.a2c,
+                          target: "mean return ≥ 475 within 100,000 steps", env: CartPole.id, options: [:], algorithm: ActorCriticTrainer.a2c,
                           steps: 100_000, envs: 8) { c in
             c.entCoef = 0
         },
         actorCriticPreset("arm-reach-ppo", "PPO on the two-link arm's reach task (continuous torques)",
-                          target: "success ≥ 90% and mean final distance below 2 cm", env: "arm", options: ["task": "reach"],
+                          target: "success ≥ 90% and mean final distance below 2 cm", env: RobotArm.id, options: ["task": "reach"],
                           algorithm: ActorCriticTrainer.ppo, steps: 1_200_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95; c.learningRate = 1e-3
             c.learningRateEnd = 1e-4; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true; c.logStdInit = -0.5
         },
         actorCriticPreset("arm-push-ppo", "PPO on the two-link arm's push task: push the disc onto the target",
-                          target: "report the success rate (see bench/README.md)", env: "arm", options: ["task": "push"],
+                          target: "report the success rate (see bench/README.md)", env: RobotArm.id, options: ["task": "push"],
                           algorithm: ActorCriticTrainer.ppo, steps: 3_000_000, envs: 8) { c in
             c.nSteps = 256; c.batchSize = 256; c.nEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.9; c.learningRate = 3e-4
             c.learningRateEnd = 3e-5; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true
             c.normalizeRewards = true; c.maxGradNorm = 1; c.logStdInit = -0.5
         },
         actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
-                          target: "collision rate ≤ 10% while faster than the traffic", env: "highway",
+                          target: "collision rate ≤ 10% while faster than the traffic", env: Highway.id,
                           options: highwayOptions, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000, envs: 8) { c in
             highwayPPO(&c)
             c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
         },
         actorCriticPreset("highway-mlp-ppo", "PPO with an MLP on the same observation, flattened: the attention baseline",
-                          target: "the baseline (see bench/README.md)", env: "highway",
+                          target: "the baseline (see bench/README.md)", env: Highway.id,
                           options: highwayOptions.merging(["observation": "flat"]) { $1 }, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000,
                           envs: 8) { c in
             highwayPPO(&c)
             c.netArch = [256, 256]
         },
         actorCriticPreset("cartpole-masked-recurrent-ppo", "Recurrent PPO (LSTM) on cart-pole with velocities hidden (after sb3-contrib's zoo settings)",
-                          target: "mean return ≥ 475", env: "cartpole", options: ["velocity": "false"], algorithm: ActorCriticTrainer.ppo,
+                          target: "mean return ≥ 475", env: CartPole.id, options: ["velocity": "false"], algorithm: ActorCriticTrainer.ppo,
                           steps: 200_000, envs: 8) { c in
             // One LSTM shared by actor and critic (sb3-contrib's default has a second one for the critic): reward
             // scaling keeps the value loss from drowning the policy's gradient in it.
@@ -366,13 +366,13 @@ public enum Presets {
             c.learningRate = 1e-3; c.learningRateEnd = 0; c.clipRange = 0.2; c.clipRangeEnd = 0; c.normalizeRewards = true
         },
         actorCriticPreset("gridworld-memory-recurrent-ppo", "Recurrent PPO (LSTM) on the memory task: remember the cue until the fork",
-                          target: "success ≥ 0.9", env: "gridworld", options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
+                          target: "success ≥ 0.9", env: GridWorld.id, options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
                           steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
             c.encoder = "lstm"; c.lstmHidden = 64
         },
         actorCriticPreset("gridworld-memory-ppo", "Memoryless PPO (MLP) on the memory task: the baseline at chance",
-                          target: "near chance (≤ 0.5 success)", env: "gridworld", options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
+                          target: "near chance (≤ 0.5 success)", env: GridWorld.id, options: ["map": "memory"], algorithm: ActorCriticTrainer.ppo,
                           steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
         },
