@@ -74,8 +74,18 @@ struct ViewingOptions: ParsableArguments {
         if let video {
             let folder = (video as NSString).deletingLastPathComponent
             try Self.checkWritableFolder(folder.isEmpty ? "." : folder, for: "--video \(video)", create: false)
+            if FileManager.default.fileExists(atPath: video) {
+                throw ValidationError("--video: '\(video)' already exists, and dojo never overwrites a file; choose a new name or remove it first.")
+            }
         }
-        if let frames { try Self.checkWritableFolder(frames, for: "--frames", create: true) }
+        if let frames {
+            try Self.checkWritableFolder(frames, for: "--frames", create: true)
+            let held = ((try? FileManager.default.contentsOfDirectory(atPath: frames)) ?? []).filter { $0.hasSuffix(".png") }
+            if !held.isEmpty {
+                throw ValidationError("--frames: the folder '\(frames)' already holds \(held.count) PNG file(s) (e.g. \(held.sorted()[0])), "
+                                      + "and dojo never overwrites a file; choose a new or empty folder.")
+            }
+        }
     }
 
     /// Throws unless `path` is a folder this process can write into, or (with `create`) a folder that can be made:

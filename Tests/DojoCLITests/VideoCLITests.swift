@@ -41,6 +41,20 @@ import Testing
         let created = try runDojo(["watch", "cartpole", "--headless", "--frames", fresh, "--max-frames", "2"], timeout: 30)
         #expect(created.status == 0, "\(created.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: fresh).count == 3)  // the start and 2 steps
+        // A second export into the same folder would overwrite the first one's frames: refused, nothing changed.
+        let first = try Data(contentsOf: URL(fileURLWithPath: fresh + "/000000.png"))
+        let again = try runDojo(["watch", "cartpole", "--headless", "--frames", fresh, "--max-frames", "2", "--seed", "5"], timeout: 30)
+        #expect(again.status != 0 && again.output.contains("already holds 3 PNG file(s)"), "\(again.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fresh + "/000000.png")) == first)
+    }
+
+    @Test("An existing video file is refused and left as it was")
+    func existingVideoKept() throws {
+        let video = temporaryPath("kept.mp4")
+        try "a user's file".write(toFile: video, atomically: true, encoding: .utf8)
+        let result = try runDojo(["watch", "cartpole", "--headless", "--video", video, "--max-frames", "2"], timeout: 30)
+        #expect(result.status != 0 && !result.signalled && result.output.contains("already exists"), "\(result.output)")
+        #expect(try String(contentsOfFile: video, encoding: .utf8) == "a user's file")
     }
 
     @Test("Highway exports draw the simulation frames between decisions (highway-fast: 5 per decision), at its frame rate")
