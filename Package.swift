@@ -25,6 +25,8 @@ let package = Package(
         .executable(name: "dojo-fuzz", targets: ["DojoFuzz"]),
         .library(name: "Neural", targets: ["Neural"]),
         .library(name: "Sim", targets: ["Sim"]),
+        // The C interface (include/dojo.h) as libdojo-c.so, for Python and other languages.
+        .library(name: "dojo-c", type: .dynamic, targets: ["DojoC"]),
     ],
     traits: [
         .trait(name: "SDL", description: "Build the SDL2 window (needs libsdl2-dev). Off: headless only."),
@@ -64,6 +66,8 @@ let package = Package(
             "Training", "Visualizer", "Environments", "Sim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The C interface to the simulator (include/dojo.h).
+        .target(name: "DojoC", dependencies: ["Environments", "Sim"], swiftSettings: hotLoopSettings),
         // Fuzzing: one harness per reader of untrusted files, and the libFuzzer binary scripts/fuzz.sh builds.
         .target(name: "FuzzHarness", dependencies: ["Training", "Environments", "Sim", "Neural"]),
         .executableTarget(name: "DojoFuzz", dependencies: ["FuzzHarness"]),
@@ -77,6 +81,7 @@ let package = Package(
         .testTarget(name: "DojoCLITests", dependencies: ["dojo", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport",
                                                           "FuzzHarness"]),
+        .testTarget(name: "DojoCTests", dependencies: ["DojoC", "Environments", "Sim", "TestSupport"]),
         .testTarget(name: "VisualizerTests", dependencies: ["Visualizer", "Environments", "Sim", "TestSupport"]),
     ]
 )

@@ -6,6 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
 swift test "$@"
+if [ $# -eq 0 ]; then
+  # The C interface from C: the header against the shared library's symbols and ABI.
+  swift build --product dojo-c
+  library="$(swift build --show-bin-path)"
+  clang -std=c11 -Wall -Werror -I include Tests/CInterface/smoke.c -L "$library" -ldojo-c -Wl,-rpath,"$library" \
+    -o "$library/dojo-c-smoke"
+  "$library/dojo-c-smoke"
+fi
 if [ $# -eq 0 ] && command -v xvfb-run >/dev/null; then
   echo "test: the window tests again under Xvfb (x11 driver)"
   DOJO_TEST_VIDEODRIVER=x11 xvfb-run -a swift test --skip-build --filter WindowTests

@@ -113,11 +113,14 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 
     /// Resets every copy; copy i is seeded with `copySeed(seed, i)`.
     public func reset(seed: UInt64) {
-        for i in 0..<count {
-            environments[i].reset(seed: Self.copySeed(seed, index: i), observation: observations + i * observationSize)
-            episodeReturns[i] = 0
-            episodeLengths[i] = 0
-        }
+        for i in 0..<count { reset(copy: i, seed: Self.copySeed(seed, index: i)) }
+    }
+
+    /// Resets copy `i` with exactly `seed` (as a single environment's `reset(seed:)`; Gymnasium's `reset(seed=)`).
+    public func reset(copy i: Int, seed: UInt64) {
+        environments[i].reset(seed: seed, observation: observations + i * observationSize)
+        episodeReturns[i] = 0
+        episodeLengths[i] = 0
     }
 
     /// Steps every copy with its row of `actions` (N × actionWidth), autoresetting finished copies.

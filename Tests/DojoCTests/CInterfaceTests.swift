@@ -1,0 +1,194 @@
+import DojoC
+import Environments
+import Foundation
+import Sim
+import Testing
+import TestSupport
+
+/// The calling thread's last error message.
+private func lastError() -> String { dojo_last_error().map { String(cString: $0) } ?? "" }
+
+/// A vector through the C interface, with its sizes read from its JSON description.
+private struct CVector: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let copies: Int, observationSize: Int, actionWidth: Int, infoKeys: [String], renderCount: Int
+
+    init?(_ id: String, options: String? = nil, copies: Int32, threads: Int32 = 1) {
+        guard let pointer = dojo_vector_create(id, options, copies, threads),
+              let text = dojo_vector_describe(pointer),
+              let description = try? JSONSerialization.jsonObject(with: Data(String(cString: text).utf8)) as? [String: Any],
+              let observationSize = description["observation_size"] as? Int, let actionWidth = description["action_width"] as? Int,
+              let infoKeys = description["info_keys"] as? [String], let width = description["render_width"] as? Int,
+              let height = description["render_height"] as? Int else { return nil }
+        self.pointer = pointer
+        self.copies = Int(copies)
+        self.observationSize = observationSize
+        self.actionWidth = actionWidth
+        self.infoKeys = infoKeys
+        renderCount = width * height * 3
+    }
+
+    /// Resets and steps `steps` times with actions from `actions(step)`; returns every observation, reward and flag.
+    func rollout(seed: UInt64, steps: Int, actions: (Int) -> [Float]) -> (observations: [UInt32], rewards: [Float], flags: [UInt8]) {
+        var observations = [Float](repeating: 0, count: copies * observationSize)
+        var rewards = [Float](repeating: 0, count: copies), terminated = [UInt8](repeating: 0, count: copies), truncated = terminated
+        var all: [UInt32] = [], allRewards: [Float] = [], flags: [UInt8] = []
+        guard dojo_vector_reset(pointer, seed, &observations, Int64(observations.count)) == 0 else { return ([], [], []) }
+        all += observations.map(\.bitPattern)
+        for step in 0..<steps {
+            let action = actions(step)
+            guard dojo_vector_step(pointer, action, Int64(action.count), &observations, nil, Int64(observations.count), &rewards,
+                                   &terminated, &truncated, Int64(copies)) == 0 else { return ([], [], []) }
+            all += observations.map(\.bitPattern)
+            allRewards += rewards
+            flags += terminated + truncated
+        }
+        return (all, allRewards, flags)
+    }
+}
+
+@Suite(.serialized) struct CInterfaceTests {
+    @Test("Versions and the environment list")
+    func versionsAndEnvironments() throws {
+        #expect(dojo_abi_version() == 1 && String(cString: dojo_version()).split(separator: ".").count == 3)
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(String(cString: dojo_environments_json()).utf8)) as? [[String: Any]])
+        #expect(list.compactMap { $0["id"] as? String } == EnvironmentRegistry.ids)
+        #expect(list.allSatisfy { ($0["options"] as? [[String: Any]])?.isEmpty == false && $0["action_space"] as? String != "" })
+    }
+
+    @Test("Stepping through the C interface is bitwise the vector environment's, for every environment",
+          arguments: EnvironmentRegistry.ids)
+    func matchesVectorEnvironment(id: String) throws {
+        let copies = 3, steps = 150
+        let c = try #require(CVector(id, copies: Int32(copies), threads: 2), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let reference = try VectorEnvironment(count: copies) { _ in AnyEnvironment(try EnvironmentRegistry.make(id)) }
+        let space = reference.environments[0].actionSpace
+        var rng = SeededGenerator(seed: 11)
+        let width = space.actionWidth
+        let actionRows = (0..<steps).map { _ in
+            var row = [Float](repeating: 0, count: copies * width)
+            for copy in 0..<copies { row.withUnsafeMutableBufferPointer { space.sample(into: $0.baseAddress! + copy * width, using: &rng) } }
+            return row
+        }
+        let viaC = c.rollout(seed: 42, steps: steps) { actionRows[$0] }
+        #expect(!viaC.observations.isEmpty, "\(lastError())")
+        reference.reset(seed: 42)
+        var observations = Array(UnsafeBufferPointer(start: reference.observations, count: copies * c.observationSize)).map(\.bitPattern)
+        var rewards: [Float] = [], flags: [UInt8] = []
+        for step in 0..<steps {
+            reference.step(actionRows[step])
+            observations += UnsafeBufferPointer(start: reference.observations, count: copies * c.observationSize).map(\.bitPattern)
+            rewards += UnsafeBufferPointer(start: reference.rewards, count: copies)
+            flags += (0..<copies).map { reference.terminated[$0] ? 1 : 0 } + (0..<copies).map { reference.truncated[$0] ? 1 : 0 }
+        }
+        #expect(viaC.observations == observations && viaC.rewards == rewards && viaC.flags == flags, "\(id)")
+        // Info and render of one copy.
+        var info = [Double](repeating: 0, count: c.infoKeys.count)
+        #expect(dojo_vector_info(c.pointer, 1, &info, Int64(info.count)) == 0, "\(lastError())")
+        var rgb = [UInt8](repeating: 0, count: c.renderCount)
+        #expect(dojo_vector_render(c.pointer, 2, &rgb, Int64(rgb.count)) == 0 && Set(rgb).count > 1, "\(lastError())")
+    }
+
+    @Test("A copy reset with an explicit seed plays the episode a single environment (dojo rollout --seed) plays",
+          arguments: EnvironmentRegistry.ids)
+    func explicitSeedsMatchSingleEnvironment(id: String) throws {
+        let c = try #require(CVector(id, copies: 1), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let single = try EnvironmentRegistry.make(id)
+        var observation = [Float](repeating: 0, count: c.observationSize), viaC = observation
+        single.reset(seed: 77, observation: &observation)
+        #expect(dojo_vector_reset_seeds(c.pointer, [77], 1, &viaC, Int64(viaC.count)) == 0, "\(lastError())")
+        #expect(viaC.map(\.bitPattern) == observation.map(\.bitPattern))
+        var rng = SeededGenerator(seed: 5)
+        var action = [Float](repeating: 0, count: c.actionWidth), reward: [Float] = [0], terminated: [UInt8] = [0], truncated: [UInt8] = [0]
+        for _ in 0..<100 {
+            action.withUnsafeMutableBufferPointer { single.actionSpace.sample(into: $0.baseAddress!, using: &rng) }
+            let result = single.step(action, observation: &observation)
+            #expect(dojo_vector_step(c.pointer, action, Int64(action.count), &viaC, nil, Int64(viaC.count), &reward, &terminated,
+                                     &truncated, 1) == 0)
+            #expect(reward[0] == result.reward && (terminated[0] == 1) == result.terminated)
+            if result.done { break }
+            #expect(viaC.map(\.bitPattern) == observation.map(\.bitPattern))
+        }
+        #expect(dojo_vector_reset_seeds(c.pointer, [1, 2], 2, &viaC, Int64(viaC.count)) == -1 && lastError().contains("seeds holds 2"))
+    }
+
+    @Test("Bad input fails with a message and changes nothing; a destroyed handle is an error, not a crash")
+    func badInput() throws {
+        #expect(dojo_vector_create("cartpol", nil, 1, 1) == nil && lastError().contains("cartpole"), "\(lastError())")
+        #expect(dojo_vector_create("gridworld", #"{"map": "nowhere-map"}"#, 1, 1) == nil && lastError().contains("map"), "\(lastError())")
+        #expect(dojo_vector_create("gridworld", "[1, 2]", 1, 1) == nil && lastError().contains("options_json must be a JSON object"))
+        #expect(dojo_vector_create("cartpole", nil, 0, 1) == nil && lastError().contains("copies must be in 1...1024"))
+        #expect(dojo_vector_create(nil, nil, 1, 1) == nil && lastError().contains("id is NULL"))
+
+        let c = try #require(CVector("cartpole", copies: 2), "\(lastError())")
+        var observations = [Float](repeating: 0, count: 2 * c.observationSize)
+        var rewards = [Float](repeating: 0, count: 2), terminated = [UInt8](repeating: 0, count: 2), truncated = terminated
+        #expect(dojo_vector_step(c.pointer, [0, 1], 2, &observations, nil, Int64(observations.count), &rewards, &terminated,
+                                 &truncated, 2) == -1 && lastError().contains("step before reset"))
+        #expect(dojo_vector_reset(c.pointer, 1, &observations, 3) == -1 && lastError().contains("observations holds 3 elements"))
+        #expect(dojo_vector_reset(c.pointer, 1, &observations, Int64(observations.count)) == 0)
+        let before = observations
+        #expect(dojo_vector_step(c.pointer, [0, 2], 2, &observations, nil, Int64(observations.count), &rewards, &terminated,
+                                 &truncated, 2) == -1 && lastError().contains("copy 1's action"), "\(lastError())")
+        #expect(dojo_vector_step(c.pointer, [0, .nan], 2, &observations, nil, Int64(observations.count), &rewards, &terminated,
+                                 &truncated, 2) == -1)
+        #expect(dojo_vector_step(c.pointer, [0], 1, &observations, nil, Int64(observations.count), &rewards, &terminated,
+                                 &truncated, 2) == -1 && lastError().contains("actions holds 1 elements"))
+        #expect(observations == before)
+        var info = [Double](repeating: 0, count: 99)
+        #expect(dojo_vector_info(c.pointer, 5, &info, 99) == -1 && lastError().contains("copy 5 is outside"))
+        #expect(dojo_vector_render(c.pointer, 0, nil, 0) == -1)
+
+        dojo_vector_destroy(c.pointer)
+        #expect(dojo_vector_reset(c.pointer, 1, &observations, Int64(observations.count)) == -1
+                && lastError().contains("not a live vector"))
+        #expect(dojo_vector_describe(c.pointer) == nil)
+        dojo_vector_destroy(c.pointer)  // twice: ignored
+        dojo_vector_destroy(nil)
+    }
+
+    @Test("Errors belong to the thread that made them")
+    func errorsPerThread() {
+        _ = dojo_vector_create("nothing", nil, 1, 1)
+        let mine = lastError()
+        nonisolated(unsafe) var other: String? = "unset"
+        let thread = Thread { other = dojo_last_error().map { String(cString: $0) } }
+        thread.start()
+        while other == "unset" { usleep(1_000) }
+        #expect(!mine.isEmpty && other == nil)
+    }
+
+    @Test("Two vectors stepped at once from two threads give what they give one after the other")
+    func concurrentHandles() throws {
+        func make() throws -> CVector { try #require(CVector("highway", options: #"{"scenario": "highway-fast"}"#, copies: 4, threads: 1)) }
+        let actions: @Sendable (Int) -> [Float] = { step in (0..<4).map { Float((step + $0) % 5) } }
+        let a = try make(), b = try make()
+        defer { dojo_vector_destroy(a.pointer); dojo_vector_destroy(b.pointer) }
+        let sequentialA = a.rollout(seed: 3, steps: 60, actions: actions), sequentialB = b.rollout(seed: 4, steps: 60, actions: actions)
+        nonisolated(unsafe) var concurrentA: [UInt32] = []
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { concurrentA = a.rollout(seed: 3, steps: 60, actions: actions).observations; done.signal() }
+        thread.start()
+        let concurrentB = b.rollout(seed: 4, steps: 60, actions: actions).observations
+        done.wait()
+        #expect(!sequentialA.observations.isEmpty && concurrentA == sequentialA.observations && concurrentB == sequentialB.observations)
+    }
+
+    @Test("A step through the C interface allocates nothing")
+    func stepAllocatesNothing() throws {
+        let c = try #require(CVector("gridworld", options: #"{"map": "four-rooms"}"#, copies: 8))
+        defer { dojo_vector_destroy(c.pointer) }
+        var observations = [Float](repeating: 0, count: 8 * c.observationSize), finals = observations
+        var rewards = [Float](repeating: 0, count: 8), terminated = [UInt8](repeating: 0, count: 8), truncated = terminated
+        let actions = [Float](repeating: 1, count: 8)
+        #expect(dojo_vector_reset(c.pointer, 1, &observations, Int64(observations.count)) == 0)
+        let step = {
+            _ = dojo_vector_step(c.pointer, actions, 8, &observations, &finals, Int64(observations.count), &rewards, &terminated,
+                                 &truncated, 8)
+        }
+        for _ in 0..<10 { step() }
+        #expect(allocationCount { for _ in 0..<500 { step() } } == 0)
+    }
+}
