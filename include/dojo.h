@@ -47,8 +47,11 @@ dojo_vector *dojo_vector_create(const char *id, const char *options_json, int32_
 /* Destroys a vector (NULL is ignored). Using it afterwards is reported as an error, not undefined behaviour. */
 void dojo_vector_destroy(dojo_vector *vector);
 
-/* The vector as JSON: {"id", "copies", "threads", "observation_size", "action_width", "observation_space",
- * "action_space", "info_keys", "render_width", "render_height", "options"}. NULL on failure. */
+/* The vector as JSON: {"id", "copies", "threads", "observation_size", "action_width", "observation_space" and
+ * "action_space" (as text), "observation" and "action" (structured: {"type": "discrete", "n"}, {"type": "box", "low",
+ * "high", "shape"} with +-1e38 for unbounded, {"type": "multi_discrete", "nvec"}, {"type": "entity_set", "rows",
+ * "features"} whose first feature is presence), "observation_kind" ("binary" or "continuous"), "info_keys",
+ * "render_width", "render_height", "render_fps", "action_names", "options"}. NULL on failure. */
 const char *dojo_vector_describe(dojo_vector *vector);
 
 /* Resets every copy; copy i is seeded from `seed` as `dojo rollout` and training seed it. Writes the first
@@ -56,7 +59,8 @@ const char *dojo_vector_describe(dojo_vector *vector);
 int32_t dojo_vector_reset(dojo_vector *vector, uint64_t seed, float *observations, int64_t observations_count);
 
 /* Resets each copy i with exactly seeds[i] (seeds_count = copies), as `dojo rollout --seed` and Gymnasium's
- * reset(seed=...) seed a single environment. Writes the first observations (copies x observation_size). */
+ * reset(seed=...) seed a single environment; with seeds NULL each copy continues its own generator (Gymnasium's
+ * reset() without a seed). Writes the first observations (copies x observation_size). */
 int32_t dojo_vector_reset_seeds(dojo_vector *vector, const uint64_t *seeds, int64_t seeds_count, float *observations,
                                 int64_t observations_count);
 

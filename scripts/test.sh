@@ -13,6 +13,11 @@ if [ $# -eq 0 ]; then
   clang -std=c11 -Wall -Werror -I include Tests/CInterface/smoke.c -L "$library" -ldojo-c -Wl,-rpath,"$library" \
     -o "$library/dojo-c-smoke"
   "$library/dojo-c-smoke"
+  # The Python package (python/) on the same library, in a virtual environment of its own (numpy, gymnasium, pytest).
+  if [ ! -x .venv-test/bin/python ]; then python3 -m venv .venv-test; fi
+  .venv-test/bin/python -m pip install -q --disable-pip-version-check numpy gymnasium pytest
+  .venv-test/bin/python -m pip install -q --disable-pip-version-check -e python
+  DOJO_LIBRARY="$library/libdojo-c.so" DOJO_BINARY="$library/dojo" .venv-test/bin/python -m pytest -q python/tests
 fi
 if [ $# -eq 0 ] && command -v xvfb-run >/dev/null; then
   echo "test: the window tests again under Xvfb (x11 driver)"

@@ -67,6 +67,9 @@ final class VectorHandle: @unchecked Sendable {
             "id": id, "copies": copies, "threads": vector.threads, "observation_size": vector.observationSize,
             "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
             "action_space": first.actionSpace.description, "info_keys": infoKeys,
+            "observation": spaceJSON(first.observationSpace), "action": spaceJSON(first.actionSpace),
+            "observation_kind": first.observationKind == .binary ? "binary" : "continuous",
+            "render_fps": first.metadata.renderFPS, "action_names": first.metadata.actionNames,
             "render_width": first.renderSize.width, "render_height": first.renderSize.height, "options": first.options.values,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -80,8 +83,11 @@ final class VectorHandle: @unchecked Sendable {
         hasReset = true
     }
 
-    func reset(seeds: UnsafePointer<UInt64>) {
-        for copy in 0..<vector.count { vector.reset(copy: copy, seed: seeds[copy]) }
+    /// Resets each copy with its seed, or (`seeds` nil) continuing its own generator, as `reset(seed: nil)` does.
+    func reset(seeds: UnsafePointer<UInt64>?) {
+        for copy in 0..<vector.count {
+            if let seeds { vector.reset(copy: copy, seed: seeds[copy]) } else { vector.reset(copy: copy, seed: nil) }
+        }
         hasReset = true
     }
 
@@ -98,6 +104,19 @@ final class VectorHandle: @unchecked Sendable {
     }
 
     var renderCount: Int { canvas.width * canvas.height * 3 }
+}
+
+/// A space as JSON for other languages: {"type": "discrete", "n"}, {"type": "box", "low", "high", "shape"} (bounds as
+/// numbers, ±1e38 for unbounded), {"type": "multi_discrete", "nvec"}, or {"type": "entity_set", "rows", "features"}
+/// (rows of features whose first column is presence, 1 for a present entity and 0 for padding).
+func spaceJSON(_ space: Space) -> [String: Any] {
+    func finite(_ values: [Float]) -> [Double] { values.map { Double(max(min($0, 1e38), -1e38)) } }
+    switch space {
+    case .discrete(let n): return ["type": "discrete", "n": n]
+    case .box(let low, let high, let shape): return ["type": "box", "low": finite(low), "high": finite(high), "shape": shape]
+    case .multiDiscrete(let counts): return ["type": "multi_discrete", "nvec": counts]
+    case .entitySet(let rows, let features): return ["type": "entity_set", "rows": rows, "features": features]
+    }
 }
 
 /// The live handles by address: a destroyed or foreign pointer is found missing instead of being dereferenced.
@@ -212,8 +231,8 @@ public func dojo_vector_reset_seeds(_ vector: OpaquePointer?, _ seeds: UnsafePoi
         let handle = try handle(vector)
         handle.lock.lock(); defer { handle.lock.unlock() }
         let v = handle.vector
-        guard let seeds, let observations else { throw InterfaceError("seeds and observations must not be NULL") }
-        try checkCount(seedsCount, v.count, "seeds")
+        guard let observations else { throw InterfaceError("observations is NULL") }
+        if seeds != nil { try checkCount(seedsCount, v.count, "seeds") }
         try checkCount(observationsCount, v.count * v.observationSize, "observations")
         handle.reset(seeds: seeds)
         observations.update(from: v.observations, count: v.count * v.observationSize)

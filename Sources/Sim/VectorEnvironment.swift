@@ -116,8 +116,9 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         for i in 0..<count { reset(copy: i, seed: Self.copySeed(seed, index: i)) }
     }
 
-    /// Resets copy `i` with exactly `seed` (as a single environment's `reset(seed:)`; Gymnasium's `reset(seed=)`).
-    public func reset(copy i: Int, seed: UInt64) {
+    /// Resets copy `i` with exactly `seed` (as a single environment's `reset(seed:)`; Gymnasium's `reset(seed=)`), or
+    /// (nil) continuing its own generator.
+    public func reset(copy i: Int, seed: UInt64?) {
         environments[i].reset(seed: seed, observation: observations + i * observationSize)
         episodeReturns[i] = 0
         episodeLengths[i] = 0

@@ -1,0 +1,38 @@
+"""Dojo's environments in Python: `gymnasium.make("Dojo/CartPole-v1")` and friends, over Dojo's C interface."""
+
+from ._native import DojoError, Vector, environments, version
+from .env import DojoEnv, space
+
+# Gymnasium ids of Dojo's environments: (Dojo id, options). Environments not named here register as Dojo/<Id>-v0.
+NAMED = {
+    "Dojo/CartPole-v1": ("cartpole", {}),
+    "Dojo/GridWorld-v0": ("gridworld", {}),
+    "Dojo/Highway-v0": ("highway", {"scenario": "highway"}),
+    "Dojo/HighwayFast-v0": ("highway", {"scenario": "highway-fast"}),
+    "Dojo/Merge-v0": ("highway", {"scenario": "merge"}),
+    "Dojo/ArmReach-v0": ("arm", {"task": "reach"}),
+    "Dojo/ArmPush-v0": ("arm", {"task": "push"}),
+}
+
+
+def gymnasium_ids() -> dict:
+    """Every Gymnasium id this package registers, with its Dojo id and options."""
+    ids = dict(NAMED)
+    named = {dojo_id for dojo_id, _ in NAMED.values()}
+    for entry in environments():
+        if entry["id"] not in named:
+            ids[f"Dojo/{entry['id'].title().replace('-', '')}-v0"] = (entry["id"], {})
+    return ids
+
+
+def register_environments() -> None:
+    """Registers every Dojo environment with Gymnasium (the `gymnasium.envs` entry point calls this)."""
+    import gymnasium
+
+    for gym_id, (dojo_id, options) in gymnasium_ids().items():
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(id=gym_id, entry_point="dojo_rl.env:DojoEnv", kwargs=dict(options, env_id=dojo_id),
+                               disable_env_checker=False)
+
+
+__all__ = ["DojoEnv", "DojoError", "Vector", "environments", "gymnasium_ids", "register_environments", "space", "version"]

@@ -1,0 +1,72 @@
+"""Dojo environments as Gymnasium environments."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from ._native import Vector
+
+
+def space(description: dict) -> gym.Space:
+    """A Gymnasium space for a Dojo space description (entity sets become a Box of rows × features whose first
+    column is presence: 1 for an observed entity, 0 for padding). Unbounded dimensions get float32's largest finite
+    bounds, which Gymnasium's checker accepts."""
+    kind = description["type"]
+    if kind == "discrete":
+        return gym.spaces.Discrete(description["n"])
+    if kind == "box":
+        shape = tuple(description["shape"])
+        low = np.array(description["low"], dtype=np.float32).reshape(shape)
+        high = np.array(description["high"], dtype=np.float32).reshape(shape)
+        low[low <= -1e38] = np.finfo(np.float32).min
+        high[high >= 1e38] = np.finfo(np.float32).max
+        return gym.spaces.Box(low=low, high=high, dtype=np.float32)
+    if kind == "multi_discrete":
+        return gym.spaces.MultiDiscrete(description["nvec"])
+    if kind == "entity_set":
+        bound = np.finfo(np.float32).max
+        return gym.spaces.Box(low=-bound, high=bound, shape=(description["rows"], description["features"]), dtype=np.float32)
+    raise ValueError(f"unknown Dojo space type {kind!r}")
+
+
+class DojoEnv(gym.Env):
+    """One Dojo environment. `env_id` is Dojo's id (`dojo envs`); keyword arguments are its options (map, view,
+    scenario, task … as `dojo train --option`). Seeding follows Gymnasium: `reset(seed=s)` plays the episode
+    `dojo rollout ENV --seed s` plays, bit for bit; `reset()` continues the environment's own generator."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, env_id: str, render_mode: str | None = None, **options):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self._vector = Vector(env_id, options, copies=1, threads=1)
+        description = self._vector.description
+        self.render_mode = render_mode
+        self.metadata = dict(self.metadata, render_fps=description["render_fps"])
+        self.observation_space = space(description["observation"])
+        self.action_space = space(description["action"])
+        self._observation_shape = self.observation_space.shape
+        self.action_names = description["action_names"]
+
+    def _observation(self, row: np.ndarray) -> np.ndarray:
+        return row.reshape(self._observation_shape).copy()
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        observations = self._vector.reset(seeds=[seed]) if seed is not None else self._vector.reset()
+        return self._observation(observations[0]), self._vector.info(0)
+
+    def step(self, action):
+        observations, rewards, terminated, truncated = self._vector.step(np.asarray(action))
+        done = bool(terminated[0] or truncated[0])
+        # Dojo resets a finished copy at once; the episode's own last observation is the final one.
+        observation = self._vector.final_observations[0] if done else observations[0]
+        return self._observation(observation), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), self._vector.info(0)
+
+    def render(self):
+        return self._vector.render(0) if self.render_mode == "rgb_array" else None
+
+    def close(self):
+        self._vector.close()
+        super().close()

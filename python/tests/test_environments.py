@@ -1,0 +1,102 @@
+"""Dojo's environments through the Python package: Gymnasium's checker, bitwise equality with `dojo rollout`, and bad
+input raising Python exceptions with Dojo's messages."""
+
+import json
+import os
+import pathlib
+import subprocess
+import warnings
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import dojo_rl
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
+dojo_rl.register_environments()  # also registered by the entry point when the package is installed
+
+
+def dojo_binary() -> str:
+    named = os.environ.get("DOJO_BINARY")
+    if named:
+        return named
+    for build in (".build/debug", ".build/release"):
+        candidate = REPOSITORY / build / "dojo"
+        if candidate.is_file():
+            return str(candidate)
+    pytest.skip("no dojo binary (set DOJO_BINARY)")
+
+
+@pytest.mark.parametrize("gym_id", sorted(dojo_rl.gymnasium_ids()))
+def test_gymnasium_checker_passes_without_warnings(gym_id):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gymnasium.make(gym_id, render_mode="rgb_array")
+        check_env(env.unwrapped, skip_render_check=False)
+        env.close()
+
+
+@pytest.mark.parametrize("gym_id", sorted(dojo_rl.NAMED))
+def test_bitwise_equal_to_dojo_rollout(gym_id, tmp_path):
+    dojo_id, options = dojo_rl.NAMED[gym_id]
+    env = gymnasium.make(gym_id)
+    rng = np.random.default_rng(3)
+    actions = [env.action_space.sample() for _ in range(40)]
+    observation, _ = env.reset(seed=12)
+    ours = [observation.reshape(-1)]
+    for action in actions:
+        observation, reward, terminated, truncated, _ = env.step(action)
+        ours.append(observation.reshape(-1))
+        if terminated or truncated:
+            break
+    env.close()
+    action_file = tmp_path / "actions.txt"
+    action_file.write_text("".join(" ".join(str(float(v)) for v in np.atleast_1d(a)) + "\n" for a in actions[:len(ours) - 1]))
+    command = [dojo_binary(), "rollout", dojo_id, "--seed", "12", "--actions", str(action_file), "--json"]
+    for key, value in options.items():
+        command += ["--option", f"{key}={value}"]
+    lines = subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()
+    theirs = [np.array(json.loads(line)["observation"], dtype=np.float32) for line in lines]
+    assert len(theirs) == len(ours)
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.dtype == np.float32 and np.array_equal(a.view(np.uint32), b.view(np.uint32)), f"{gym_id} step {step}"
+    del rng
+
+
+def test_bad_input_raises_with_dojos_message():
+    with pytest.raises(dojo_rl.DojoError, match="cartpole"):
+        dojo_rl.DojoEnv("cartpol")
+    with pytest.raises(dojo_rl.DojoError, match="map"):
+        dojo_rl.DojoEnv("gridworld", map="no-such-map")
+    env = gymnasium.make("Dojo/CartPole-v1").unwrapped
+    env.reset(seed=1)
+    with pytest.raises(dojo_rl.DojoError, match="action"):
+        env.step(5)
+    with pytest.raises(ValueError, match="expected 1 action values"):
+        env.step(np.zeros(3))
+    with pytest.raises(TypeError, match="numbers"):
+        env.step(np.array(["left"]))
+    env.close()
+    with pytest.raises(dojo_rl.DojoError, match="closed"):
+        env.step(0)
+
+
+def test_info_and_render():
+    env = gymnasium.make("Dojo/HighwayFast-v0", render_mode="rgb_array")
+    env.reset(seed=2)
+    _, _, _, _, info = env.step(1)
+    assert "speed" in info and "crashed" in info
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and len(np.unique(frame)) > 1
+    env.close()
+
+
+def test_gridworld_options_and_map_file(tmp_path):
+    layout = tmp_path / "room.txt"
+    layout.write_text("#####\n#S..#\n#..G#\n#####\n")
+    env = gymnasium.make("Dojo/GridWorld-v0", map=str(layout), observation="partial")
+    observation, _ = env.reset(seed=0)
+    assert observation.shape == env.observation_space.shape
+    env.close()
