@@ -54,7 +54,9 @@ final class VectorHandle: @unchecked Sendable {
     let description: UnsafeMutablePointer<CChar>
     let lock = NSLock()
     private(set) var hasReset = false
-    private var canvas: Canvas
+    /// The frame `render` draws into, made at the first render (most vectors are never rendered).
+    private var canvas: Canvas?
+    private let renderSize: (width: Int, height: Int)
 
     init(id: String, options: [String: String], copies: Int, threads: Int) throws {
         vector = try VectorEnvironment(count: copies, threads: threads) { _ in
@@ -62,7 +64,7 @@ final class VectorHandle: @unchecked Sendable {
         }
         let first = vector.environments[0]
         infoKeys = first.info.keys.sorted()
-        canvas = Canvas(width: first.renderSize.width, height: first.renderSize.height)
+        renderSize = first.renderSize
         let report: [String: Any] = [
             "id": id, "copies": copies, "threads": vector.threads, "observation_size": vector.observationSize,
             "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
@@ -93,6 +95,8 @@ final class VectorHandle: @unchecked Sendable {
 
     /// Renders copy `copy` as RGB into `rgb` (height × width × 3 bytes).
     func render(copy: Int, into rgb: UnsafeMutablePointer<UInt8>) {
+        var canvas = self.canvas.take() ?? Canvas(width: renderSize.width, height: renderSize.height)  // taken: no copy on write
+        defer { self.canvas = canvas }
         vector.environments[copy].render(into: &canvas)
         canvas.pixels.withUnsafeBufferPointer { rgba in
             for pixel in 0..<(canvas.width * canvas.height) {
@@ -103,7 +107,7 @@ final class VectorHandle: @unchecked Sendable {
         }
     }
 
-    var renderCount: Int { canvas.width * canvas.height * 3 }
+    var renderCount: Int { renderSize.width * renderSize.height * 3 }
 }
 
 /// A space as JSON for other languages: {"type": "discrete", "n"}, {"type": "box", "low", "high", "shape"} (bounds as
