@@ -135,6 +135,23 @@ func handle(_ pointer: OpaquePointer?) throws -> VectorHandle {
     return found
 }
 
+/// Runs `body` with the live handle `pointer` names, holding its lock; a failure becomes the thread's last error and
+/// `failure`.
+func withVector<T>(_ pointer: OpaquePointer?, _ failure: T, _ body: (VectorHandle) throws -> T) -> T {
+    guarded(failure) {
+        let handle = try handle(pointer)
+        handle.lock.lock(); defer { handle.lock.unlock() }
+        return try body(handle)
+    }
+}
+
+extension VectorHandle {
+    /// Checks that `copy` names one of the vector's copies.
+    func checkCopy(_ copy: Int32) throws {
+        guard (0..<Int32(vector.count)).contains(copy) else { throw InterfaceError("copy \(copy) is outside 0..<\(vector.count)") }
+    }
+}
+
 /// Checks that a caller's buffer holds exactly `expected` elements.
 func checkCount(_ count: Int64, _ expected: Int, _ name: String) throws {
     guard count == Int64(expected) else {
@@ -216,9 +233,7 @@ public func dojo_vector_describe(_ vector: OpaquePointer?) -> UnsafePointer<CCha
 @_cdecl("dojo_vector_reset")
 public func dojo_vector_reset(_ vector: OpaquePointer?, _ seed: UInt64, _ observations: UnsafeMutablePointer<Float>?,
                               _ observationsCount: Int64) -> Int32 {
-    guarded(-1) {
-        let handle = try handle(vector)
-        handle.lock.lock(); defer { handle.lock.unlock() }
+    withVector(vector, -1) { handle in
         let v = handle.vector
         guard let observations else { throw InterfaceError("observations is NULL") }
         try checkCount(observationsCount, v.count * v.observationSize, "observations")
@@ -231,9 +246,7 @@ public func dojo_vector_reset(_ vector: OpaquePointer?, _ seed: UInt64, _ observ
 @_cdecl("dojo_vector_reset_seeds")
 public func dojo_vector_reset_seeds(_ vector: OpaquePointer?, _ seeds: UnsafePointer<UInt64>?, _ seedsCount: Int64,
                                     _ observations: UnsafeMutablePointer<Float>?, _ observationsCount: Int64) -> Int32 {
-    guarded(-1) {
-        let handle = try handle(vector)
-        handle.lock.lock(); defer { handle.lock.unlock() }
+    withVector(vector, -1) { handle in
         let v = handle.vector
         guard let observations else { throw InterfaceError("observations is NULL") }
         if seeds != nil { try checkCount(seedsCount, v.count, "seeds") }
@@ -250,9 +263,7 @@ public func dojo_vector_step(_ vector: OpaquePointer?, _ actions: UnsafePointer<
                              _ observationsCount: Int64, _ rewards: UnsafeMutablePointer<Float>?,
                              _ terminated: UnsafeMutablePointer<UInt8>?, _ truncated: UnsafeMutablePointer<UInt8>?,
                              _ copiesCount: Int64) -> Int32 {
-    guarded(-1) {
-        let handle = try handle(vector)
-        handle.lock.lock(); defer { handle.lock.unlock() }
+    withVector(vector, -1) { handle in
         let v = handle.vector
         guard handle.hasReset else { throw InterfaceError("step before reset: call dojo_vector_reset first") }
         guard let actions, let observations, let rewards, let terminated, let truncated else {
@@ -286,12 +297,8 @@ public func dojo_vector_step(_ vector: OpaquePointer?, _ actions: UnsafePointer<
 @_cdecl("dojo_vector_info")
 public func dojo_vector_info(_ vector: OpaquePointer?, _ copy: Int32, _ values: UnsafeMutablePointer<Double>?,
                              _ valuesCount: Int64) -> Int32 {
-    guarded(-1) {
-        let handle = try handle(vector)
-        handle.lock.lock(); defer { handle.lock.unlock() }
-        guard (0..<Int32(handle.vector.count)).contains(copy) else {
-            throw InterfaceError("copy \(copy) is outside 0..<\(handle.vector.count)")
-        }
+    withVector(vector, -1) { handle in
+        try handle.checkCopy(copy)
         guard let values else { throw InterfaceError("values is NULL") }
         try checkCount(valuesCount, handle.infoKeys.count, "values")
         let info = handle.vector.environments[Int(copy)].info
@@ -303,12 +310,8 @@ public func dojo_vector_info(_ vector: OpaquePointer?, _ copy: Int32, _ values: 
 @_cdecl("dojo_vector_render")
 public func dojo_vector_render(_ vector: OpaquePointer?, _ copy: Int32, _ rgb: UnsafeMutablePointer<UInt8>?,
                                _ rgbCount: Int64) -> Int32 {
-    guarded(-1) {
-        let handle = try handle(vector)
-        handle.lock.lock(); defer { handle.lock.unlock() }
-        guard (0..<Int32(handle.vector.count)).contains(copy) else {
-            throw InterfaceError("copy \(copy) is outside 0..<\(handle.vector.count)")
-        }
+    withVector(vector, -1) { handle in
+        try handle.checkCopy(copy)
         guard let rgb else { throw InterfaceError("rgb is NULL") }
         try checkCount(rgbCount, handle.renderCount, "rgb")
         handle.render(copy: Int(copy), into: rgb)
