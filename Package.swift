@@ -67,7 +67,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The C interface to the simulator (include/dojo.h).
-        .target(name: "DojoC", dependencies: ["Environments", "Sim"], swiftSettings: hotLoopSettings),
+        .target(name: "DojoC", dependencies: ["Environments", "Sim", "Training"], swiftSettings: hotLoopSettings),
         // Fuzzing: one harness per reader of untrusted files, and the libFuzzer binary scripts/fuzz.sh builds.
         .target(name: "FuzzHarness", dependencies: ["Training", "Environments", "Sim", "Neural"]),
         .executableTarget(name: "DojoFuzz", dependencies: ["FuzzHarness"]),

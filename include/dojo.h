@@ -25,7 +25,12 @@
 extern "C" {
 #endif
 
-#define DOJO_ABI_VERSION 1
+#define DOJO_ABI_VERSION 2
+
+/* Autoreset modes (dojo_vector_set_autoreset), in Gymnasium 1.x's terms. */
+#define DOJO_AUTORESET_SAME_STEP 0 /* the default: a copy whose episode ends is reset in the same step */
+#define DOJO_AUTORESET_NEXT_STEP 1 /* reset in the copy's next step, whose action is unused */
+#define DOJO_AUTORESET_DISABLED 2  /* never: reset ended copies yourself (dojo_vector_reset_copy) */
 
 /* The library's version ("0.1.0") and ABI version (DOJO_ABI_VERSION when the header matches the library). */
 const char *dojo_version(void);
@@ -64,19 +69,62 @@ int32_t dojo_vector_reset(dojo_vector *vector, uint64_t seed, float *observation
 int32_t dojo_vector_reset_seeds(dojo_vector *vector, const uint64_t *seeds, int64_t seeds_count, float *observations,
                                 int64_t observations_count);
 
-/* Steps every copy with its row of `actions` (copies x action_width). Copies whose episode ended are reset at once
- * (same-step autoreset): `observations` then holds the next episode's first observation and `final_observations`
- * (copies x observation_size, may be NULL) the last observation of the episode that ended. `terminated` and
- * `truncated` are 0 or 1 per copy. Every action is checked against the action space before any copy moves. */
+/* Resets copy `copy` alone, with *seed or (seed NULL) continuing its generator, and writes its first observation
+ * (observation_size values). The other copies are untouched. */
+int32_t dojo_vector_reset_copy(dojo_vector *vector, int32_t copy, const uint64_t *seed, float *observation,
+                               int64_t observation_count);
+
+/* Chooses what happens to a copy whose episode ends (DOJO_AUTORESET_*). Ends any recording; reset before stepping. */
+int32_t dojo_vector_set_autoreset(dojo_vector *vector, int32_t mode);
+
+/* Steps every copy with its row of `actions` (copies x action_width). `terminated` and `truncated` are 0 or 1 per
+ * copy; `final_observations` (copies x observation_size, may be NULL) holds, for copies whose episode ended, its last
+ * observation. With same-step autoreset (the default) such a copy is reset at once and `observations` holds the next
+ * episode's first observation; with next-step autoreset `observations` holds the last observation and the copy's next
+ * step resets it (reward 0, not terminated or truncated, action unused); with autoreset disabled, stepping an ended
+ * copy before resetting it is an error. Every used action is checked against the action space before any copy moves.
+ * If a finished replay cannot be written the call fails, but the step happened and the outputs are written. */
 int32_t dojo_vector_step(dojo_vector *vector, const float *actions, int64_t actions_count, float *observations,
                          float *final_observations, int64_t observations_count, float *rewards, uint8_t *terminated,
                          uint8_t *truncated, int64_t copies_count);
 
+/* The return and length of the episode each copy ended in the last step (valid where terminated or truncated). */
+int32_t dojo_vector_episodes(dojo_vector *vector, double *returns, int64_t *lengths, int64_t copies_count);
+
 /* Copy `copy`'s numeric info, one value per key of "info_keys" (NaN where the environment does not report it). */
 int32_t dojo_vector_info(dojo_vector *vector, int32_t copy, double *values, int64_t values_count);
 
+/* Every copy's numeric info (copies x info_keys; NaN where a copy does not report a key). */
+int32_t dojo_vector_infos(dojo_vector *vector, double *values, int64_t values_count);
+
 /* Renders copy `copy` as RGB bytes (render_height x render_width x 3). */
 int32_t dojo_vector_render(dojo_vector *vector, int32_t copy, uint8_t *rgb, int64_t rgb_count);
+
+/* Records copy `copy`'s episode as a Dojo replay at `path` (which must not exist: it is created at once and never
+ * replaces a file), verifiable with `dojo replay PATH --verify`. Call right after a seeded reset of the copy, with
+ * next-step or disabled autoreset. The replay is written when the episode ends, when the copy is reset, or when
+ * recording stops: `path` NULL stops recording copy `copy` (a stopped replay ends neither terminated nor truncated). */
+int32_t dojo_vector_record(dojo_vector *vector, int32_t copy, const char *path);
+
+/* Policies: a trained run's policy, computed by Dojo's networks as `dojo eval` computes it (greedy). */
+typedef struct dojo_policy dojo_policy;
+
+/* Loads checkpoint `checkpoint` ("best" when NULL; "last" or a step) of run directory `run_directory`. */
+dojo_policy *dojo_policy_load(const char *run_directory, const char *checkpoint);
+
+void dojo_policy_destroy(dojo_policy *policy);
+
+/* {"run", "checkpoint", "env", "options", "algorithm", "observation_size", "action_width", "recurrent", "observation"
+ * and "action" (structured spaces, as in dojo_vector_describe)}. NULL on failure. */
+const char *dojo_policy_describe(dojo_policy *policy);
+
+/* Starts a new episode (a recurrent policy forgets its memory). */
+int32_t dojo_policy_begin_episode(dojo_policy *policy);
+
+/* Writes the action for each of `rows` observations (rows x observation_size) into `actions` (rows x action_width).
+ * A recurrent policy takes one row per call, the episode's observations in order. */
+int32_t dojo_policy_act(dojo_policy *policy, const float *observations, int64_t observations_count, float *actions,
+                        int64_t actions_count, int32_t rows);
 
 #ifdef __cplusplus
 }

@@ -3,10 +3,12 @@ import Dispatch
 /// N copies of an environment stepped in lockstep, with flat buffers for observations (N × obs), rewards, flags
 /// and episode statistics, allocated once.
 ///
-/// **Autoreset** (same-step, as Stable-Baselines3's `VecEnv`): when copy i ends an episode in `step`, its final
-/// observation is saved in ``finalObservations`` (row i), the copy is reset at once (continuing its own random
-/// stream), and ``observations`` row i holds the first observation of the next episode. `terminated`/`truncated`
-/// describe the episode that just ended; learners bootstrap truncated episodes from the final observation.
+/// **Autoreset** (``AutoresetMode``; same-step by default, as Stable-Baselines3's `VecEnv`): when copy i ends an
+/// episode in `step`, its final observation is saved in ``finalObservations`` (row i), the copy is reset at once
+/// (continuing its own random stream), and ``observations`` row i holds the first observation of the next episode.
+/// `terminated`/`truncated` describe the episode that just ended; learners bootstrap truncated episodes from the
+/// final observation. Next-step autoreset (Gymnasium 1.x's default) and no autoreset are also offered, for the
+/// Python package.
 ///
 /// **Seeding**: `reset(seed:)` seeds copy i with a seed derived from (seed, i), so copies never share a stream and
 /// results do not depend on the number of threads. **Threads**: with `threads > 1` the copies are split into
@@ -27,6 +29,8 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// the machine's cores.
     public let threads: Int
     private let pool: WorkerPool
+    /// What happens to a copy whose episode ends (set before stepping; `reset` clears what a mode left pending).
+    public var autoreset = AutoresetMode.sameStep
 
     /// Steps timed on one thread before the copies are split into blocks.
     static var calibrationSteps: Int { 16 }
@@ -56,6 +60,8 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     public let rewards: UnsafeMutablePointer<Float>
     public let terminated: UnsafeMutablePointer<Bool>
     public let truncated: UnsafeMutablePointer<Bool>
+    /// (N) whether copy i's episode ended and the copy was not reset yet (never with same-step autoreset).
+    public let ended: UnsafeMutablePointer<Bool>
     /// (N) running return and length of each copy's current episode.
     public let episodeReturns: UnsafeMutablePointer<Double>
     public let episodeLengths: UnsafeMutablePointer<Int>
@@ -91,6 +97,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         rewards = .allocate(capacity: count); rewards.initialize(repeating: 0, count: count)
         terminated = .allocate(capacity: count); terminated.initialize(repeating: false, count: count)
         truncated = .allocate(capacity: count); truncated.initialize(repeating: false, count: count)
+        ended = .allocate(capacity: count); ended.initialize(repeating: false, count: count)
         episodeReturns = .allocate(capacity: count); episodeReturns.initialize(repeating: 0, count: count)
         episodeLengths = .allocate(capacity: count); episodeLengths.initialize(repeating: 0, count: count)
         finishedReturns = .allocate(capacity: count); finishedReturns.initialize(repeating: 0, count: count)
@@ -101,7 +108,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 
     deinit {
         observations.deallocate(); finalObservations.deallocate(); rewards.deallocate()
-        terminated.deallocate(); truncated.deallocate(); episodeReturns.deallocate(); episodeLengths.deallocate()
+        terminated.deallocate(); truncated.deallocate(); ended.deallocate(); episodeReturns.deallocate(); episodeLengths.deallocate()
         finishedReturns.deallocate(); finishedLengths.deallocate(); results.deallocate()
     }
 
@@ -122,9 +129,11 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         environments[i].reset(seed: seed, observation: observations + i * observationSize)
         episodeReturns[i] = 0
         episodeLengths[i] = 0
+        ended[i] = false
     }
 
-    /// Steps every copy with its row of `actions` (N × actionWidth), autoresetting finished copies.
+    /// Steps every copy with its row of `actions` (N × actionWidth), autoresetting finished copies as ``autoreset``
+    /// says. With ``AutoresetMode/disabled``, copies whose episode ended must be reset first (see ``ended``).
     public func step(_ actions: UnsafePointer<Float>) {
         if threads == 1 || count < 16 || blocks == 1 {
             stepCopies(0..<count, actions)
@@ -200,6 +209,14 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     private func stepCopies(_ range: Range<Int>, _ actions: UnsafePointer<Float>, _ environments: UnsafeBufferPointer<E>) {
         for i in range {
             let observation = observations + i * observationSize
+            if ended[i] {
+                // Next-step autoreset: this step starts the copy's next episode; its action is not used.
+                precondition(autoreset == .nextStep, "copy \(i)'s episode ended: reset it before stepping (autoreset is disabled)")
+                environments[i].reset(seed: nil, observation: observation)
+                ended[i] = false
+                results[i] = StepResult(reward: 0, terminated: false)
+                continue
+            }
             let result = environments[i].step(actions + i * actionWidth, observation: observation)
             results[i] = result
             episodeReturns[i] += Double(result.reward)
@@ -210,10 +227,22 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
                 finishedLengths[i] = episodeLengths[i]
                 episodeReturns[i] = 0
                 episodeLengths[i] = 0
-                environments[i].reset(seed: nil, observation: observation)
+                if autoreset == .sameStep { environments[i].reset(seed: nil, observation: observation) } else { ended[i] = true }
             }
         }
     }
+}
+
+/// What a ``VectorEnvironment`` does with a copy whose episode ends, in Gymnasium 1.x's terms.
+public enum AutoresetMode: String, CaseIterable, Sendable {
+    /// Reset in the same step: the step returns the next episode's first observation (the ended episode's last one
+    /// is in ``VectorEnvironment/finalObservations``). Stable-Baselines3's convention; Dojo's trainers use it.
+    case sameStep = "same_step"
+    /// Reset in the copy's next step, which ignores its action and returns the first observation with reward 0,
+    /// neither terminated nor truncated. Gymnasium's default for vector environments.
+    case nextStep = "next_step"
+    /// Never reset: the caller resets copies whose episode ended before stepping them again.
+    case disabled
 }
 
 /// Chooses between stepping on one thread and splitting over the pool from timed windows of steps.

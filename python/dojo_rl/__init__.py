@@ -1,7 +1,8 @@
 """Dojo's environments in Python: `gymnasium.make("Dojo/CartPole-v1")` and friends, over Dojo's C interface."""
 
-from ._native import DojoError, Vector, environments, version
+from ._native import DojoError, Policy, Vector, environments, load_policy, version
 from .env import DojoEnv, space
+from .vector import DojoVectorEnv, make_vec
 
 # Gymnasium ids of Dojo's environments: (Dojo id, options). Environments not named here register as Dojo/<Id>-v0.
 NAMED = {
@@ -31,8 +32,10 @@ def register_environments() -> None:
 
     for gym_id, (dojo_id, options) in gymnasium_ids().items():
         if gym_id not in gymnasium.registry:
-            gymnasium.register(id=gym_id, entry_point="dojo_rl.env:DojoEnv", kwargs=dict(options, env_id=dojo_id),
+            gymnasium.register(id=gym_id, entry_point="dojo_rl.env:DojoEnv",
+                               vector_entry_point="dojo_rl.vector:DojoVectorEnv", kwargs=dict(options, env_id=dojo_id),
                                disable_env_checker=False)
 
 
-__all__ = ["DojoEnv", "DojoError", "Vector", "environments", "gymnasium_ids", "register_environments", "space", "version"]
+__all__ = ["DojoEnv", "DojoError", "DojoVectorEnv", "Policy", "Vector", "environments", "gymnasium_ids", "load_policy",
+           "make_vec", "register_environments", "space", "version"]

@@ -10,7 +10,10 @@ import pathlib
 
 import numpy as np
 
-ABI_VERSION = 1
+ABI_VERSION = 2
+
+# Autoreset modes of include/dojo.h, by Gymnasium's names.
+AUTORESET_MODES = {"same_step": 0, "next_step": 1, "disabled": 2}
 
 
 class DojoError(RuntimeError):
@@ -35,7 +38,9 @@ def _library_path() -> str:
 
 def _load() -> ctypes.CDLL:
     library = ctypes.CDLL(_library_path())  # CDLL calls release the GIL while Dojo works
-    f32, u8, f64 = (ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_double))
+    f32, u8, f64, i64 = (ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_double),
+                         ctypes.POINTER(ctypes.c_int64))
+    u64 = ctypes.POINTER(ctypes.c_uint64)
     signatures = {
         "dojo_version": (ctypes.c_char_p, []),
         "dojo_abi_version": (ctypes.c_int32, []),
@@ -45,8 +50,17 @@ def _load() -> ctypes.CDLL:
         "dojo_vector_destroy": (None, [ctypes.c_void_p]),
         "dojo_vector_describe": (ctypes.c_char_p, [ctypes.c_void_p]),
         "dojo_vector_reset": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64, f32, ctypes.c_int64]),
-        "dojo_vector_reset_seeds": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_int64, f32,
-                                                     ctypes.c_int64]),
+        "dojo_vector_reset_seeds": (ctypes.c_int32, [ctypes.c_void_p, u64, ctypes.c_int64, f32, ctypes.c_int64]),
+        "dojo_vector_reset_copy": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, u64, f32, ctypes.c_int64]),
+        "dojo_vector_set_autoreset": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
+        "dojo_vector_episodes": (ctypes.c_int32, [ctypes.c_void_p, f64, i64, ctypes.c_int64]),
+        "dojo_vector_infos": (ctypes.c_int32, [ctypes.c_void_p, f64, ctypes.c_int64]),
+        "dojo_vector_record": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p]),
+        "dojo_policy_load": (ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]),
+        "dojo_policy_destroy": (None, [ctypes.c_void_p]),
+        "dojo_policy_describe": (ctypes.c_char_p, [ctypes.c_void_p]),
+        "dojo_policy_begin_episode": (ctypes.c_int32, [ctypes.c_void_p]),
+        "dojo_policy_act": (ctypes.c_int32, [ctypes.c_void_p, f32, ctypes.c_int64, f32, ctypes.c_int64, ctypes.c_int32]),
         "dojo_vector_step": (ctypes.c_int32, [ctypes.c_void_p, f32, ctypes.c_int64, f32, f32, ctypes.c_int64, f32, u8, u8,
                                               ctypes.c_int64]),
         "dojo_vector_info": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, f64, ctypes.c_int64]),
@@ -88,13 +102,27 @@ def environments() -> list[dict]:
     return json.loads(_lib.dojo_environments_json().decode())
 
 
+def _seed(value) -> int:
+    """A seed as Dojo takes it: a non-negative integer below 2**64 (Gymnasium's own bound)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"a seed must be an integer, got {type(value).__name__}")
+    if not 0 <= int(value) < 1 << 64:
+        raise ValueError(f"a seed must be in [0, 2**64), got {value}")
+    return int(value)
+
+
 class Vector:
     """`copies` copies of a Dojo environment stepped in lockstep on Dojo's threads, writing into numpy arrays allocated
-    once (observations (copies, observation_size) float32, rewards float32, terminated/truncated bool)."""
+    once: `observations` (copies, observation_size) float32, `rewards` float32, `terminated`/`truncated` bool,
+    `final_observations` (the last observation of an episode that ended in the last step). `autoreset` is
+    "same_step" (Dojo's and SB3's), "next_step" (Gymnasium's vector default) or "disabled"."""
 
-    def __init__(self, env_id: str, options: dict | None = None, copies: int = 1, threads: int = 1):
+    def __init__(self, env_id: str, options: dict | None = None, copies: int = 1, threads: int = 1,
+                 autoreset: str = "same_step"):
         if not isinstance(env_id, str):
             raise TypeError(f"the environment id must be a string, got {type(env_id).__name__}")
+        if autoreset not in AUTORESET_MODES:
+            raise ValueError(f"autoreset must be one of {', '.join(AUTORESET_MODES)}, got {autoreset!r}")
         # Dojo's options are text; booleans as Dojo writes them.
         encoded = json.dumps({str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()})
         self._handle = _lib.dojo_vector_create(env_id.encode(), encoded.encode(), int(copies), int(threads))
@@ -103,17 +131,28 @@ class Vector:
         description = _lib.dojo_vector_describe(self._handle)
         if description is None:
             raise _error()
+        _check(_lib.dojo_vector_set_autoreset(self._handle, AUTORESET_MODES[autoreset]))
+        self.autoreset = autoreset
         self.description = json.loads(description.decode())
         self.copies = self.description["copies"]
+        self.info_keys = self.description["info_keys"]
         size = self.description["observation_size"]
         self.observations = np.zeros((self.copies, size), dtype=np.float32)
         self.final_observations = np.zeros((self.copies, size), dtype=np.float32)
         self.rewards = np.zeros(self.copies, dtype=np.float32)
-        self._terminated = np.zeros(self.copies, dtype=np.uint8)
-        self._truncated = np.zeros(self.copies, dtype=np.uint8)
-        self._info = np.zeros(len(self.description["info_keys"]), dtype=np.float64)
+        self.terminated = np.zeros(self.copies, dtype=bool)
+        self.truncated = np.zeros(self.copies, dtype=bool)
+        self.episode_returns = np.zeros(self.copies, dtype=np.float64)
+        self.episode_lengths = np.zeros(self.copies, dtype=np.int64)
+        self.infos = np.zeros((self.copies, len(self.info_keys)), dtype=np.float64)
         self._actions = np.zeros((self.copies, self.description["action_width"]), dtype=np.float32)
         self._frame = np.zeros((self.description["render_height"], self.description["render_width"], 3), dtype=np.uint8)
+        f32, u8 = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8)
+        # Pointers made once: the step passes the same buffers every time.
+        self._step_arguments = (_pointer(self._actions, ctypes.c_float), self._actions.size,
+                                self.observations.ctypes.data_as(f32), self.final_observations.ctypes.data_as(f32),
+                                self.observations.size, self.rewards.ctypes.data_as(f32),
+                                self.terminated.ctypes.data_as(u8), self.truncated.ctypes.data_as(u8), self.copies)
 
     def _live(self):
         if not self._handle:
@@ -124,42 +163,67 @@ class Vector:
         """Resets every copy: from a run seed (copy i seeded as Dojo's training seeds it), from one seed per copy, or
         (neither) continuing each copy's generator."""
         if seeds is not None:
-            values = np.ascontiguousarray(seeds, dtype=np.uint64).reshape(-1)
+            values = np.array([_seed(value) for value in np.asarray(seeds, dtype=object).reshape(-1)], dtype=np.uint64)
             _check(_lib.dojo_vector_reset_seeds(self._live(), values.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)),
                                                 values.size, _pointer(self.observations, ctypes.c_float),
                                                 self.observations.size))
         elif seed is not None:
-            _check(_lib.dojo_vector_reset(self._live(), int(seed) % (1 << 64), _pointer(self.observations, ctypes.c_float),
+            _check(_lib.dojo_vector_reset(self._live(), _seed(seed), _pointer(self.observations, ctypes.c_float),
                                           self.observations.size))
         else:
             _check(_lib.dojo_vector_reset_seeds(self._live(), None, 0, _pointer(self.observations, ctypes.c_float),
                                                 self.observations.size))
         return self.observations
 
+    def reset_copy(self, copy: int, seed: int | None = None) -> np.ndarray:
+        """Resets copy `copy` alone (with `seed`, or continuing its generator); returns its row of `observations`."""
+        value = None if seed is None else ctypes.byref(ctypes.c_uint64(_seed(seed)))
+        row = self.observations[int(copy)]
+        _check(_lib.dojo_vector_reset_copy(self._live(), int(copy), value, _pointer(row, ctypes.c_float), row.size))
+        return row
+
     def step(self, actions):
         """Steps every copy with its row of `actions` (copies × action_width, or one value a copy for discrete actions).
-        Copies whose episode ended are reset at once; their last observation is in `final_observations`."""
+        Returns the arrays `observations`, `rewards`, `terminated`, `truncated`, overwritten by the next step."""
         values = np.asarray(actions)
         if values.size != self._actions.size:
             raise ValueError(f"expected {self._actions.size} action values ({self.copies} copies × "
                              f"{self.description['action_width']}), got an array of shape {values.shape}")
-        if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+                or values.dtype == np.bool_):
             raise TypeError(f"actions must be numbers, got dtype {values.dtype}")
         self._actions[...] = values.reshape(self._actions.shape)
-        _check(_lib.dojo_vector_step(self._live(), _pointer(self._actions, ctypes.c_float), self._actions.size,
-                                     _pointer(self.observations, ctypes.c_float), _pointer(self.final_observations, ctypes.c_float),
-                                     self.observations.size, _pointer(self.rewards, ctypes.c_float),
-                                     _pointer(self._terminated, ctypes.c_uint8), _pointer(self._truncated, ctypes.c_uint8),
-                                     self.copies))
-        return self.observations, self.rewards, self._terminated.astype(bool), self._truncated.astype(bool)
+        _check(_lib.dojo_vector_step(self._live(), *self._step_arguments))
+        return self.observations, self.rewards, self.terminated, self.truncated
+
+    def episodes(self):
+        """(returns, lengths) of the episodes each copy ended in the last step (valid where terminated or truncated)."""
+        _check(_lib.dojo_vector_episodes(self._live(), _pointer(self.episode_returns, ctypes.c_double),
+                                         _pointer(self.episode_lengths, ctypes.c_int64), self.copies))
+        return self.episode_returns, self.episode_lengths
 
     def info(self, copy: int) -> dict:
-        _check(_lib.dojo_vector_info(self._live(), int(copy), _pointer(self._info, ctypes.c_double), self._info.size))
-        return {key: float(value) for key, value in zip(self.description["info_keys"], self._info) if not np.isnan(value)}
+        row = self.infos[int(copy)] if 0 <= int(copy) < self.copies else np.zeros(len(self.info_keys))
+        _check(_lib.dojo_vector_info(self._live(), int(copy), _pointer(row, ctypes.c_double), row.size))
+        return {key: float(value) for key, value in zip(self.info_keys, row) if not np.isnan(value)}
+
+    def all_infos(self) -> np.ndarray:
+        """Every copy's numeric info, (copies, len(info_keys)); NaN where a copy does not report a key."""
+        _check(_lib.dojo_vector_infos(self._live(), _pointer(self.infos, ctypes.c_double), self.infos.size))
+        return self.infos
 
     def render(self, copy: int = 0) -> np.ndarray:
         _check(_lib.dojo_vector_render(self._live(), int(copy), _pointer(self._frame, ctypes.c_uint8), self._frame.size))
         return self._frame.copy()
+
+    def record(self, copy: int, path) -> None:
+        """Records copy `copy`'s episode as a Dojo replay at `path` (a new file; `dojo replay PATH --verify` checks it).
+        Call right after a seeded reset; the file is written when the episode ends, at the next reset, or at
+        `stop_recording`/`close`."""
+        _check(_lib.dojo_vector_record(self._live(), int(copy), os.fsencode(path)))
+
+    def stop_recording(self, copy: int) -> None:
+        _check(_lib.dojo_vector_record(self._live(), int(copy), None))
 
     def close(self) -> None:
         if self._handle:
@@ -168,3 +232,55 @@ class Vector:
 
     def __del__(self):
         self.close()
+
+
+class Policy:
+    """A trained Dojo run's policy (checkpoint "best" unless named), computed by Dojo's own networks as `dojo eval`
+    computes it: call it with one observation (returns its action: an int for a discrete action space) or a batch
+    (rows × observation_size; returns one action a row). A recurrent
+    policy remembers the episode: call `begin_episode()` at each reset and pass one observation at a time."""
+
+    def __init__(self, run_directory, checkpoint: str = "best"):
+        self._handle = _lib.dojo_policy_load(os.fsencode(run_directory), checkpoint.encode())
+        if not self._handle:
+            raise _error()
+        self.description = json.loads(_lib.dojo_policy_describe(self._handle).decode())
+        self.observation_size = self.description["observation_size"]
+        self.action_width = self.description["action_width"]
+        self.recurrent = self.description["recurrent"]
+
+    def begin_episode(self) -> None:
+        if not self._handle:
+            raise DojoError("the policy is closed")
+        _check(_lib.dojo_policy_begin_episode(self._handle))
+
+    def __call__(self, observations) -> np.ndarray:
+        if not self._handle:
+            raise DojoError("the policy is closed")
+        values = np.ascontiguousarray(observations, dtype=np.float32)
+        single = values.size == self.observation_size
+        if values.size == 0 or values.size % self.observation_size:
+            raise ValueError(f"expected observations of {self.observation_size} values (or rows of them), got shape "
+                             f"{values.shape}")
+        rows = values.size // self.observation_size
+        actions = np.zeros((rows, self.action_width), dtype=np.float32)
+        _check(_lib.dojo_policy_act(self._handle, _pointer(values, ctypes.c_float), values.size,
+                                    _pointer(actions, ctypes.c_float), actions.size, rows))
+        if self.description["action"]["type"] in ("discrete", "multi_discrete"):
+            actions = actions.astype(np.int64)
+        if self.description["action"]["type"] == "discrete":
+            actions = actions[:, 0]
+        return actions[0] if single else actions
+
+    def close(self) -> None:
+        if self._handle:
+            _lib.dojo_policy_destroy(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+
+def load_policy(run_directory, checkpoint: str = "best") -> Policy:
+    """The policy of a Dojo run directory (from `dojo train`), as a callable from observations to actions."""
+    return Policy(run_directory, checkpoint)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import gymnasium as gym
 import numpy as np
 
-from ._native import Vector
+from ._native import DojoError, Vector
 
 
 def space(description: dict) -> gym.Space:
@@ -33,14 +35,19 @@ def space(description: dict) -> gym.Space:
 class DojoEnv(gym.Env):
     """One Dojo environment. `env_id` is Dojo's id (`dojo envs`); keyword arguments are its options (map, view,
     scenario, task … as `dojo train --option`). Seeding follows Gymnasium: `reset(seed=s)` plays the episode
-    `dojo rollout ENV --seed s` plays, bit for bit; `reset()` continues the environment's own generator."""
+    `dojo rollout ENV --seed s` plays, bit for bit; `reset()` continues the environment's own generator.
+
+    `record_dir`: write every episode as a Dojo replay into this folder (`dojo replay FILE --verify` checks it,
+    `dojo watch`/`dojo replay` play it). A replay starts from a seed, so while recording, `reset()` without a seed
+    draws the episode's seed from the environment's `np_random` (the episodes differ from unrecorded ones, but stay
+    determined by the first seed)."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
-    def __init__(self, env_id: str, render_mode: str | None = None, **options):
+    def __init__(self, env_id: str, render_mode: str | None = None, record_dir=None, **options):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self._vector = Vector(env_id, options, copies=1, threads=1)
+        self._vector = Vector(env_id, options, copies=1, threads=1, autoreset="disabled")
         description = self._vector.description
         self.render_mode = render_mode
         self.metadata = dict(self.metadata, render_fps=description["render_fps"])
@@ -48,21 +55,32 @@ class DojoEnv(gym.Env):
         self.action_space = space(description["action"])
         self._observation_shape = self.observation_space.shape
         self.action_names = description["action_names"]
+        self._env_id = env_id
+        self._record_dir = None if record_dir is None else pathlib.Path(record_dir)
+        if self._record_dir is not None and not self._record_dir.is_dir():
+            raise DojoError(f"record_dir {str(record_dir)!r} is not a folder; create it first")
+        self._episodes_recorded = 0
+        self.replay_paths: list[pathlib.Path] = []
 
     def _observation(self, row: np.ndarray) -> np.ndarray:
         return row.reshape(self._observation_shape).copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        observations = self._vector.reset(seeds=[seed]) if seed is not None else self._vector.reset()
-        return self._observation(observations[0]), self._vector.info(0)
+        if seed is None and self._record_dir is not None:
+            seed = int(self.np_random.integers(0, 1 << 63))
+        self._vector.reset(seeds=None if seed is None else [seed])
+        if self._record_dir is not None:
+            path = self._record_dir / f"{self._env_id}-episode{self._episodes_recorded:05d}-seed{seed}.replay"
+            self._vector.record(0, path)
+            self._episodes_recorded += 1
+            self.replay_paths.append(path)
+        return self._observation(self._vector.observations[0]), self._vector.info(0)
 
     def step(self, action):
         observations, rewards, terminated, truncated = self._vector.step(np.asarray(action))
-        done = bool(terminated[0] or truncated[0])
-        # Dojo resets a finished copy at once; the episode's own last observation is the final one.
-        observation = self._vector.final_observations[0] if done else observations[0]
-        return self._observation(observation), float(rewards[0]), bool(terminated[0]), bool(truncated[0]), self._vector.info(0)
+        return (self._observation(observations[0]), float(rewards[0]), bool(terminated[0]), bool(truncated[0]),
+                self._vector.info(0))
 
     def render(self):
         return self._vector.render(0) if self.render_mode == "rgb_array" else None

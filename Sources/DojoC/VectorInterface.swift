@@ -1,0 +1,375 @@
+import Environments
+import Foundation
+import Sim
+
+// The vector-environment half of include/dojo.h: create, describe, reset, step, info, render and record.
+
+/// A vector environment behind a C handle, with the JSON description the caller reads.
+final class VectorHandle: CHandle, @unchecked Sendable {
+    let vector: VectorEnvironment<AnyEnvironment>
+    let infoKeys: [String]
+    let description: UnsafeMutablePointer<CChar>
+    let lock = NSLock()
+    /// Whether the copies were reset since creation or since the autoreset mode changed.
+    var hasReset = false
+    /// (copies) The seed copy i's episode started from, while that episode has not stepped yet (nil after an unseeded
+    /// reset or an autoreset): a recording must start from a known seed.
+    private var episodeSeeds: [UInt64?]
+    /// The replays being recorded, by copy.
+    private var recordings: [Int: ReplayRecording] = [:]
+    /// The frame `render` draws into, made at the first render (most vectors are never rendered).
+    private var canvas: Canvas?
+    private let renderSize: (width: Int, height: Int)
+
+    init(id: String, options: [String: String], copies: Int, threads: Int) throws {
+        vector = try VectorEnvironment(count: copies, threads: threads) { _ in
+            AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
+        }
+        let first = vector.environments[0]
+        infoKeys = first.info.keys.sorted()
+        renderSize = first.renderSize
+        episodeSeeds = Array(repeating: nil, count: copies)
+        description = try jsonCString([
+            "id": id, "copies": copies, "threads": vector.threads, "observation_size": vector.observationSize,
+            "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
+            "action_space": first.actionSpace.description, "info_keys": infoKeys,
+            "observation": spaceJSON(first.observationSpace), "action": spaceJSON(first.actionSpace),
+            "observation_kind": first.observationKind == .binary ? "binary" : "continuous",
+            "render_fps": first.metadata.renderFPS, "action_names": first.metadata.actionNames,
+            "render_width": first.renderSize.width, "render_height": first.renderSize.height, "options": first.options.values,
+        ] as [String: Any])
+    }
+
+    deinit {
+        finishRecordings()
+        free(description)
+    }
+
+    /// Resets copy `copy` with `seed`, or (nil) continuing its own generator. A recording in progress ends here.
+    func reset(copy: Int, seed: UInt64?) {
+        if recordings[copy] != nil { finishRecording(copy: copy) }
+        vector.reset(copy: copy, seed: seed)
+        episodeSeeds[copy] = seed
+    }
+
+    /// Steps every copy (actions already checked) and records the copies being recorded. Returns why a finished
+    /// replay could not be written (the step itself happened), or nil.
+    func step(_ actions: UnsafePointer<Float>) throws -> String? {
+        if vector.autoreset == .disabled, let copy = (0..<vector.count).first(where: { vector.ended[$0] }) {
+            throw InterfaceError("copy \(copy)'s episode ended and autoreset is disabled: reset it (dojo_vector_reset_seeds) before stepping")
+        }
+        vector.step(actions)
+        for copy in 0..<vector.count where vector.environments[copy].failure != nil {
+            throw InterfaceError("copy \(copy): \(vector.environments[copy].failure.map { "\($0)" } ?? "")")
+        }
+        for copy in 0..<vector.count { episodeSeeds[copy] = nil }
+        guard !recordings.isEmpty else { return nil }
+        var unwritten: [String] = []
+        for copy in recordings.keys.sorted() {
+            let width = vector.actionWidth
+            let result = StepResult(reward: vector.rewards[copy], terminated: vector.terminated[copy], truncated: vector.truncated[copy])
+            recordings[copy]?.recorder.record(action: Array(UnsafeBufferPointer(start: actions + copy * width, count: width)),
+                                              result: result, environment: vector.environments[copy])
+            if result.done, let problem = finishRecording(copy: copy) { unwritten.append(problem) }
+        }
+        return unwritten.isEmpty ? nil : "the step was taken, but \(unwritten.joined(separator: "; "))"
+    }
+
+    /// Starts recording copy `copy`'s episode, which must have just been reset from a seed, into `path`.
+    func record(copy: Int, path: String) throws {
+        guard vector.autoreset != .sameStep else {
+            throw InterfaceError("recording needs next_step or disabled autoreset (with same_step the last state of an episode is gone before it can be checksummed); call dojo_vector_set_autoreset first")
+        }
+        guard recordings[copy] == nil else { throw InterfaceError("copy \(copy) is being recorded already; stop that recording first") }
+        guard let seed = episodeSeeds[copy] else {
+            throw InterfaceError("copy \(copy)'s episode did not start from a seed, or has stepped already: a replay starts at a seeded reset, so reset the copy with a seed (dojo_vector_reset or dojo_vector_reset_seeds) and record before stepping")
+        }
+        let file = try ReplayFile(claiming: path)
+        recordings[copy] = ReplayRecording(file: file, recorder: ReplayRecorder(environment: vector.environments[copy], seed: seed,
+                                                                                metadata: ["recorded_by": "dojo C interface"]))
+    }
+
+    /// Writes copy `copy`'s recording and forgets it; a message if it could not be written.
+    @discardableResult
+    func finishRecording(copy: Int) -> String? {
+        guard let recording = recordings.removeValue(forKey: copy) else { return nil }
+        do { try recording.file.write(recording.recorder.replay) } catch { return "\(error)" }
+        return nil
+    }
+
+    func finishRecordings() {
+        for copy in recordings.keys.sorted() { finishRecording(copy: copy) }
+    }
+
+    /// Renders copy `copy` as RGB into `rgb` (height × width × 3 bytes).
+    func render(copy: Int, into rgb: UnsafeMutablePointer<UInt8>) {
+        var canvas = self.canvas.take() ?? Canvas(width: renderSize.width, height: renderSize.height)  // taken: no copy on write
+        defer { self.canvas = canvas }
+        vector.environments[copy].render(into: &canvas)
+        canvas.pixels.withUnsafeBufferPointer { rgba in
+            for pixel in 0..<(canvas.width * canvas.height) {
+                rgb[3 * pixel] = rgba[4 * pixel]
+                rgb[3 * pixel + 1] = rgba[4 * pixel + 1]
+                rgb[3 * pixel + 2] = rgba[4 * pixel + 2]
+            }
+        }
+    }
+
+    var renderCount: Int { renderSize.width * renderSize.height * 3 }
+
+    /// Checks that `copy` names one of the vector's copies.
+    func checkCopy(_ copy: Int32) throws {
+        guard (0..<Int32(vector.count)).contains(copy) else { throw InterfaceError("copy \(copy) is outside 0..<\(vector.count)") }
+    }
+
+    /// Copies the observations into the caller's buffer after checking its size.
+    func writeObservations(_ observations: UnsafeMutablePointer<Float>?, _ count: Int64) throws {
+        guard let observations else { throw InterfaceError("observations is NULL") }
+        try checkCount(count, vector.count * vector.observationSize, "observations")
+        observations.update(from: vector.observations, count: vector.count * vector.observationSize)
+    }
+}
+
+/// A replay being recorded and the file it goes to.
+struct ReplayRecording {
+    let file: ReplayFile
+    var recorder: ReplayRecorder
+}
+
+/// A replay's file: its name is claimed when recording starts (created empty, exclusively, so another file is never
+/// replaced), and the replay is written beside it and renamed over the claim at the end, so the file is never partial.
+struct ReplayFile {
+    let path: String
+
+    init(claiming path: String) throws {
+        guard !path.isEmpty, path.utf8.count < 4_096 else { throw InterfaceError("the replay path must be 1 to 4,095 bytes") }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "it exists; Dojo never replaces a file, so choose a new name" : String(cString: strerror(errno))
+            throw InterfaceError("cannot create the replay \(path): \(reason)")
+        }
+        close(descriptor)
+        self.path = path
+    }
+
+    func write(_ replay: Replay) throws {
+        let temporary = path + ".partial"
+        do {
+            try replay.encoded().write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw InterfaceError(String(cString: strerror(errno))) }
+        } catch {
+            unlink(temporary)
+            throw InterfaceError("the replay \(path) could not be written: \(error)")
+        }
+    }
+}
+
+/// A space as JSON for other languages: {"type": "discrete", "n"}, {"type": "box", "low", "high", "shape"} (bounds as
+/// numbers, ±1e38 for unbounded), {"type": "multi_discrete", "nvec"}, or {"type": "entity_set", "rows", "features"}
+/// (rows of features whose first column is presence, 1 for a present entity and 0 for padding).
+func spaceJSON(_ space: Space) -> [String: Any] {
+    func finite(_ values: [Float]) -> [Double] { values.map { Double(max(min($0, 1e38), -1e38)) } }
+    switch space {
+    case .discrete(let n): return ["type": "discrete", "n": n]
+    case .box(let low, let high, let shape): return ["type": "box", "low": finite(low), "high": finite(high), "shape": shape]
+    case .multiDiscrete(let counts): return ["type": "multi_discrete", "nvec": counts]
+    case .entitySet(let rows, let features): return ["type": "entity_set", "rows": rows, "features": features]
+    }
+}
+
+let vectors = HandleTable<VectorHandle>(kind: "vector", maker: "dojo_vector_create")
+
+// MARK: Exported functions
+
+@_cdecl("dojo_vector_create")
+public func dojo_vector_create(_ id: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?, _ copies: Int32,
+                               _ threads: Int32) -> OpaquePointer? {
+    guarded(nil) {
+        let id = try text(id, "id")
+        guard (1...1_024).contains(copies) else { throw InterfaceError("copies must be in 1...1024 (got \(copies))") }
+        guard (1...256).contains(threads) else { throw InterfaceError("threads must be in 1...256 (got \(threads))") }
+        var options: [String: String] = [:]
+        if let optionsJSON, optionsJSON.pointee != 0 {
+            let raw = String(cString: optionsJSON)
+            guard raw.utf8.count <= 1 << 16,
+                  let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any] else {
+                throw InterfaceError("options_json must be a JSON object of option names to values, e.g. {\"map\": \"key-door\"}")
+            }
+            for (name, value) in object {
+                switch value {
+                case let text as String: options[name] = text
+                case let number as NSNumber: options[name] = number.stringValue
+                default: throw InterfaceError("option \(quotedForMessage(name)) must be a string or a number")
+                }
+            }
+        }
+        return vectors.insert(try VectorHandle(id: id, options: options, copies: Int(copies), threads: Int(threads)))
+    }
+}
+
+@_cdecl("dojo_vector_destroy")
+public func dojo_vector_destroy(_ vector: OpaquePointer?) { vectors.remove(vector) }
+
+@_cdecl("dojo_vector_describe")
+public func dojo_vector_describe(_ vector: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guarded(nil) { UnsafePointer(try vectors.find(vector).description) }
+}
+
+@_cdecl("dojo_vector_set_autoreset")
+public func dojo_vector_set_autoreset(_ vector: OpaquePointer?, _ mode: Int32) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        let modes: [AutoresetMode] = [.sameStep, .nextStep, .disabled]
+        guard modes.indices.contains(Int(mode)) else {
+            throw InterfaceError("autoreset mode \(mode) is not one of DOJO_AUTORESET_SAME_STEP (0), DOJO_AUTORESET_NEXT_STEP (1), DOJO_AUTORESET_DISABLED (2)")
+        }
+        handle.finishRecordings()
+        handle.vector.autoreset = modes[Int(mode)]
+        handle.hasReset = false
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_reset")
+public func dojo_vector_reset(_ vector: OpaquePointer?, _ seed: UInt64, _ observations: UnsafeMutablePointer<Float>?,
+                              _ observationsCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        guard observations != nil else { throw InterfaceError("observations is NULL") }
+        try checkCount(observationsCount, handle.vector.count * handle.vector.observationSize, "observations")
+        for copy in 0..<handle.vector.count {
+            handle.reset(copy: copy, seed: VectorEnvironment<AnyEnvironment>.copySeed(seed, index: copy))
+        }
+        handle.hasReset = true
+        try handle.writeObservations(observations, observationsCount)
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_reset_seeds")
+public func dojo_vector_reset_seeds(_ vector: OpaquePointer?, _ seeds: UnsafePointer<UInt64>?, _ seedsCount: Int64,
+                                    _ observations: UnsafeMutablePointer<Float>?, _ observationsCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        guard observations != nil else { throw InterfaceError("observations is NULL") }
+        if seeds != nil { try checkCount(seedsCount, handle.vector.count, "seeds") }
+        try checkCount(observationsCount, handle.vector.count * handle.vector.observationSize, "observations")
+        for copy in 0..<handle.vector.count { handle.reset(copy: copy, seed: seeds.map { $0[copy] }) }
+        handle.hasReset = true
+        try handle.writeObservations(observations, observationsCount)
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_reset_copy")
+public func dojo_vector_reset_copy(_ vector: OpaquePointer?, _ copy: Int32, _ seed: UnsafePointer<UInt64>?,
+                                   _ observation: UnsafeMutablePointer<Float>?, _ observationCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        try handle.checkCopy(copy)
+        guard handle.hasReset else { throw InterfaceError("reset every copy first (dojo_vector_reset or dojo_vector_reset_seeds)") }
+        guard let observation else { throw InterfaceError("observation is NULL") }
+        let size = handle.vector.observationSize
+        try checkCount(observationCount, size, "observation")
+        handle.reset(copy: Int(copy), seed: seed?.pointee)
+        observation.update(from: handle.vector.observations + Int(copy) * size, count: size)
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_step")
+public func dojo_vector_step(_ vector: OpaquePointer?, _ actions: UnsafePointer<Float>?, _ actionsCount: Int64,
+                             _ observations: UnsafeMutablePointer<Float>?, _ finalObservations: UnsafeMutablePointer<Float>?,
+                             _ observationsCount: Int64, _ rewards: UnsafeMutablePointer<Float>?,
+                             _ terminated: UnsafeMutablePointer<UInt8>?, _ truncated: UnsafeMutablePointer<UInt8>?,
+                             _ copiesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        let v = handle.vector
+        guard handle.hasReset else { throw InterfaceError("step before reset: call dojo_vector_reset first") }
+        guard let actions, let observations, let rewards, let terminated, let truncated else {
+            throw InterfaceError("actions, observations, rewards, terminated and truncated must not be NULL")
+        }
+        try checkCount(actionsCount, v.count * v.actionWidth, "actions")
+        try checkCount(observationsCount, v.count * v.observationSize, "observations")
+        try checkCount(copiesCount, v.count, "rewards, terminated and truncated")
+        let space = v.environments[0].actionSpace
+        for copy in 0..<v.count where !(v.autoreset == .nextStep && v.ended[copy]) {  // an autoresetting copy's action is unused
+            if let problem = space.validate(action: UnsafeBufferPointer(start: actions + copy * v.actionWidth, count: v.actionWidth)) {
+                throw InterfaceError("copy \(copy)'s action: \(problem)")
+            }
+        }
+        // The outputs are written even when a replay could not be saved: the step itself happened.
+        let problem = try handle.step(actions)
+        let values = v.count * v.observationSize
+        observations.update(from: v.observations, count: values)
+        finalObservations?.update(from: v.finalObservations, count: values)
+        rewards.update(from: v.rewards, count: v.count)
+        for copy in 0..<v.count {
+            terminated[copy] = v.terminated[copy] ? 1 : 0
+            truncated[copy] = v.truncated[copy] ? 1 : 0
+        }
+        if let problem { throw InterfaceError(problem) }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_episodes")
+public func dojo_vector_episodes(_ vector: OpaquePointer?, _ returns: UnsafeMutablePointer<Double>?,
+                                 _ lengths: UnsafeMutablePointer<Int64>?, _ copiesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        let v = handle.vector
+        guard let returns, let lengths else { throw InterfaceError("returns and lengths must not be NULL") }
+        try checkCount(copiesCount, v.count, "returns and lengths")
+        returns.update(from: v.finishedReturns, count: v.count)
+        for copy in 0..<v.count { lengths[copy] = Int64(v.finishedLengths[copy]) }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_info")
+public func dojo_vector_info(_ vector: OpaquePointer?, _ copy: Int32, _ values: UnsafeMutablePointer<Double>?,
+                             _ valuesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        try handle.checkCopy(copy)
+        guard let values else { throw InterfaceError("values is NULL") }
+        try checkCount(valuesCount, handle.infoKeys.count, "values")
+        let info = handle.vector.environments[Int(copy)].info
+        for (k, key) in handle.infoKeys.enumerated() { values[k] = info[key] ?? .nan }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_infos")
+public func dojo_vector_infos(_ vector: OpaquePointer?, _ values: UnsafeMutablePointer<Double>?, _ valuesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        guard let values else { throw InterfaceError("values is NULL") }
+        let keys = handle.infoKeys
+        try checkCount(valuesCount, handle.vector.count * keys.count, "values")
+        for copy in 0..<handle.vector.count {
+            let info = handle.vector.environments[copy].info
+            for (k, key) in keys.enumerated() { values[copy * keys.count + k] = info[key] ?? .nan }
+        }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_render")
+public func dojo_vector_render(_ vector: OpaquePointer?, _ copy: Int32, _ rgb: UnsafeMutablePointer<UInt8>?,
+                               _ rgbCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        try handle.checkCopy(copy)
+        guard let rgb else { throw InterfaceError("rgb is NULL") }
+        try checkCount(rgbCount, handle.renderCount, "rgb")
+        handle.render(copy: Int(copy), into: rgb)
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_record")
+public func dojo_vector_record(_ vector: OpaquePointer?, _ copy: Int32, _ path: UnsafePointer<CChar>?) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        try handle.checkCopy(copy)
+        if let path {
+            try handle.record(copy: Int(copy), path: String(cString: path))
+        } else if let problem = handle.finishRecording(copy: Int(copy)) {
+            throw InterfaceError(problem)
+        }
+        return 0
+    }
+}

@@ -1,0 +1,150 @@
+"""Dojo's native vector environment for Gymnasium: every copy stepped in one call on Dojo's threads."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ._native import Vector
+from .env import space
+
+
+_DOJO_NAMES = {AutoresetMode.NEXT_STEP: "next_step", AutoresetMode.SAME_STEP: "same_step", AutoresetMode.DISABLED: "disabled"}
+
+
+def _autoreset_mode(value) -> AutoresetMode:
+    """An AutoresetMode from itself, its value ("NextStep") or its snake-case name ("next_step")."""
+    if isinstance(value, AutoresetMode):
+        return value
+    for mode, name in _DOJO_NAMES.items():
+        if value in (name, mode.value, mode.name):
+            return mode
+    raise ValueError(f"autoreset_mode must be one of {', '.join(_DOJO_NAMES.values())} (or a gymnasium.vector.AutoresetMode), "
+                     f"got {value!r}")
+
+
+class DojoVectorEnv(VectorEnv):
+    """`num_envs` copies of a Dojo environment as one `gymnasium.vector.VectorEnv`.
+
+    Each `step` is one call into Dojo, which steps the copies on up to `threads` threads (the GIL is released
+    meanwhile) and writes into arrays allocated once; with `copy=False` those arrays are returned as they are (zero
+    copy; the next step overwrites them), with `copy=True` (Gymnasium's default) as copies. Results do not depend on
+    `threads`. Seeding follows Gymnasium's `SyncVectorEnv`: `reset(seed=s)` seeds copy i with s + i (the episode
+    `dojo rollout ENV --seed s+i` plays), a list gives each copy its seed, and `reset()` continues each copy's
+    generator.
+
+    `autoreset_mode`: "next_step" (Gymnasium's default: the step after an episode ends resets that copy, ignoring its
+    action), "same_step" (reset at once; the ended episode's last observation is in `info["final_obs"]`, its episode
+    statistics in `info["final_info"]`, but the environment's metrics then describe the new episode), or "disabled" (reset ended copies with `reset(options={"reset_mask": mask})`).
+
+    `info` holds the environment's numeric metrics as arrays with Gymnasium's `_key` masks, and, for copies whose
+    episode ended, `info["episode"]` = {"r": return, "l": length, "t": seconds since creation} with mask
+    `info["_episode"]`, as `RecordEpisodeStatistics` writes them.
+    """
+
+    def __init__(self, env_id: str, num_envs: int = 1, threads: int | None = None, autoreset_mode="next_step",
+                 render_mode: str | None = None, copy: bool = True, **options):
+        mode = _autoreset_mode(autoreset_mode)
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        options.pop("max_episode_steps", None)  # Dojo's environments truncate by their own options
+        self._vector = Vector(env_id, options, copies=int(num_envs), threads=threads or os.cpu_count() or 1,
+                              autoreset=_DOJO_NAMES[mode])
+        description = self._vector.description
+        self.num_envs = int(num_envs)
+        self.single_observation_space = space(description["observation"])
+        self.single_action_space = space(description["action"])
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"], "render_fps": description["render_fps"]}
+        self.render_mode = render_mode
+        self.copy = copy
+        self._shape = (self.num_envs,) + self.single_observation_space.shape
+        self._discrete = description["action"]["type"] == "discrete"
+        self._start = time.perf_counter()
+
+    def _out(self, array: np.ndarray) -> np.ndarray:
+        return array.copy() if self.copy else array
+
+    def reset(self, *, seed=None, options: dict | None = None):
+        super().reset(seed=seed)
+        mask = None if options is None else options.get("reset_mask")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+                raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got "
+                                 f"{mask.dtype} {mask.shape}")
+        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, (int, np.integer)) else seed
+        if seeds is not None and len(seeds) != self.num_envs:
+            raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} environments")
+        if mask is None and (seeds is None or all(s is not None for s in seeds)):
+            self._vector.reset(seeds=seeds)
+        else:
+            for copy in range(self.num_envs):
+                if mask is None or mask[copy]:
+                    self._vector.reset_copy(copy, None if seeds is None else seeds[copy])
+        observations = self._vector.observations.reshape(self._shape)
+        return self._out(observations), self._infos(None if mask is None else mask)
+
+    def step(self, actions):
+        values = np.asarray(actions)
+        if self._discrete and values.shape != (self.num_envs,):
+            raise ValueError(f"expected one action per environment, shape ({self.num_envs},), got {values.shape}")
+        observations, rewards, terminated, truncated = self._vector.step(values)
+        ended = terminated | truncated
+        infos = self._infos(None)
+        if ended.any():
+            returns, lengths = self._vector.episodes()
+            elapsed = np.where(ended, round(time.perf_counter() - self._start, 6), 0.0)
+            infos["episode"] = {"r": np.where(ended, returns, 0.0), "l": np.where(ended, lengths, 0), "t": elapsed}
+            infos["_episode"] = ended.copy()
+            if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+                final = self._vector.final_observations.reshape(self._shape)
+                infos["final_obs"] = np.array([final[i].copy() if ended[i] else None for i in range(self.num_envs)], dtype=object)
+                infos["_final_obs"] = ended.copy()
+                # The metrics of the state the episode ended in are gone with the reset; use next_step for them.
+                infos["final_info"] = {"episode": infos["episode"], "_episode": ended.copy()}
+                infos["_final_info"] = ended.copy()
+        return (self._out(observations.reshape(self._shape)), self._out(rewards),
+                self._out(terminated), self._out(truncated), infos)
+
+    def _infos(self, mask) -> dict:
+        """The environments' numeric info as Gymnasium's vector info: an array per key and a `_key` mask."""
+        infos = {}
+        if not self._vector.info_keys:
+            return infos
+        values = self._vector.all_infos()
+        for k, key in enumerate(self._vector.info_keys):
+            present = ~np.isnan(values[:, k])
+            if mask is not None:
+                present &= mask
+            if present.any():
+                infos[key] = np.where(present, values[:, k], 0.0)
+                infos["_" + key] = present
+        return infos
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return tuple(self._vector.render(copy) for copy in range(self.num_envs))
+
+    def close_extras(self, **kwargs):
+        self._vector.close()
+
+
+def make_vec(env_id: str, num_envs: int = 1, **kwargs) -> DojoVectorEnv:
+    """A native vector environment for a Gymnasium id of this package ("Dojo/Highway-v0") or a Dojo id ("highway");
+    keyword arguments as `DojoVectorEnv` (threads, autoreset_mode, copy, render_mode) and the environment's options."""
+    from . import gymnasium_ids
+
+    ids = gymnasium_ids()
+    if env_id in ids:
+        dojo_id, options = ids[env_id]
+        return DojoVectorEnv(dojo_id, num_envs=num_envs, **dict(options, **kwargs))
+    return DojoVectorEnv(env_id, num_envs=num_envs, **kwargs)
