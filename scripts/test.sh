@@ -16,7 +16,9 @@ if [ $# -eq 0 ]; then
   # The Python package (python/) on the same library, in a virtual environment of its own (numpy, gymnasium, pytest).
   if [ ! -x .venv-test/bin/python ]; then python3 -m venv .venv-test; fi
   .venv-test/bin/python -m pip install -q --disable-pip-version-check numpy gymnasium pytest
-  .venv-test/bin/python -m pip install -q --disable-pip-version-check -e python
+  # Installed as a user would (the build hook bundles the library named by DOJO_LIBRARY).
+  DOJO_LIBRARY="$library/libdojo-c.so" .venv-test/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
+  rm -rf python/build
   DOJO_LIBRARY="$library/libdojo-c.so" DOJO_BINARY="$library/dojo" .venv-test/bin/python -m pytest -q python/tests
 fi
 if [ $# -eq 0 ] && command -v xvfb-run >/dev/null; then

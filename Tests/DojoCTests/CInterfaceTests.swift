@@ -50,7 +50,7 @@ private struct CVector: @unchecked Sendable {
 @Suite(.serialized) struct CInterfaceTests {
     @Test("Versions and the environment list")
     func versionsAndEnvironments() throws {
-        #expect(dojo_abi_version() == 1 && String(cString: dojo_version()).split(separator: ".").count == 3)
+        #expect(dojo_abi_version() == 2 && String(cString: dojo_version()).split(separator: ".").count == 3)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(String(cString: dojo_environments_json()).utf8)) as? [[String: Any]])
         #expect(list.compactMap { $0["id"] as? String } == EnvironmentRegistry.ids)
         #expect(list.allSatisfy { ($0["options"] as? [[String: Any]])?.isEmpty == false && $0["action_space"] as? String != "" })
@@ -149,6 +149,89 @@ private struct CVector: @unchecked Sendable {
         dojo_vector_destroy(nil)
     }
 
+    @Test("A copy recorded through the C interface writes a replay that re-simulates bit for bit; no file is ever replaced")
+    func recording() throws {
+        let c = try #require(CVector("highway", options: #"{"scenario": "highway-fast"}"#, copies: 2), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-record-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var observations = [Float](repeating: 0, count: 2 * c.observationSize)
+        var rewards = [Float](repeating: 0, count: 2), terminated = [UInt8](repeating: 0, count: 2), truncated = terminated
+        #expect(dojo_vector_reset_seeds(c.pointer, [3, 4], 2, &observations, Int64(observations.count)) == 0)
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/a.replay") == -1 && lastError().contains("next_step or disabled"))
+        #expect(dojo_vector_set_autoreset(c.pointer, 7) == -1 && lastError().contains("DOJO_AUTORESET_NEXT_STEP (1)"))
+        #expect(dojo_vector_set_autoreset(c.pointer, 1) == 0)
+        #expect(dojo_vector_reset_seeds(c.pointer, nil, 0, &observations, Int64(observations.count)) == 0)
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/a.replay") == -1 && lastError().contains("did not start from a seed"))
+        #expect(dojo_vector_reset_seeds(c.pointer, [3, 4], 2, &observations, Int64(observations.count)) == 0)
+        FileManager.default.createFile(atPath: folder + "/taken.replay", contents: Data("mine".utf8))
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/taken.replay") == -1 && lastError().contains("never replaces"))
+        #expect(try String(contentsOfFile: folder + "/taken.replay", encoding: .utf8) == "mine")
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/a.replay") == 0)
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/b.replay") == -1 && lastError().contains("recorded already"))
+        var steps = 0
+        while steps < 40 && truncated[1] == 0 && terminated[1] == 0 {
+            #expect(dojo_vector_step(c.pointer, [1, Float(steps % 5)], 2, &observations, nil, Int64(observations.count), &rewards,
+                                     &terminated, &truncated, 2) == 0)
+            steps += 1
+        }
+        #expect(dojo_vector_record(c.pointer, 1, nil) == 0)  // stops (the file was written at the episode's end, or now)
+        let replay = try Replay.read(from: folder + "/a.replay")
+        #expect(replay.seed == "4" && replay.stepCount == steps)
+        #expect(replay.verify(on: try EnvironmentRegistry.make(replay.env, options: replay.options)) == .identical(steps: steps))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["a.replay", "taken.replay"])
+    }
+
+    @Test("Episode statistics and every copy's info in one call; next-step autoreset through the C interface")
+    func episodesAndInfos() throws {
+        let c = try #require(CVector("cartpole", copies: 4), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        #expect(dojo_vector_set_autoreset(c.pointer, 1) == 0)
+        var observations = [Float](repeating: 0, count: 4 * c.observationSize)
+        var rewards = [Float](repeating: 0, count: 4), terminated = [UInt8](repeating: 0, count: 4), truncated = terminated
+        var returns = [Double](repeating: 0, count: 4), lengths = [Int64](repeating: 0, count: 4)
+        var infos = [Double](repeating: 0, count: 4 * c.infoKeys.count), info = [Double](repeating: 0, count: c.infoKeys.count)
+        #expect(dojo_vector_reset(c.pointer, 2, &observations, Int64(observations.count)) == 0)
+        var lengthSoFar = [Int64](repeating: 0, count: 4), ended = 0, resetting = [false, false, false, false]
+        for _ in 0..<120 {
+            #expect(dojo_vector_step(c.pointer, [1, 1, 0, 1], 4, &observations, nil, Int64(observations.count), &rewards,
+                                     &terminated, &truncated, 4) == 0)
+            #expect(dojo_vector_episodes(c.pointer, &returns, &lengths, 4) == 0)
+            #expect(dojo_vector_infos(c.pointer, &infos, Int64(infos.count)) == 0)
+            for copy in 0..<4 {
+                #expect(dojo_vector_info(c.pointer, Int32(copy), &info, Int64(info.count)) == 0)
+                #expect(Array(infos[copy * info.count..<(copy + 1) * info.count]) == info)
+                if resetting[copy] {  // the step after an episode's end only resets the copy
+                    #expect(rewards[copy] == 0 && terminated[copy] == 0)
+                    resetting[copy] = false
+                    continue
+                }
+                lengthSoFar[copy] += 1
+                if terminated[copy] == 1 || truncated[copy] == 1 {
+                    #expect(lengths[copy] == lengthSoFar[copy] && returns[copy] == Double(lengthSoFar[copy]))
+                    lengthSoFar[copy] = 0
+                    resetting[copy] = true
+                    ended += 1
+                }
+            }
+        }
+        #expect(ended >= 8)
+        #expect(dojo_vector_episodes(c.pointer, &returns, &lengths, 3) == -1 && lastError().contains("returns and lengths holds 3"))
+        #expect(dojo_vector_infos(c.pointer, &infos, 1) == -1)
+    }
+
+    @Test("Loading a policy from a folder that is not a run, or a checkpoint outside it, is an error with a message")
+    func policyErrors() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-policy-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        #expect(dojo_policy_load(folder, nil) == nil && lastError().contains(folder), "\(lastError())")
+        #expect(dojo_policy_load(folder, "../../etc") == nil && lastError().contains("must name a folder"), "\(lastError())")
+        #expect(dojo_policy_load(nil, nil) == nil && lastError().contains("run_directory is NULL"))
+        var action: Float = 0
+        #expect(dojo_policy_act(nil, [0], 1, &action, 1, 1) == -1 && lastError().contains("policy handle is NULL"))
+        #expect(dojo_policy_begin_episode(OpaquePointer(bitPattern: 8)) == -1 && lastError().contains("not a live policy"))
+    }
+
     @Test("Errors belong to the thread that made them")
     func errorsPerThread() {
         _ = dojo_vector_create("nothing", nil, 1, 1)
@@ -190,5 +273,8 @@ private struct CVector: @unchecked Sendable {
         }
         for _ in 0..<10 { step() }
         #expect(allocationCount { for _ in 0..<500 { step() } } == 0)
+        #expect(dojo_vector_set_autoreset(c.pointer, 1) == 0 && dojo_vector_reset(c.pointer, 1, &observations, Int64(observations.count)) == 0)
+        for _ in 0..<10 { step() }
+        #expect(allocationCount { for _ in 0..<500 { step() } } == 0, "with next-step autoreset")
     }
 }

@@ -1,7 +1,7 @@
 import CZlib
 import Environments
 import Foundation
-import Sim
+@testable import Sim
 import Testing
 import TestSupport
 
@@ -327,6 +327,56 @@ final class NondeterministicEnvironment: Environment {
         #expect(vector.finishedLengths[0] == steps && vector.finishedReturns[0] == Double(steps))
         #expect(abs(vector.finalObservations[2]) > Float(CartPole.thetaThreshold))  // the pole had fallen
         #expect(vector.observations[2] == 0.2 && vector.episodeLengths[0] == 0)      // new episode's first observation
+    }
+
+    @Test("Next-step and disabled autoreset: each copy plays what a single environment reset by hand plays, split or not",
+          arguments: [1, 2])
+    func autoresetModes(threads: Int) throws {
+        let options = ["map": "key-door", "max_steps": "12"]
+        for mode in [AutoresetMode.nextStep, .disabled] {
+            let vector = try VectorEnvironment(count: 16, threads: threads) { _ in
+                AnyEnvironment(try EnvironmentRegistry.make("gridworld", options: options))
+            }
+            vector.autoreset = mode
+            vector.minimumBlockNanoseconds = 0
+            vector.adaptive = false
+            vector.reset(seed: 5)
+            let size = vector.observationSize
+            let singles = try (0..<16).map { _ in try EnvironmentRegistry.make("gridworld", options: options) }
+            var observation = [Float](repeating: 0, count: size)
+            func matches(_ copy: Int) -> Bool {
+                Array(UnsafeBufferPointer(start: vector.observations + copy * size, count: size)) == observation
+            }
+            for (copy, single) in singles.enumerated() {
+                single.reset(seed: VectorEnvironment<AnyEnvironment>.copySeed(5, index: copy), observation: &observation)
+                #expect(matches(copy))
+            }
+            guard case .discrete(let choices) = vector.environments[0].actionSpace else { Issue.record("discrete actions expected"); return }
+            var generator = SeededGenerator(seed: 9)
+            var actions = [Float](repeating: 0, count: 16), ended = [Bool](repeating: false, count: 16), episodes = 0
+            for _ in 0..<80 {
+                for copy in 0..<16 { actions[copy] = Float(generator.next() % UInt64(choices)) }
+                if mode == .disabled {
+                    for copy in 0..<16 where vector.ended[copy] { vector.reset(copy: copy, seed: nil) }
+                }
+                vector.step(actions)
+                for (copy, single) in singles.enumerated() {
+                    var expected = StepResult(reward: 0, terminated: false)  // next-step's resetting step
+                    if ended[copy] {
+                        single.reset(seed: nil, observation: &observation)
+                        ended[copy] = false
+                        if mode == .disabled { expected = single.step([actions[copy]], observation: &observation) }
+                    } else {
+                        expected = single.step([actions[copy]], observation: &observation)
+                    }
+                    if expected.done { ended[copy] = true; episodes += 1 }
+                    #expect(matches(copy) && vector.rewards[copy] == expected.reward, "\(mode) copy \(copy)")
+                    #expect(vector.terminated[copy] == expected.terminated && vector.truncated[copy] == expected.truncated)
+                    #expect(vector.ended[copy] == ended[copy])
+                }
+            }
+            #expect(episodes >= 32, "\(mode): the comparison should cross many episode ends")
+        }
     }
 
     @Test("Vectorized stepping allocates nothing per step, on one thread or two", arguments: [1, 2])

@@ -27,7 +27,9 @@ def gymnasium_ids() -> dict:
 
 
 def register_environments() -> None:
-    """Registers every Dojo environment with Gymnasium (the `gymnasium.envs` entry point calls this)."""
+    """Registers every Dojo environment with Gymnasium. Importing the package does it; so does Gymnasium 0.26–0.29's
+    `gymnasium.envs` entry point. Gymnasium 1.x no longer loads entry points, so there `import dojo_rl` first, or
+    name the module in the id: `gymnasium.make("dojo_rl:Dojo/CartPole-v1")`."""
     import gymnasium
 
     for gym_id, (dojo_id, options) in gymnasium_ids().items():
@@ -39,3 +41,5 @@ def register_environments() -> None:
 
 __all__ = ["DojoEnv", "DojoError", "DojoVectorEnv", "Policy", "Vector", "environments", "gymnasium_ids", "load_policy",
            "make_vec", "register_environments", "space", "version"]
+
+register_environments()

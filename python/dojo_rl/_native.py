@@ -248,6 +248,10 @@ class Policy:
         self.observation_size = self.description["observation_size"]
         self.action_width = self.description["action_width"]
         self.recurrent = self.description["recurrent"]
+        observation = self.description["observation"]
+        self._observation_shape = (tuple(observation["shape"]) if observation["type"] == "box" else
+                                   (observation["rows"], observation["features"]) if observation["type"] == "entity_set" else
+                                   (self.observation_size,))
 
     def begin_episode(self) -> None:
         if not self._handle:
@@ -258,7 +262,7 @@ class Policy:
         if not self._handle:
             raise DojoError("the policy is closed")
         values = np.ascontiguousarray(observations, dtype=np.float32)
-        single = values.size == self.observation_size
+        single = values.shape in (self._observation_shape, (self.observation_size,))
         if values.size == 0 or values.size % self.observation_size:
             raise ValueError(f"expected observations of {self.observation_size} values (or rows of them), got shape "
                              f"{values.shape}")

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from ._native import Vector
+from ._native import Vector, _seed
 from .env import space
 
 
@@ -41,13 +41,15 @@ class DojoVectorEnv(VectorEnv):
     action), "same_step" (reset at once; the ended episode's last observation is in `info["final_obs"]`, its episode
     statistics in `info["final_info"]`, but the environment's metrics then describe the new episode), or "disabled" (reset ended copies with `reset(options={"reset_mask": mask})`).
 
-    `info` holds the environment's numeric metrics as arrays with Gymnasium's `_key` masks, and, for copies whose
-    episode ended, `info["episode"]` = {"r": return, "l": length, "t": seconds since creation} with mask
-    `info["_episode"]`, as `RecordEpisodeStatistics` writes them.
+    `info` holds the environment's numeric metrics as arrays with Gymnasium's `_key` masks. With
+    `episode_statistics=True` it also holds, for copies whose episode ended, `info["episode"]` = {"r": return, "l":
+    length, "t": seconds since creation} with mask `info["_episode"]`, as Gymnasium's `RecordEpisodeStatistics`
+    writes them but counted by Dojo (leave it off when wrapping in `RecordEpisodeStatistics`, which refuses a key
+    that exists).
     """
 
     def __init__(self, env_id: str, num_envs: int = 1, threads: int | None = None, autoreset_mode="next_step",
-                 render_mode: str | None = None, copy: bool = True, **options):
+                 render_mode: str | None = None, copy: bool = True, episode_statistics: bool = False, **options):
         mode = _autoreset_mode(autoreset_mode)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -65,32 +67,42 @@ class DojoVectorEnv(VectorEnv):
         self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"], "render_fps": description["render_fps"]}
         self.render_mode = render_mode
         self.copy = copy
+        self.episode_statistics = episode_statistics
         self._shape = (self.num_envs,) + self.single_observation_space.shape
         self._discrete = description["action"]["type"] == "discrete"
+        # Views of Dojo's buffers in the batched observation shape, made once.
+        self._observations = self._vector.observations.reshape(self._shape)
+        self._final_observations = self._vector.final_observations.reshape(self._shape)
         self._start = time.perf_counter()
 
     def _out(self, array: np.ndarray) -> np.ndarray:
         return array.copy() if self.copy else array
 
     def reset(self, *, seed=None, options: dict | None = None):
-        super().reset(seed=seed)
         mask = None if options is None else options.get("reset_mask")
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got "
                                  f"{mask.dtype} {mask.shape}")
-        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, (int, np.integer)) else seed
+        single = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+        seeds = [int(seed) + i for i in range(self.num_envs)] if single else seed
         if seeds is not None and len(seeds) != self.num_envs:
             raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} environments")
-        if mask is None and (seeds is None or all(s is not None for s in seeds)):
+        if seeds is not None:
+            seeds = [None if s is None else _seed(s) for s in seeds]
+        super().reset(seed=int(seed) if single else None)
+        if mask is None and seeds is not None and None not in seeds:
             self._vector.reset(seeds=seeds)
+        elif mask is None:
+            self._vector.reset()  # then the copies given a seed again, with it (a seed replaces the generator)
+            for copy, value in enumerate(seeds or []):
+                if value is not None:
+                    self._vector.reset_copy(copy, value)
         else:
-            for copy in range(self.num_envs):
-                if mask is None or mask[copy]:
-                    self._vector.reset_copy(copy, None if seeds is None else seeds[copy])
-        observations = self._vector.observations.reshape(self._shape)
-        return self._out(observations), self._infos(None if mask is None else mask)
+            for copy in np.flatnonzero(mask):
+                self._vector.reset_copy(copy, None if seeds is None else seeds[copy])
+        return self._out(self._observations), self._infos(None if mask is None else mask)
 
     def step(self, actions):
         values = np.asarray(actions)
@@ -100,18 +112,19 @@ class DojoVectorEnv(VectorEnv):
         ended = terminated | truncated
         infos = self._infos(None)
         if ended.any():
-            returns, lengths = self._vector.episodes()
-            elapsed = np.where(ended, round(time.perf_counter() - self._start, 6), 0.0)
-            infos["episode"] = {"r": np.where(ended, returns, 0.0), "l": np.where(ended, lengths, 0), "t": elapsed}
-            infos["_episode"] = ended.copy()
+            if self.episode_statistics:
+                returns, lengths = self._vector.episodes()
+                elapsed = np.where(ended, round(time.perf_counter() - self._start, 6), 0.0)
+                infos["episode"] = {"r": np.where(ended, returns, 0.0), "l": np.where(ended, lengths, 0), "t": elapsed}
+                infos["_episode"] = ended.copy()
             if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
-                final = self._vector.final_observations.reshape(self._shape)
+                final = self._final_observations
                 infos["final_obs"] = np.array([final[i].copy() if ended[i] else None for i in range(self.num_envs)], dtype=object)
                 infos["_final_obs"] = ended.copy()
                 # The metrics of the state the episode ended in are gone with the reset; use next_step for them.
-                infos["final_info"] = {"episode": infos["episode"], "_episode": ended.copy()}
+                infos["final_info"] = {k: infos[k] for k in ("episode", "_episode") if k in infos}
                 infos["_final_info"] = ended.copy()
-        return (self._out(observations.reshape(self._shape)), self._out(rewards),
+        return (self._out(self._observations), self._out(rewards),
                 self._out(terminated), self._out(truncated), infos)
 
     def _infos(self, mask) -> dict:
@@ -140,7 +153,7 @@ class DojoVectorEnv(VectorEnv):
 
 def make_vec(env_id: str, num_envs: int = 1, **kwargs) -> DojoVectorEnv:
     """A native vector environment for a Gymnasium id of this package ("Dojo/Highway-v0") or a Dojo id ("highway");
-    keyword arguments as `DojoVectorEnv` (threads, autoreset_mode, copy, render_mode) and the environment's options."""
+    keyword arguments as `DojoVectorEnv` (threads, autoreset_mode, copy, episode_statistics, render_mode) and the environment's options."""
     from . import gymnasium_ids
 
     ids = gymnasium_ids()
