@@ -161,8 +161,10 @@ public final class CartPole: Environment {
         rng = generator
     }
 
-    public var info: [String: Double] {
-        ["x": state.x, "x_dot": state.xDot, "theta": state.theta, "theta_dot": state.thetaDot]
+    public var infoKeys: [String] { ["x", "x_dot", "theta", "theta_dot"] }
+
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {
+        (values[0], values[1], values[2], values[3]) = (state.x, state.xDot, state.theta, state.thetaDot)
     }
 
     public var renderSize: (width: Int, height: Int) { (600, 400) }

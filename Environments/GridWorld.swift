@@ -80,6 +80,8 @@ public final class GridWorld: Environment {
     /// reference-counted storage.
     private let cells: UnsafeMutablePointer<GridCell>
     private var rng = SeededGenerator(seed: 0)
+    /// ``optimalReturn`` of this episode, once searched (the start and the map are fixed within an episode).
+    private var cachedOptimalReturn: Double?
     /// Lines of sight for the partial view: for view cell k (row-major), the grid offsets that must be clear are
     /// `sightOffsets[sightStarts[k] ..< sightStarts[k + 1]]`, each stored as dy · width + dx.
     private let sightStarts: UnsafeMutablePointer<Int>
@@ -209,6 +211,7 @@ public final class GridWorld: Environment {
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         if let seed { rng = SeededGenerator(seed: seed) }
+        cachedOptimalReturn = nil
         switch regeneratesLayout ? mapName : "" {
         case "maze": layout = BuiltInGridMaps.maze(size: width, using: &rng)
         case "memory":
@@ -363,6 +366,7 @@ public final class GridWorld: Environment {
         let layoutCells = try cellList()
         let startedAt = (x: try reader.int(), y: try reader.int())
         try reader.finish()
+        cachedOptimalReturn = nil
         for (name, point) in [("agent position", position), ("map start", start), ("episode start", startedAt)] {
             guard (0..<width).contains(point.x), (0..<height).contains(point.y) else {
                 throw SimulationError(environment: id, message: "saved \(name) \(point) is off the \(width)×\(height) map")
@@ -387,14 +391,23 @@ public final class GridWorld: Environment {
         visibilityKnown.update(repeating: false, count: width * height)
     }
 
-    public var info: [String: Double] {
-        ["success": succeeded ? 1 : 0, "has_key": hasKey ? 1 : 0, "x": Double(agent.x), "y": Double(agent.y),
-         "optimal_return": optimalReturn]
+    public var infoKeys: [String] { ["success", "has_key", "x", "y", "optimal_return"] }
+
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {
+        (values[0], values[1], values[2], values[3]) = (succeeded ? 1 : 0, hasKey ? 1 : 0, Double(agent.x), Double(agent.y))
+        values[4] = optimalReturn
     }
 
     /// The best return reachable from this episode's start: 1 − 0.9 · (shortest path) / max_steps, by breadth-first
-    /// search over position and key (0 if nothing is reachable).
+    /// search over position and key (0 if nothing is reachable). Searched once an episode, at the first request.
     public var optimalReturn: Double {
+        if let cachedOptimalReturn { return cachedOptimalReturn }
+        let value = searchOptimalReturn()
+        cachedOptimalReturn = value
+        return value
+    }
+
+    private func searchOptimalReturn() -> Double {
         var map = layout
         map.start = episodeStart
         guard let path = map.shortestPath(cue: cue) else { return 0 }

@@ -88,6 +88,22 @@ int32_t dojo_vector_step(dojo_vector *vector, const float *actions, int64_t acti
                          float *final_observations, int64_t observations_count, float *rewards, uint8_t *terminated,
                          uint8_t *truncated, int64_t copies_count);
 
+/* Binds caller-owned buffers, sized as for dojo_vector_step (all non-NULL), to the vector: from now on resets and steps
+ * write observations, final observations, rewards and flags straight into them (nothing is copied after a step), and
+ * dojo_vector_step_bound steps with the actions in the bound `actions` buffer. Their current contents are copied in
+ * first. The buffers must stay valid until they are rebound or the vector is destroyed. */
+int32_t dojo_vector_bind(dojo_vector *vector, float *actions, int64_t actions_count, float *observations,
+                         float *final_observations, int64_t observations_count, float *rewards, uint8_t *terminated,
+                         uint8_t *truncated, int64_t copies_count);
+
+/* Binds a caller-owned buffer for every copy's info (copies x info_keys, as dojo_vector_infos writes it): from now on
+ * it is rewritten after every step and reset, which saves a call a step. NULL unbinds. The buffer must stay valid
+ * until it is unbound or the vector is destroyed. */
+int32_t dojo_vector_bind_infos(dojo_vector *vector, double *values, int64_t values_count);
+
+/* dojo_vector_step with the bound buffers: the cheapest call for bindings whose calls are costly (Python's ctypes). */
+int32_t dojo_vector_step_bound(dojo_vector *vector);
+
 /* The return and length of the episode each copy ended in the last step (valid where terminated or truncated). */
 int32_t dojo_vector_episodes(dojo_vector *vector, double *returns, int64_t *lengths, int64_t copies_count);
 

@@ -350,12 +350,15 @@ public final class Highway: Environment, EntityPositions, IntermediateFrames {
         rng = generator
     }
 
-    public var info: [String: Double] {
+    public var infoKeys: [String] { ["speed", "forward_speed", "crashed", "lane", "x", "y", "on_road", "traffic_speed"] }
+
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {
         let ego = traffic.vehicles[0]
-        return ["speed": ego.speed, "forward_speed": ego.speed * ego.cosHeading, "crashed": ego.crashed ? 1 : 0,
-                "lane": Double(ego.lane), "x": ego.x, "y": ego.y,
-                "on_road": traffic.road.isOnRoad(x: ego.x, y: ego.y) ? 1 : 0,
-                "traffic_speed": traffic.vehicles.dropFirst().map(\.speed).reduce(0, +) / Double(max(otherVehicleCount, 1))]
+        (values[0], values[1], values[2], values[3]) = (ego.speed, ego.speed * ego.cosHeading, ego.crashed ? 1 : 0, Double(ego.lane))
+        (values[4], values[5], values[6]) = (ego.x, ego.y, traffic.road.isOnRoad(x: ego.x, y: ego.y) ? 1 : 0)
+        var others = 0.0
+        for index in 1..<traffic.vehicles.count { others += traffic.vehicles[index].speed }
+        values[7] = others / Double(max(otherVehicleCount, 1))
     }
 
     // MARK: Rendering

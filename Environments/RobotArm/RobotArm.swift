@@ -382,12 +382,16 @@ public final class RobotArm: Environment {
         trailCount = 0
     }
 
-    public var info: [String: Double] {
+    public var infoKeys: [String] {
+        let keys = ["distance", "success", "fingertip_x", "fingertip_y", "energy", "diverged"]
+        return task == .push ? keys + ["fingertip_disc_distance"] : keys
+    }
+
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {
         let tip = fingertip
-        var info = ["distance": distance, "success": distance <= successDistance ? 1 : 0, "fingertip_x": tip.x,
-                    "fingertip_y": tip.y, "energy": energy, "diverged": failure == nil ? 0 : 1]
-        if task == .push { info["fingertip_disc_distance"] = hypot(tip.x - disc.x, tip.y - disc.y) }
-        return info
+        (values[0], values[1], values[2], values[3]) = (distance, distance <= successDistance ? 1 : 0, tip.x, tip.y)
+        (values[4], values[5]) = (energy, failure == nil ? 0 : 1)
+        if task == .push { values[6] = hypot(tip.x - disc.x, tip.y - disc.y) }
     }
 
     // MARK: Rendering

@@ -12,9 +12,21 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     let lock = NSLock()
     /// Whether the copies were reset since creation or since the autoreset mode changed.
     var hasReset = false
+    /// The actions buffer dojo_vector_bind bound, read by dojo_vector_step_bound.
+    var boundActions: UnsafePointer<Float>?
+    /// The buffer dojo_vector_bind_infos bound (copies × info keys), written after every step and reset.
+    var boundInfos: UnsafeMutablePointer<Double>?
+
+    /// Writes every copy's info into the bound buffer, if one is bound.
+    func writeBoundInfos() {
+        guard let boundInfos else { return }
+        for copy in 0..<vector.count { vector.environments[copy].writeInfo(into: boundInfos + copy * infoKeys.count) }
+    }
     /// (copies) The seed copy i's episode started from, while that episode has not stepped yet (nil after an unseeded
     /// reset or an autoreset): a recording must start from a known seed.
     private var episodeSeeds: [UInt64?]
+    private var hasSeededEpisodes = false
+    let actionSpace: Space
     /// The replays being recorded, by copy.
     private var recordings: [Int: ReplayRecording] = [:]
     /// The frame `render` draws into, made at the first render (most vectors are never rendered).
@@ -26,9 +38,10 @@ final class VectorHandle: CHandle, @unchecked Sendable {
             AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
         }
         let first = vector.environments[0]
-        infoKeys = first.info.keys.sorted()
+        infoKeys = first.infoKeys
         renderSize = first.renderSize
         episodeSeeds = Array(repeating: nil, count: copies)
+        actionSpace = first.actionSpace
         description = try jsonCString([
             "id": id, "copies": copies, "threads": vector.threads, "observation_size": vector.observationSize,
             "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
@@ -49,20 +62,29 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     func reset(copy: Int, seed: UInt64?) {
         if recordings[copy] != nil { finishRecording(copy: copy) }
         vector.reset(copy: copy, seed: seed)
+        if let boundInfos { vector.environments[copy].writeInfo(into: boundInfos + copy * infoKeys.count) }
         episodeSeeds[copy] = seed
+        if seed != nil { hasSeededEpisodes = true }
     }
 
-    /// Steps every copy (actions already checked) and records the copies being recorded. Returns why a finished
-    /// replay could not be written (the step itself happened), or nil.
-    func step(_ actions: UnsafePointer<Float>) throws -> String? {
+    /// Checks every used action against the action space, steps every copy and records the copies being recorded.
+    /// Returns why a finished replay could not be written (the step itself happened), or nil.
+    func step(checking actions: UnsafePointer<Float>) throws -> String? {
+        guard hasReset else { throw InterfaceError("step before reset: call dojo_vector_reset first") }
+        try checkActions(actions)
         if vector.autoreset == .disabled, let copy = (0..<vector.count).first(where: { vector.ended[$0] }) {
             throw InterfaceError("copy \(copy)'s episode ended and autoreset is disabled: reset it (dojo_vector_reset_seeds) before stepping")
         }
         vector.step(actions)
-        for copy in 0..<vector.count where vector.environments[copy].failure != nil {
-            throw InterfaceError("copy \(copy): \(vector.environments[copy].failure.map { "\($0)" } ?? "")")
+        writeBoundInfos()
+        // A simulation that diverged terminates its episode (with same-step autoreset the reset has cleared it already).
+        for copy in 0..<vector.count where vector.terminated[copy] {
+            if let failure = vector.environments[copy].failure { throw InterfaceError("copy \(copy): \(failure)") }
         }
-        for copy in 0..<vector.count { episodeSeeds[copy] = nil }
+        if hasSeededEpisodes {
+            for copy in 0..<vector.count { episodeSeeds[copy] = nil }
+            hasSeededEpisodes = false
+        }
         guard !recordings.isEmpty else { return nil }
         var unwritten: [String] = []
         for copy in recordings.keys.sorted() {
@@ -73,6 +95,29 @@ final class VectorHandle: CHandle, @unchecked Sendable {
             if result.done, let problem = finishRecording(copy: copy) { unwritten.append(problem) }
         }
         return unwritten.isEmpty ? nil : "the step was taken, but \(unwritten.joined(separator: "; "))"
+    }
+
+    /// Checks each row of `actions` against the action space, but for copies whose step only resets them (next-step
+    /// autoreset), whose action is unused.
+    func checkActions(_ actions: UnsafePointer<Float>) throws {
+        let width = vector.actionWidth
+        func unused(_ copy: Int) -> Bool { vector.autoreset == .nextStep && vector.ended[copy] }
+        if case .discrete(let n) = actionSpace {
+            // The common case without the general check's per-row cost.
+            let limit = Float(n)
+            for copy in 0..<vector.count where !unused(copy) {
+                let value = actions[copy]
+                if !(value >= 0 && value < limit && value == value.rounded()) {
+                    throw InterfaceError("copy \(copy)'s action: \(value) is not a whole number in 0...\(n - 1) (\(actionSpace))")
+                }
+            }
+            return
+        }
+        for copy in 0..<vector.count where !unused(copy) {
+            if let problem = actionSpace.validate(action: UnsafeBufferPointer(start: actions + copy * width, count: width)) {
+                throw InterfaceError("copy \(copy)'s action: \(problem)")
+            }
+        }
     }
 
     /// Starts recording copy `copy`'s episode, which must have just been reset from a seed, into `path`.
@@ -126,7 +171,7 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     func writeObservations(_ observations: UnsafeMutablePointer<Float>?, _ count: Int64) throws {
         guard let observations else { throw InterfaceError("observations is NULL") }
         try checkCount(count, vector.count * vector.observationSize, "observations")
-        observations.update(from: vector.observations, count: vector.count * vector.observationSize)
+        if observations != vector.observations { observations.update(from: vector.observations, count: vector.count * vector.observationSize) }
     }
 }
 
@@ -268,7 +313,8 @@ public func dojo_vector_reset_copy(_ vector: OpaquePointer?, _ copy: Int32, _ se
         let size = handle.vector.observationSize
         try checkCount(observationCount, size, "observation")
         handle.reset(copy: Int(copy), seed: seed?.pointee)
-        observation.update(from: handle.vector.observations + Int(copy) * size, count: size)
+        let row = handle.vector.observations + Int(copy) * size
+        if observation != row { observation.update(from: row, count: size) }
         return 0
     }
 }
@@ -281,30 +327,76 @@ public func dojo_vector_step(_ vector: OpaquePointer?, _ actions: UnsafePointer<
                              _ copiesCount: Int64) -> Int32 {
     vectors.with(vector, -1) { handle in
         let v = handle.vector
-        guard handle.hasReset else { throw InterfaceError("step before reset: call dojo_vector_reset first") }
         guard let actions, let observations, let rewards, let terminated, let truncated else {
             throw InterfaceError("actions, observations, rewards, terminated and truncated must not be NULL")
         }
         try checkCount(actionsCount, v.count * v.actionWidth, "actions")
         try checkCount(observationsCount, v.count * v.observationSize, "observations")
         try checkCount(copiesCount, v.count, "rewards, terminated and truncated")
-        let space = v.environments[0].actionSpace
-        for copy in 0..<v.count where !(v.autoreset == .nextStep && v.ended[copy]) {  // an autoresetting copy's action is unused
-            if let problem = space.validate(action: UnsafeBufferPointer(start: actions + copy * v.actionWidth, count: v.actionWidth)) {
-                throw InterfaceError("copy \(copy)'s action: \(problem)")
-            }
-        }
         // The outputs are written even when a replay could not be saved: the step itself happened.
-        let problem = try handle.step(actions)
-        let values = v.count * v.observationSize
-        observations.update(from: v.observations, count: values)
-        finalObservations?.update(from: v.finalObservations, count: values)
-        rewards.update(from: v.rewards, count: v.count)
-        for copy in 0..<v.count {
-            terminated[copy] = v.terminated[copy] ? 1 : 0
-            truncated[copy] = v.truncated[copy] ? 1 : 0
+        let problem = try handle.step(checking: actions)
+        func copy<T>(_ from: UnsafeMutablePointer<T>, to: UnsafeMutablePointer<T>, _ count: Int) {
+            if from != to { to.update(from: from, count: count) }  // bound buffers are written already
         }
+        let values = v.count * v.observationSize
+        copy(v.observations, to: observations, values)
+        if let finalObservations { copy(v.finalObservations, to: finalObservations, values) }
+        copy(v.rewards, to: rewards, v.count)
+        copy(boolBytes(v.terminated), to: terminated, v.count)
+        copy(boolBytes(v.truncated), to: truncated, v.count)
         if let problem { throw InterfaceError(problem) }
+        return 0
+    }
+}
+
+/// A Bool buffer as the bytes C sees (Swift's Bool is one byte, 0 or 1).
+func boolBytes(_ flags: UnsafeMutablePointer<Bool>) -> UnsafeMutablePointer<UInt8> {
+    UnsafeMutableRawPointer(flags).assumingMemoryBound(to: UInt8.self)
+}
+
+@_cdecl("dojo_vector_bind")
+public func dojo_vector_bind(_ vector: OpaquePointer?, _ actions: UnsafeMutablePointer<Float>?, _ actionsCount: Int64,
+                             _ observations: UnsafeMutablePointer<Float>?, _ finalObservations: UnsafeMutablePointer<Float>?,
+                             _ observationsCount: Int64, _ rewards: UnsafeMutablePointer<Float>?,
+                             _ terminated: UnsafeMutablePointer<UInt8>?, _ truncated: UnsafeMutablePointer<UInt8>?,
+                             _ copiesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        let v = handle.vector
+        guard let actions, let observations, let finalObservations, let rewards, let terminated, let truncated else {
+            throw InterfaceError("every buffer passed to dojo_vector_bind must be non-NULL")
+        }
+        try checkCount(actionsCount, v.count * v.actionWidth, "actions")
+        try checkCount(observationsCount, v.count * v.observationSize, "observations")
+        try checkCount(copiesCount, v.count, "rewards, terminated and truncated")
+        func flags(_ bytes: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<Bool> {
+            UnsafeMutableRawPointer(bytes).assumingMemoryBound(to: Bool.self)
+        }
+        v.writeResults(observations: observations, finalObservations: finalObservations, rewards: rewards,
+                       terminated: flags(terminated), truncated: flags(truncated))
+        handle.boundActions = UnsafePointer(actions)
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_bind_infos")
+public func dojo_vector_bind_infos(_ vector: OpaquePointer?, _ values: UnsafeMutablePointer<Double>?, _ valuesCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        if let values {
+            try checkCount(valuesCount, handle.vector.count * handle.infoKeys.count, "values")
+            handle.boundInfos = values
+            handle.writeBoundInfos()
+        } else {
+            handle.boundInfos = nil
+        }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_step_bound")
+public func dojo_vector_step_bound(_ vector: OpaquePointer?) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        guard let actions = handle.boundActions else { throw InterfaceError("no buffers are bound: call dojo_vector_bind first") }
+        if let problem = try handle.step(checking: actions) { throw InterfaceError(problem) }
         return 0
     }
 }
@@ -329,8 +421,7 @@ public func dojo_vector_info(_ vector: OpaquePointer?, _ copy: Int32, _ values: 
         try handle.checkCopy(copy)
         guard let values else { throw InterfaceError("values is NULL") }
         try checkCount(valuesCount, handle.infoKeys.count, "values")
-        let info = handle.vector.environments[Int(copy)].info
-        for (k, key) in handle.infoKeys.enumerated() { values[k] = info[key] ?? .nan }
+        handle.vector.environments[Int(copy)].writeInfo(into: values)
         return 0
     }
 }
@@ -341,10 +432,7 @@ public func dojo_vector_infos(_ vector: OpaquePointer?, _ values: UnsafeMutableP
         guard let values else { throw InterfaceError("values is NULL") }
         let keys = handle.infoKeys
         try checkCount(valuesCount, handle.vector.count * keys.count, "values")
-        for copy in 0..<handle.vector.count {
-            let info = handle.vector.environments[copy].info
-            for (k, key) in keys.enumerated() { values[copy * keys.count + k] = info[key] ?? .nan }
-        }
+        for copy in 0..<handle.vector.count { handle.vector.environments[copy].writeInfo(into: values + copy * keys.count) }
         return 0
     }
 }

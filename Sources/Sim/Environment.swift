@@ -35,8 +35,12 @@ public protocol Environment: AnyObject {
     func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult
     /// A hash of the full simulator state, generator included.
     var stateChecksum: UInt64 { get }
-    /// Named facts about the current state for logs and displays (e.g. "success", "speed"); not for hot loops.
-    var info: [String: Double] { get }
+    /// The names of the facts ``info`` reports (e.g. "success", "speed"), in the order ``writeInfo(into:)`` writes
+    /// them; fixed for the environment's life.
+    var infoKeys: [String] { get }
+    /// Writes the current state's facts in ``infoKeys`` order (NaN for one not reported now), without allocating: for
+    /// callers that read them every step (the C interface's vectors).
+    func writeInfo(into values: UnsafeMutablePointer<Double>)
     /// Pixel size of ``render(into:)``'s frame.
     var renderSize: (width: Int, height: Int) { get }
     /// What the observation values are (binary one-hot planes, or real-valued features); replay buffers store binary
@@ -56,7 +60,19 @@ public protocol Environment: AnyObject {
 }
 
 extension Environment {
-    public var info: [String: Double] { [:] }
+    public var infoKeys: [String] { [] }
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {}
+
+    /// Named facts about the current state for logs and displays (``infoKeys`` with their values); allocates.
+    public var info: [String: Double] {
+        let keys = infoKeys
+        guard !keys.isEmpty else { return [:] }
+        var values = [Double](repeating: .nan, count: keys.count)
+        values.withUnsafeMutableBufferPointer { writeInfo(into: $0.baseAddress!) }
+        var info: [String: Double] = [:]
+        for (key, value) in zip(keys, values) where !value.isNaN { info[key] = value }
+        return info
+    }
     public var observationKind: ObservationKind { .continuous }
     public var failure: SimulationError? { nil }
     /// No action names, no keyboard play, no metrics, 30 frames per second (the checker asks discrete environments
@@ -123,7 +139,8 @@ public final class AnyEnvironment: Environment {
     public var observationSpace: Space { base.observationSpace }
     public var actionSpace: Space { base.actionSpace }
     public var stateChecksum: UInt64 { base.stateChecksum }
-    public var info: [String: Double] { base.info }
+    public var infoKeys: [String] { base.infoKeys }
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) { base.writeInfo(into: values) }
     public var failure: SimulationError? { base.failure }
     public var renderSize: (width: Int, height: Int) { base.renderSize }
     public var observationKind: ObservationKind { base.observationKind }

@@ -53,13 +53,16 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     private var warmupSteps = SplitChooser.warmupSteps
 
     /// (N, obs): current observations.
-    public let observations: UnsafeMutablePointer<Float>
+    public private(set) var observations: UnsafeMutablePointer<Float>
     /// (N, obs): row i is the last observation of the episode copy i ended in the last step (valid where done).
-    public let finalObservations: UnsafeMutablePointer<Float>
+    public private(set) var finalObservations: UnsafeMutablePointer<Float>
     /// (N) rewards, terminated and truncated flags of the last step.
-    public let rewards: UnsafeMutablePointer<Float>
-    public let terminated: UnsafeMutablePointer<Bool>
-    public let truncated: UnsafeMutablePointer<Bool>
+    public private(set) var rewards: UnsafeMutablePointer<Float>
+    public private(set) var terminated: UnsafeMutablePointer<Bool>
+    public private(set) var truncated: UnsafeMutablePointer<Bool>
+    /// The buffers allocated for the five above, freed at the end (the above may point to a caller's instead).
+    private let ownBuffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                             UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Bool>)
     /// (N) whether copy i's episode ended and the copy was not reset yet (never with same-step autoreset).
     public let ended: UnsafeMutablePointer<Bool>
     /// (N) running return and length of each copy's current episode.
@@ -104,11 +107,29 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         finishedLengths = .allocate(capacity: count); finishedLengths.initialize(repeating: 0, count: count)
         results = .allocate(capacity: count); results.initialize(repeating: StepResult(reward: 0, terminated: false), count: count)
         currentActions = UnsafePointer(rewards)
+        ownBuffers = (observations, finalObservations, rewards, terminated, truncated)
+    }
+
+    /// Makes steps and resets write straight into caller-owned buffers instead of the vector's own (a foreign-language
+    /// binding's arrays, so nothing is copied after a step): observations and final observations (N × obs), rewards,
+    /// terminated and truncated (N). Their current contents are copied over first. The caller keeps the buffers valid
+    /// for as long as the vector uses them: until the next call of this method, or the vector's end.
+    public func writeResults(observations: UnsafeMutablePointer<Float>, finalObservations: UnsafeMutablePointer<Float>,
+                             rewards: UnsafeMutablePointer<Float>, terminated: UnsafeMutablePointer<Bool>,
+                             truncated: UnsafeMutablePointer<Bool>) {
+        let values = count * observationSize
+        observations.update(from: self.observations, count: values)
+        finalObservations.update(from: self.finalObservations, count: values)
+        rewards.update(from: self.rewards, count: count)
+        terminated.update(from: self.terminated, count: count)
+        truncated.update(from: self.truncated, count: count)
+        (self.observations, self.finalObservations, self.rewards, self.terminated, self.truncated) =
+            (observations, finalObservations, rewards, terminated, truncated)
     }
 
     deinit {
-        observations.deallocate(); finalObservations.deallocate(); rewards.deallocate()
-        terminated.deallocate(); truncated.deallocate(); ended.deallocate(); episodeReturns.deallocate(); episodeLengths.deallocate()
+        ownBuffers.0.deallocate(); ownBuffers.1.deallocate(); ownBuffers.2.deallocate()
+        ownBuffers.3.deallocate(); ownBuffers.4.deallocate(); ended.deallocate(); episodeReturns.deallocate(); episodeLengths.deallocate()
         finishedReturns.deallocate(); finishedLengths.deallocate(); results.deallocate()
     }
 

@@ -14,7 +14,8 @@ extension EnvironmentWrapper {
     public var actionSpace: Space { inner.actionSpace }
     public var renderSize: (width: Int, height: Int) { inner.renderSize }
     public var observationKind: ObservationKind { inner.observationKind }
-    public var info: [String: Double] { inner.info }
+    public var infoKeys: [String] { inner.infoKeys }
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) { inner.writeInfo(into: values) }
     public var failure: SimulationError? { inner.failure }
     public var stateChecksum: UInt64 { inner.stateChecksum }
     public func render(into canvas: inout Canvas) { inner.render(into: &canvas) }
@@ -31,13 +32,21 @@ public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
     public let maxSteps: Int
     public private(set) var elapsedSteps = 0
 
+    /// The inner environment's info keys, then "elapsed_steps".
+    public let infoKeys: [String]
+
     public init(_ inner: Inner, maxSteps: Int) {
         precondition(maxSteps > 0, "TimeLimit needs maxSteps > 0, got \(maxSteps)")
+        precondition(!inner.infoKeys.contains("elapsed_steps"), "the wrapped environment reports elapsed_steps already")
         self.inner = inner
         self.maxSteps = maxSteps
+        infoKeys = inner.infoKeys + ["elapsed_steps"]
     }
 
-    public var info: [String: Double] { inner.info.merging(["elapsed_steps": Double(elapsedSteps)]) { a, _ in a } }
+    public func writeInfo(into values: UnsafeMutablePointer<Double>) {
+        inner.writeInfo(into: values)
+        values[infoKeys.count - 1] = Double(elapsedSteps)
+    }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         elapsedSteps = 0

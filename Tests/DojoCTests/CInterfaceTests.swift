@@ -232,6 +232,39 @@ private struct CVector: @unchecked Sendable {
         #expect(dojo_policy_begin_episode(OpaquePointer(bitPattern: 8)) == -1 && lastError().contains("not a live policy"))
     }
 
+    @Test("Bound buffers: a bound step writes what an unbound step writes, infos included, and allocates nothing")
+    func boundBuffers() throws {
+        let bound = try #require(CVector("highway", options: #"{"scenario": "highway-fast"}"#, copies: 3), "\(lastError())")
+        let plain = try #require(CVector("highway", options: #"{"scenario": "highway-fast"}"#, copies: 3))
+        defer { dojo_vector_destroy(bound.pointer); dojo_vector_destroy(plain.pointer) }
+        let size = 3 * bound.observationSize, keys = bound.infoKeys.count
+        #expect(dojo_vector_step_bound(bound.pointer) == -1 && lastError().contains("dojo_vector_bind first"))
+        let actions = UnsafeMutablePointer<Float>.allocate(capacity: 3), observations = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        let finals = UnsafeMutablePointer<Float>.allocate(capacity: size), rewards = UnsafeMutablePointer<Float>.allocate(capacity: 3)
+        let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: 6), infos = UnsafeMutablePointer<Double>.allocate(capacity: 3 * keys)
+        defer { for pointer in [UnsafeMutableRawPointer(actions), .init(observations), .init(finals), .init(rewards), .init(flags), .init(infos)] { pointer.deallocate() } }
+        #expect(dojo_vector_bind(bound.pointer, actions, 2, observations, finals, Int64(size), rewards, flags, flags + 3, 3) == -1
+                && lastError().contains("actions holds 2"))
+        #expect(dojo_vector_bind(bound.pointer, actions, 3, observations, finals, Int64(size), rewards, flags, flags + 3, 3) == 0)
+        #expect(dojo_vector_bind_infos(bound.pointer, infos, Int64(3 * keys)) == 0)
+        var mine = [Float](repeating: 0, count: size), myFinals = mine, myRewards = [Float](repeating: 0, count: 3)
+        var terminated = [UInt8](repeating: 0, count: 3), truncated = terminated, myInfos = [Double](repeating: 0, count: 3 * keys)
+        #expect(dojo_vector_reset(bound.pointer, 8, observations, Int64(size)) == 0 && dojo_vector_reset(plain.pointer, 8, &mine, Int64(size)) == 0)
+        var ends = 0
+        for step in 0..<80 {
+            for copy in 0..<3 { actions[copy] = Float((step * 7 + copy) % 5) }
+            #expect(dojo_vector_step_bound(bound.pointer) == 0)
+            #expect(dojo_vector_step(plain.pointer, actions, 3, &mine, &myFinals, Int64(size), &myRewards, &terminated, &truncated, 3) == 0)
+            #expect(dojo_vector_infos(plain.pointer, &myInfos, Int64(3 * keys)) == 0)
+            #expect(Array(UnsafeBufferPointer(start: observations, count: size)) == mine && Array(UnsafeBufferPointer(start: rewards, count: 3)) == myRewards)
+            #expect(Array(UnsafeBufferPointer(start: flags, count: 6)) == terminated + truncated)
+            #expect(Array(UnsafeBufferPointer(start: infos, count: 3 * keys)).map(\.bitPattern) == myInfos.map(\.bitPattern))
+            ends += terminated.filter { $0 == 1 }.count + truncated.filter { $0 == 1 }.count
+        }
+        #expect(ends >= 3)
+        #expect(allocationCount { for _ in 0..<200 { _ = dojo_vector_step_bound(bound.pointer) } } == 0)
+    }
+
     @Test("Errors belong to the thread that made them")
     func errorsPerThread() {
         _ = dojo_vector_create("nothing", nil, 1, 1)

@@ -392,6 +392,18 @@ final class NondeterministicEnvironment: Environment {
                 allocationCount { for _ in 0..<200 { vector.step(buffer.baseAddress!) } }
             }
             #expect(allocations == 0, "\(id) \(options): \(allocations) allocations in 200 steps")
+            // Reading every copy's info allocates nothing either, and says what `info` says.
+            let keys = vector.environments[0].infoKeys
+            var values = [Double](repeating: 0, count: 32 * keys.count)
+            let infoAllocations = values.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                let readAll = { for copy in 0..<32 { vector.environments[copy].writeInfo(into: base + copy * keys.count) } }
+                readAll()  // the gridworld searches its optimal return once an episode, at the first request
+                return allocationCount(readAll)
+            }
+            #expect(infoAllocations == 0, "\(id) \(options): writeInfo allocated \(infoAllocations) times")
+            let expected = Dictionary(uniqueKeysWithValues: zip(keys, values.prefix(keys.count)).filter { !$0.1.isNaN })
+            #expect(!keys.isEmpty && vector.environments[0].info == expected, "\(id) \(options)")
             actions[0] = 0
         }
     }

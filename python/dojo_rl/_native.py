@@ -38,9 +38,8 @@ def _library_path() -> str:
 
 def _load() -> ctypes.CDLL:
     library = ctypes.CDLL(_library_path())  # CDLL calls release the GIL while Dojo works
-    f32, u8, f64, i64 = (ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_double),
-                         ctypes.POINTER(ctypes.c_int64))
-    u64 = ctypes.POINTER(ctypes.c_uint64)
+    # Buffers pass as addresses (ints): numpy's `.ctypes.data_as` costs microseconds a call.
+    f32 = u8 = f64 = i64 = u64 = ctypes.c_void_p
     signatures = {
         "dojo_version": (ctypes.c_char_p, []),
         "dojo_abi_version": (ctypes.c_int32, []),
@@ -51,8 +50,13 @@ def _load() -> ctypes.CDLL:
         "dojo_vector_describe": (ctypes.c_char_p, [ctypes.c_void_p]),
         "dojo_vector_reset": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64, f32, ctypes.c_int64]),
         "dojo_vector_reset_seeds": (ctypes.c_int32, [ctypes.c_void_p, u64, ctypes.c_int64, f32, ctypes.c_int64]),
-        "dojo_vector_reset_copy": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, u64, f32, ctypes.c_int64]),
+        "dojo_vector_reset_copy": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_uint64), f32,
+                                                    ctypes.c_int64]),
         "dojo_vector_set_autoreset": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
+        "dojo_vector_bind": (ctypes.c_int32, [ctypes.c_void_p, f32, ctypes.c_int64, f32, f32, ctypes.c_int64, f32, u8, u8,
+                                              ctypes.c_int64]),
+        "dojo_vector_step_bound": (ctypes.c_int32, [ctypes.c_void_p]),
+        "dojo_vector_bind_infos": (ctypes.c_int32, [ctypes.c_void_p, f64, ctypes.c_int64]),
         "dojo_vector_episodes": (ctypes.c_int32, [ctypes.c_void_p, f64, i64, ctypes.c_int64]),
         "dojo_vector_infos": (ctypes.c_int32, [ctypes.c_void_p, f64, ctypes.c_int64]),
         "dojo_vector_record": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p]),
@@ -89,8 +93,9 @@ def _check(code: int) -> None:
         raise _error()
 
 
-def _pointer(array: np.ndarray, kind):
-    return array.ctypes.data_as(ctypes.POINTER(kind))
+def _pointer(array: np.ndarray, kind=None) -> int:
+    """The address of a C-contiguous array's first element."""
+    return array.__array_interface__["data"][0]
 
 
 def version() -> str:
@@ -118,7 +123,7 @@ class Vector:
     "same_step" (Dojo's and SB3's), "next_step" (Gymnasium's vector default) or "disabled"."""
 
     def __init__(self, env_id: str, options: dict | None = None, copies: int = 1, threads: int = 1,
-                 autoreset: str = "same_step"):
+                 autoreset: str = "same_step", infos: bool = False):
         if not isinstance(env_id, str):
             raise TypeError(f"the environment id must be a string, got {type(env_id).__name__}")
         if autoreset not in AUTORESET_MODES:
@@ -147,12 +152,20 @@ class Vector:
         self.infos = np.zeros((self.copies, len(self.info_keys)), dtype=np.float64)
         self._actions = np.zeros((self.copies, self.description["action_width"]), dtype=np.float32)
         self._frame = np.zeros((self.description["render_height"], self.description["render_width"], 3), dtype=np.uint8)
-        f32, u8 = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8)
-        # Pointers made once: the step passes the same buffers every time.
-        self._step_arguments = (_pointer(self._actions, ctypes.c_float), self._actions.size,
-                                self.observations.ctypes.data_as(f32), self.final_observations.ctypes.data_as(f32),
-                                self.observations.size, self.rewards.ctypes.data_as(f32),
-                                self.terminated.ctypes.data_as(u8), self.truncated.ctypes.data_as(u8), self.copies)
+        self._flat_actions = self._actions.reshape(-1)
+        self._infos_address = _pointer(self.infos)
+        self._one_value = self._flat_actions.size == 1
+        # With `infos`, Dojo rewrites `infos` after every step and reset (no call of its own needed).
+        self.infos_bound = bool(infos) and bool(self.info_keys)
+        if self.infos_bound:
+            _check(_lib.dojo_vector_bind_infos(self._handle, self._infos_address, self.infos.size))
+        # Dojo writes every step's results straight into these arrays and reads the actions from `_actions`.
+        _check(_lib.dojo_vector_bind(self._handle, _pointer(self._actions, ctypes.c_float), self._actions.size,
+                                     _pointer(self.observations, ctypes.c_float),
+                                     _pointer(self.final_observations, ctypes.c_float), self.observations.size,
+                                     _pointer(self.rewards, ctypes.c_float), _pointer(self.terminated, ctypes.c_uint8),
+                                     _pointer(self.truncated, ctypes.c_uint8), self.copies))
+        self._step_bound = _lib.dojo_vector_step_bound
 
     def _live(self):
         if not self._handle:
@@ -164,7 +177,7 @@ class Vector:
         (neither) continuing each copy's generator."""
         if seeds is not None:
             values = np.array([_seed(value) for value in np.asarray(seeds, dtype=object).reshape(-1)], dtype=np.uint64)
-            _check(_lib.dojo_vector_reset_seeds(self._live(), values.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)),
+            _check(_lib.dojo_vector_reset_seeds(self._live(), _pointer(values),
                                                 values.size, _pointer(self.observations, ctypes.c_float),
                                                 self.observations.size))
         elif seed is not None:
@@ -185,15 +198,18 @@ class Vector:
     def step(self, actions):
         """Steps every copy with its row of `actions` (copies × action_width, or one value a copy for discrete actions).
         Returns the arrays `observations`, `rewards`, `terminated`, `truncated`, overwritten by the next step."""
-        values = np.asarray(actions)
-        if values.size != self._actions.size:
-            raise ValueError(f"expected {self._actions.size} action values ({self.copies} copies × "
-                             f"{self.description['action_width']}), got an array of shape {values.shape}")
-        if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
-                or values.dtype == np.bool_):
-            raise TypeError(f"actions must be numbers, got dtype {values.dtype}")
-        self._actions[...] = values.reshape(self._actions.shape)
-        _check(_lib.dojo_vector_step(self._live(), *self._step_arguments))
+        if self._one_value and isinstance(actions, (int, float, np.integer, np.floating)) and not isinstance(actions, bool):
+            self._flat_actions[0] = actions  # one copy, one action value: the common single-environment call
+        else:
+            values = actions if type(actions) is np.ndarray else np.asarray(actions)
+            if values.size != self._flat_actions.size:
+                raise ValueError(f"expected {self._flat_actions.size} action values ({self.copies} copies × "
+                                 f"{self.description['action_width']}), got an array of shape {values.shape}")
+            if values.dtype.kind not in "biuf":
+                raise TypeError(f"actions must be numbers, got dtype {values.dtype}")
+            self._flat_actions[:] = values.reshape(-1)
+        if self._step_bound(self._live()) != 0:
+            raise _error()
         return self.observations, self.rewards, self.terminated, self.truncated
 
     def episodes(self):
@@ -203,13 +219,24 @@ class Vector:
         return self.episode_returns, self.episode_lengths
 
     def info(self, copy: int) -> dict:
-        row = self.infos[int(copy)] if 0 <= int(copy) < self.copies else np.zeros(len(self.info_keys))
-        _check(_lib.dojo_vector_info(self._live(), int(copy), _pointer(row, ctypes.c_double), row.size))
-        return {key: float(value) for key, value in zip(self.info_keys, row) if not np.isnan(value)}
+        """Copy `copy`'s numeric info (also left in row `copy` of `infos`)."""
+        row = self.infos[copy] if self.infos_bound and 0 <= copy < self.copies and self._handle else self.info_row(copy)
+        return {key: value for key, value in zip(self.info_keys, row.tolist()) if value == value}  # NaN: not reported
+
+    def info_row(self, copy: int) -> np.ndarray:
+        """Copy `copy`'s numeric info written into row `copy` of `infos` (NaN where not reported)."""
+        inside = 0 <= copy < self.copies
+        address = self._infos_address + copy * self.infos.strides[0] if inside else self._infos_address
+        if _lib.dojo_vector_info(self._live(), copy, address, len(self.info_keys)) != 0:
+            raise _error()
+        return self.infos[copy]
 
     def all_infos(self) -> np.ndarray:
         """Every copy's numeric info, (copies, len(info_keys)); NaN where a copy does not report a key."""
-        _check(_lib.dojo_vector_infos(self._live(), _pointer(self.infos, ctypes.c_double), self.infos.size))
+        if self.infos_bound:
+            self._live()
+            return self.infos
+        _check(_lib.dojo_vector_infos(self._live(), self._infos_address, self.infos.size))
         return self.infos
 
     def render(self, copy: int = 0) -> np.ndarray:

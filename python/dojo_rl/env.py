@@ -47,7 +47,7 @@ class DojoEnv(gym.Env):
     def __init__(self, env_id: str, render_mode: str | None = None, record_dir=None, **options):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self._vector = Vector(env_id, options, copies=1, threads=1, autoreset="disabled")
+        self._vector = Vector(env_id, options, copies=1, threads=1, autoreset="disabled", infos=True)
         description = self._vector.description
         self.render_mode = render_mode
         self.metadata = dict(self.metadata, render_fps=description["render_fps"])

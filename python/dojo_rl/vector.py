@@ -39,9 +39,11 @@ class DojoVectorEnv(VectorEnv):
 
     `autoreset_mode`: "next_step" (Gymnasium's default: the step after an episode ends resets that copy, ignoring its
     action), "same_step" (reset at once; the ended episode's last observation is in `info["final_obs"]`, its episode
-    statistics in `info["final_info"]`, but the environment's metrics then describe the new episode), or "disabled" (reset ended copies with `reset(options={"reset_mask": mask})`).
+    statistics in `info["final_info"]`, but the environment's metrics then describe the new episode), or
+    "disabled" (reset ended copies with `reset(options={"reset_mask": mask})`).
 
-    `info` holds the environment's numeric metrics as arrays with Gymnasium's `_key` masks. With
+    `info` holds the environment's numeric metrics, every copy's at every step, as arrays with Gymnasium's `_key`
+    masks (Dojo writes them beside the observations; `infos=False` leaves them out, for the last microseconds). With
     `episode_statistics=True` it also holds, for copies whose episode ended, `info["episode"]` = {"r": return, "l":
     length, "t": seconds since creation} with mask `info["_episode"]`, as Gymnasium's `RecordEpisodeStatistics`
     writes them but counted by Dojo (leave it off when wrapping in `RecordEpisodeStatistics`, which refuses a key
@@ -49,7 +51,8 @@ class DojoVectorEnv(VectorEnv):
     """
 
     def __init__(self, env_id: str, num_envs: int = 1, threads: int | None = None, autoreset_mode="next_step",
-                 render_mode: str | None = None, copy: bool = True, episode_statistics: bool = False, **options):
+                 render_mode: str | None = None, copy: bool = True, episode_statistics: bool = False, infos: bool = True,
+                 **options):
         mode = _autoreset_mode(autoreset_mode)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -57,7 +60,7 @@ class DojoVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         options.pop("max_episode_steps", None)  # Dojo's environments truncate by their own options
         self._vector = Vector(env_id, options, copies=int(num_envs), threads=threads or os.cpu_count() or 1,
-                              autoreset=_DOJO_NAMES[mode])
+                              autoreset=_DOJO_NAMES[mode], infos=infos)
         description = self._vector.description
         self.num_envs = int(num_envs)
         self.single_observation_space = space(description["observation"])
@@ -68,6 +71,7 @@ class DojoVectorEnv(VectorEnv):
         self.render_mode = render_mode
         self.copy = copy
         self.episode_statistics = episode_statistics
+        self.infos = bool(infos)
         self._shape = (self.num_envs,) + self.single_observation_space.shape
         self._discrete = description["action"]["type"] == "discrete"
         # Views of Dojo's buffers in the batched observation shape, made once.
@@ -128,18 +132,25 @@ class DojoVectorEnv(VectorEnv):
                 self._out(terminated), self._out(truncated), infos)
 
     def _infos(self, mask) -> dict:
-        """The environments' numeric info as Gymnasium's vector info: an array per key and a `_key` mask."""
+        """The environments' numeric info as Gymnasium's vector info: an array per key and a `_key` mask (only the copies
+        in `mask`, when given)."""
         infos = {}
-        if not self._vector.info_keys:
+        if not self._vector.info_keys or not self.infos:
             return infos
         values = self._vector.all_infos()
+        present = ~np.isnan(values)
+        if mask is not None:
+            present &= mask[:, None]
+        # One reduction for every key (a reduction per key costs more than the step).
+        complete, partial = present.all(axis=0).tolist(), present.any(axis=0).tolist()
         for k, key in enumerate(self._vector.info_keys):
-            present = ~np.isnan(values[:, k])
-            if mask is not None:
-                present &= mask
-            if present.any():
-                infos[key] = np.where(present, values[:, k], 0.0)
-                infos["_" + key] = present
+            if complete[k]:
+                infos[key] = values[:, k].copy()
+            elif partial[k]:
+                infos[key] = np.where(present[:, k], values[:, k], 0.0)
+            else:
+                continue
+            infos["_" + key] = present[:, k].copy()
         return infos
 
     def render(self):
@@ -153,7 +164,8 @@ class DojoVectorEnv(VectorEnv):
 
 def make_vec(env_id: str, num_envs: int = 1, **kwargs) -> DojoVectorEnv:
     """A native vector environment for a Gymnasium id of this package ("Dojo/Highway-v0") or a Dojo id ("highway");
-    keyword arguments as `DojoVectorEnv` (threads, autoreset_mode, copy, episode_statistics, render_mode) and the environment's options."""
+    keyword arguments as `DojoVectorEnv` (threads, autoreset_mode, copy, episode_statistics, infos, render_mode) and
+    the environment's options."""
     from . import gymnasium_ids
 
     ids = gymnasium_ids()

@@ -153,3 +153,29 @@ def test_bad_input_raises_python_exceptions():
     env.close()
     with pytest.raises(dojo_rl.DojoError, match="closed"):
         env.step(np.zeros(2, dtype=np.int64))
+
+
+def test_infos_every_step_or_none():
+    full = dojo_rl.make_vec("Dojo/HighwayFast-v0", num_envs=6, duration="3")
+    none = dojo_rl.make_vec("Dojo/HighwayFast-v0", num_envs=6, duration="3", infos=False)
+    single = [gymnasium.make("Dojo/HighwayFast-v0", duration="3") for _ in range(6)]
+    full.reset(seed=2)
+    none.reset(seed=2)
+    resetting = [False] * 6
+    for i, env in enumerate(single):
+        env.reset(seed=2 + i)
+    ends = 0
+    for actions in actions_for(full.action_space, 40, 5):
+        *_, everything = full.step(actions)
+        *_, nothing = none.step(actions)
+        assert nothing == {}
+        for i, env in enumerate(single):
+            if resetting[i]:  # next-step autoreset: this step reset the copy
+                _, info = env.reset()
+                resetting[i] = False
+            else:
+                _, _, terminated, truncated, info = env.step(actions[i])
+                resetting[i] = terminated or truncated
+                ends += resetting[i]
+            assert all(everything["_" + key][i] and everything[key][i] == value for key, value in info.items())
+    assert ends >= 6
