@@ -141,9 +141,9 @@ def part_a(args):
 # Part b: vector environments
 
 
-def dojo_vec_rate(gym_id, num_envs, threads, seconds, rounds):
+def dojo_vec_rate(gym_id, num_envs, threads, seconds, rounds, **settings):
     import dojo_rl
-    env = dojo_rl.make_vec(gym_id, num_envs=num_envs, threads=threads)
+    env = dojo_rl.make_vec(gym_id, num_envs=num_envs, threads=threads, **settings)
     env.reset(seed=0)
     n = int(env.single_action_space.n)
     actions = np.random.default_rng(0).integers(0, n, size=(256, num_envs))
@@ -179,11 +179,14 @@ def envpool_rate(num_envs, threads, seconds, rounds):
 
 def part_b(args, anchor_rates):
     rows = []
-    for num_envs, threads in ((1, 1), (8, 1), (64, 1), (64, 2)):
+    # Dojo's defaults (infos every step, copies of the arrays), then lean: no infos, Dojo's own arrays (copy=False).
+    lean = {"infos": False, "copy": False}
+    for num_envs, threads, settings in ((1, 1, {}), (8, 1, {}), (64, 1, {}), (64, 1, lean), (64, 2, {}), (64, 2, lean)):
         with cores(args.cpu if threads == 1 else None):
-            dojo = dojo_vec_rate("Dojo/CartPole-v1", num_envs, threads, args.seconds, 16)
+            dojo = dojo_vec_rate("Dojo/CartPole-v1", num_envs, threads, args.seconds, 16, **settings)
             anchor = envpool_rate(num_envs, threads, args.seconds, 16)
-        rows.append((f"make_vec Dojo/CartPole-v1 x{num_envs}, {threads} thread{'s' * (threads > 1)}",
+        rows.append((f"make_vec Dojo/CartPole-v1 x{num_envs}, {threads} thread{'s' * (threads > 1)}"
+                     + (", infos=False, copy=False" if settings else ""),
                      steps_per_second(dojo), f"EnvPool CartPole-v1 x{num_envs}, num_threads={threads}",
                      steps_per_second(anchor), f"{dojo / anchor:.1f}x"))
     highway = anchor_rates.get("highway-fast-v0")

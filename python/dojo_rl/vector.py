@@ -54,6 +54,9 @@ class DojoVectorEnv(VectorEnv):
                  render_mode: str | None = None, copy: bool = True, episode_statistics: bool = False, infos: bool = True,
                  **options):
         mode = _autoreset_mode(autoreset_mode)
+        for name, value in (("copy", copy), ("episode_statistics", episode_statistics), ("infos", infos)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -137,20 +140,18 @@ class DojoVectorEnv(VectorEnv):
         infos = {}
         if not self._vector.info_keys or not self.infos:
             return infos
-        values = self._vector.all_infos()
-        present = ~np.isnan(values)
+        # One array of columns and one of masks, fresh each call; each key gets a row of both (views).
+        columns = self._vector.all_infos().T.copy()
+        masks = ~np.isnan(columns)
         if mask is not None:
-            present &= mask[:, None]
-        # One reduction for every key (a reduction per key costs more than the step).
-        complete, partial = present.all(axis=0).tolist(), present.any(axis=0).tolist()
+            masks &= mask[None, :]
+        if not masks.all():
+            columns = np.where(masks, columns, 0.0)
+        present = masks.any(axis=1).tolist()
         for k, key in enumerate(self._vector.info_keys):
-            if complete[k]:
-                infos[key] = values[:, k].copy()
-            elif partial[k]:
-                infos[key] = np.where(present[:, k], values[:, k], 0.0)
-            else:
-                continue
-            infos["_" + key] = present[:, k].copy()
+            if present[k]:
+                infos[key] = columns[k]
+                infos["_" + key] = masks[k]
         return infos
 
     def render(self):

@@ -130,6 +130,8 @@ def test_bad_input_raises_python_exceptions():
         dojo_rl.make_vec("cartpol", num_envs=2)
     with pytest.raises(ValueError, match="num_envs"):
         dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=0)
+    with pytest.raises(TypeError, match="infos must be True or False"):
+        dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=2, infos="none")
     with pytest.raises(ValueError, match="autoreset_mode"):
         dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=2, autoreset_mode="sometimes")
     with pytest.raises(dojo_rl.DojoError, match="max_steps"):
