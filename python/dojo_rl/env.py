@@ -78,9 +78,9 @@ class DojoEnv(gym.Env):
         return self._observation(self._vector.observations[0]), self._vector.info(0)
 
     def step(self, action):
-        observations, rewards, terminated, truncated = self._vector.step(np.asarray(action))
-        return (self._observation(observations[0]), float(rewards[0]), bool(terminated[0]), bool(truncated[0]),
-                self._vector.info(0))
+        observations, rewards, terminated, truncated = self._vector.step(action)
+        return (self._observation(observations[0]), float(rewards[0]), bool(terminated[0]),
+                bool(truncated[0]), self._vector.info(0))
 
     def render(self):
         return self._vector.render(0) if self.render_mode == "rgb_array" else None
