@@ -22,7 +22,8 @@ def library() -> pathlib.Path:
     if named:
         path = pathlib.Path(named)
         if not path.is_file():
-            raise SystemExit(f"DOJO_LIBRARY names {named!r}, which is not a file; build it with "
+            where = "" if path.is_absolute() else f" (pip builds in {pathlib.Path.cwd()}: give an absolute path)"
+            raise SystemExit(f"DOJO_LIBRARY names {named!r}, which is not a file{where}; build it with "
                              "`swift build -c release --product dojo-c` or unset DOJO_LIBRARY")
         return path
     if not (CHECKOUT / "Package.swift").is_file():
@@ -38,7 +39,8 @@ def library() -> pathlib.Path:
 
 
 class BuildWithLibrary(build_py):
-    """build_py, then the Swift library copied beside the package's modules."""
+    """build_py, then the Swift library copied beside the package's modules, and a .pth file that registers the
+    Dojo/ ids when Gymnasium is imported (Gymnasium 1.x no longer loads entry points; see _dojo_rl_gymnasium.py)."""
 
     def run(self):
         super().run()
@@ -47,6 +49,8 @@ class BuildWithLibrary(build_py):
         target = pathlib.Path(self.build_lib) / "dojo_rl" / "libdojo-c.so"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(library(), target)
+        hook = pathlib.Path(self.build_lib) / "dojo_rl_gymnasium.pth"
+        hook.write_text("import _dojo_rl_gymnasium; _dojo_rl_gymnasium.install()\n")
 
 
 class NativeDistribution(Distribution):

@@ -4,16 +4,7 @@ from ._native import DojoError, Policy, Vector, environments, load_policy, versi
 from .env import DojoEnv, space
 from .vector import DojoVectorEnv, make_vec
 
-# Gymnasium ids of Dojo's environments: (Dojo id, options). Environments not named here register as Dojo/<Id>-v0.
-NAMED = {
-    "Dojo/CartPole-v1": ("cartpole", {}),
-    "Dojo/GridWorld-v0": ("gridworld", {}),
-    "Dojo/Highway-v0": ("highway", {"scenario": "highway"}),
-    "Dojo/HighwayFast-v0": ("highway", {"scenario": "highway-fast"}),
-    "Dojo/Merge-v0": ("highway", {"scenario": "merge"}),
-    "Dojo/ArmReach-v0": ("arm", {"task": "reach"}),
-    "Dojo/ArmPush-v0": ("arm", {"task": "push"}),
-}
+from _dojo_rl_gymnasium import NAMED, register
 
 
 def gymnasium_ids() -> dict:
@@ -27,16 +18,11 @@ def gymnasium_ids() -> dict:
 
 
 def register_environments() -> None:
-    """Registers every Dojo environment with Gymnasium. Importing the package does it; so does Gymnasium 0.26–0.29's
-    `gymnasium.envs` entry point. Gymnasium 1.x no longer loads entry points, so there `import dojo_rl` first, or
-    name the module in the id: `gymnasium.make("dojo_rl:Dojo/CartPole-v1")`."""
-    import gymnasium
-
-    for gym_id, (dojo_id, options) in gymnasium_ids().items():
-        if gym_id not in gymnasium.registry:
-            gymnasium.register(id=gym_id, entry_point="dojo_rl.env:DojoEnv",
-                               vector_entry_point="dojo_rl.vector:DojoVectorEnv", kwargs=dict(options, env_id=dojo_id),
-                               disable_env_checker=False)
+    """Registers every Dojo environment with Gymnasium. Importing the package does it; an installed package also
+    registers the named ids when Gymnasium is imported (see _dojo_rl_gymnasium), since Gymnasium 1.x no longer loads
+    the `gymnasium.envs` entry point (declared for 0.26–0.29). `gymnasium.make("dojo_rl:Dojo/CartPole-v1")` works
+    everywhere."""
+    register(gymnasium_ids())
 
 
 __all__ = ["DojoEnv", "DojoError", "DojoVectorEnv", "Policy", "Vector", "environments", "gymnasium_ids", "load_policy",

@@ -54,6 +54,7 @@ class DojoEnv(gym.Env):
         self.observation_space = space(description["observation"])
         self.action_space = space(description["action"])
         self._observation_shape = self.observation_space.shape
+        self._observation_row = self._vector.observations[0].reshape(self._observation_shape)  # a view, made once
         self.action_names = description["action_names"]
         self._env_id = env_id
         self._record_dir = None if record_dir is None else pathlib.Path(record_dir)
@@ -61,9 +62,6 @@ class DojoEnv(gym.Env):
             raise DojoError(f"record_dir {str(record_dir)!r} is not a folder; create it first")
         self._episodes_recorded = 0
         self.replay_paths: list[pathlib.Path] = []
-
-    def _observation(self, row: np.ndarray) -> np.ndarray:
-        return row.reshape(self._observation_shape).copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -75,12 +73,13 @@ class DojoEnv(gym.Env):
             self._vector.record(0, path)
             self._episodes_recorded += 1
             self.replay_paths.append(path)
-        return self._observation(self._vector.observations[0]), self._vector.info(0)
+        return self._observation_row.copy(), self._vector.info(0)
 
     def step(self, action):
-        observations, rewards, terminated, truncated = self._vector.step(action)
-        return (self._observation(observations[0]), float(rewards[0]), bool(terminated[0]),
-                bool(truncated[0]), self._vector.info(0))
+        vector = self._vector
+        vector.step(action)
+        return (self._observation_row.copy(), vector.rewards.item(0), vector.terminated.item(0),
+                vector.truncated.item(0), vector.info(0))
 
     def render(self):
         return self._vector.render(0) if self.render_mode == "rgb_array" else None

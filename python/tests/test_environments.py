@@ -100,3 +100,16 @@ def test_gridworld_options_and_map_file(tmp_path):
     observation, _ = env.reset(seed=0)
     assert observation.shape == env.observation_space.shape
     env.close()
+
+
+def test_installed_package_registers_the_ids_when_gymnasium_is_imported():
+    import site
+    import sys
+
+    folders = site.getsitepackages() + [site.getusersitepackages()]
+    if not any(pathlib.Path(folder, "dojo_rl_gymnasium.pth").is_file() for folder in folders):
+        pytest.skip("dojo-rl is not installed with its .pth (an editable install or PYTHONPATH)")
+    script = ("import sys, gymnasium; assert 'dojo_rl' not in sys.modules; "
+              "env = gymnasium.make('Dojo/CartPole-v1'); env.reset(seed=1); print(type(env.unwrapped).__name__)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=""))
+    assert result.returncode == 0 and result.stdout.strip() == "DojoEnv", result.stderr
