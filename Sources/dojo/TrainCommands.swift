@@ -39,6 +39,13 @@ struct Train: ParsableCommand {
               dojo train cartpole --agent ppo --set n_steps=64
               dojo train --preset arm-reach-ppo
               dojo train --resume runs/gridworld-four-rooms-dqn-seed0
+              dojo train cartpole --agent ppo --seeds 0-4     (runs/cartpole-ppo/seed0 … seed4)
+              dojo train --resume runs/cartpole-ppo          (continue every seed of a group)
+
+            --seeds trains one run per seed as separate processes (--jobs at a time,
+            one thread each) into a group folder with group.json, a log per seed
+            and summary.md; each run is the run --seed would train, bit for bit.
+            Ctrl-C stops them all at a checkpoint; --resume FOLDER continues them.
             """)
 
     @Argument(help: "Environment id (see `dojo envs`); default: the preset's.")
@@ -52,6 +59,11 @@ struct Train: ParsableCommand {
     var steps: Int?
     @Option(help: "Run seed (environments, exploration, initialization, sampling).")
     var seed: UInt64?
+    @Option(help: ArgumentHelp("Train one run per seed, as parallel processes, into a group folder (--out, default runs/<name>): 0-4, or 0,3,7.",
+                               valueName: "seeds"))
+    var seeds: String?
+    @Option(help: "Runs trained at once with --seeds (default: the number of cores); each run uses one thread.")
+    var jobs: Int?
     @Option(help: "Environment copies stepped in lockstep.")
     var envs: Int?
     @Option(help: "Run directory (default: runs/<preset>-seed<S>).")
@@ -73,9 +85,13 @@ struct Train: ParsableCommand {
             throw ValidationError("--steps must be in 1...\(RunConfig.maximumTimesteps) (got \(steps)).")
         }
         if let envs, envs < 1 || envs > 1024 { throw ValidationError("--envs must be in 1...1024 (got \(envs)).") }
+        if let jobs, jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be in 1...64 (got \(jobs)).") }
+        if seeds != nil, seed != nil { throw ValidationError("--seeds and --seed exclude each other: --seeds 3-3 trains seed 3 alone in a group.") }
+        if seeds != nil, watch { throw ValidationError("--watch shows one run; train one seed with --seed to watch it.") }
+        if jobs != nil, seeds == nil, resume == nil { throw ValidationError("--jobs goes with --seeds (or --resume of a group).") }
         if let resume {
             // A resumed run continues exactly as configured; only its budget can grow.
-            let changes = [(environment != nil, "an environment"), (agent != nil, "--agent"), (preset != nil, "--preset"),
+            let changes = [(environment != nil, "an environment"), (agent != nil, "--agent"), (preset != nil, "--preset"), (seeds != nil, "--seeds"),
                            (seed != nil, "--seed"), (envs != nil, "--envs"), (out != nil, "--out"), (config != nil, "--config"),
                            (!options.isEmpty, "--option"), (!overrides.isEmpty, "--set")].filter(\.0).map(\.1)
             if !changes.isEmpty {
@@ -88,6 +104,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         BLASThreads.set(compute.threads)
+        if let seeds { return try trainGroup(seeds: RunGroup.parseSeeds(seeds)) }
+        if let resume, let group = try RunGroup.read(from: resume) {
+            return try SeedGroupTraining(folder: resume, group: group, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                         steps: steps).run()
+        }
         installInterruptHandler()
         let trainer: any Trainer
         if let resume {
@@ -132,6 +153,39 @@ struct Train: ParsableCommand {
               dojo replay \(directory)/best_episode.replay --verify   check the best evaluation episode
               \(openCommand) \(directory)/learning_curve.png, or: tensorboard --logdir \(directory)/tensorboard
             """)
+    }
+
+    /// Trains one run per seed into a new group folder; the settings are checked once, here, before any process starts.
+    func trainGroup(seeds: [UInt64]) throws {
+        var request = RunRequest()
+        request.environment = environment
+        request.agent = agent
+        request.preset = preset
+        request.configFile = config
+        request.options = try parseOptionAssignments(options)
+        request.overrides = overrides
+        request.steps = steps
+        request.envs = envs
+        let resolved = try request.resolve()
+        let folder = out ?? Self.freshDirectory("runs/\(resolved.preset ?? "\(resolved.env)-\(resolved.agent)")")
+        if FileManager.default.fileExists(atPath: folder) {
+            throw ValidationError("\(folder) exists; Dojo never mixes runs into a folder it did not make. Continue it with "
+                                  + "dojo train --resume \(folder), or choose another --out.")
+        }
+        var arguments: [String] = environment.map { [$0] } ?? []
+        if let agent { arguments += ["--agent", agent] }
+        if let preset { arguments += ["--preset", preset] }
+        if let steps { arguments += ["--steps", "\(steps)"] }
+        if let envs { arguments += ["--envs", "\(envs)"] }
+        if let config { arguments += ["--config", URL(fileURLWithPath: config).standardizedFileURL.path] }
+        for option in options { arguments += ["--option", option] }
+        for assignment in overrides { arguments += ["--set", assignment] }
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw TrainingError.cannotWrite(folder, error.localizedDescription)
+        }
+        let group = RunGroup(name: URL(fileURLWithPath: folder).lastPathComponent, seeds: seeds, arguments: arguments)
+        try group.write(to: folder)
+        try SeedGroupTraining(folder: folder, group: group, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, steps: nil).run()
     }
 
     /// `base`, or `base-2`, `base-3`, … if it exists.
