@@ -17,10 +17,14 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     /// The buffer dojo_vector_bind_infos bound (copies × info keys), written after every step and reset.
     var boundInfos: UnsafeMutablePointer<Double>?
 
+    /// Writes every copy's info into `values` (copies × info keys).
+    func writeInfos(into values: UnsafeMutablePointer<Double>) {
+        for copy in 0..<vector.count { vector.environments[copy].writeInfo(into: values + copy * infoKeys.count) }
+    }
+
     /// Writes every copy's info into the bound buffer, if one is bound.
     func writeBoundInfos() {
-        guard let boundInfos else { return }
-        for copy in 0..<vector.count { vector.environments[copy].writeInfo(into: boundInfos + copy * infoKeys.count) }
+        if let boundInfos { writeInfos(into: boundInfos) }
     }
     /// (copies) The seed copy i's episode started from, while that episode has not stepped yet (nil after an unseeded
     /// reset or an autoreset): a recording must start from a known seed.
@@ -430,9 +434,8 @@ public func dojo_vector_info(_ vector: OpaquePointer?, _ copy: Int32, _ values: 
 public func dojo_vector_infos(_ vector: OpaquePointer?, _ values: UnsafeMutablePointer<Double>?, _ valuesCount: Int64) -> Int32 {
     vectors.with(vector, -1) { handle in
         guard let values else { throw InterfaceError("values is NULL") }
-        let keys = handle.infoKeys
-        try checkCount(valuesCount, handle.vector.count * keys.count, "values")
-        for copy in 0..<handle.vector.count { handle.vector.environments[copy].writeInfo(into: values + copy * keys.count) }
+        try checkCount(valuesCount, handle.vector.count * handle.infoKeys.count, "values")
+        handle.writeInfos(into: values)
         return 0
     }
 }

@@ -117,17 +117,7 @@ struct Train: ParsableCommand {
             trainer = try makeTrainer(config: config, directory: resume, resume: true)
             print("resuming \(resume) at step \(trainer.step) of \(config.totalTimesteps)")
         } else {
-            var request = RunRequest()
-            request.environment = environment
-            request.agent = agent
-            request.preset = preset
-            request.configFile = config
-            request.options = try parseOptionAssignments(options)
-            request.overrides = overrides
-            request.steps = steps
-            request.seed = seed
-            request.envs = envs
-            let config = try request.resolve()
+            let config = try request().resolve()
             let directory = out ?? Self.freshDirectory("runs/\(config.preset ?? "\(config.env)-\(config.agent)")-seed\(config.seed)")
             trainer = try makeTrainer(config: config, directory: directory)
             print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : optionList(config.envOptions) + " ")"
@@ -155,8 +145,8 @@ struct Train: ParsableCommand {
             """)
     }
 
-    /// Trains one run per seed into a new group folder; the settings are checked once, here, before any process starts.
-    func trainGroup(seeds: [UInt64]) throws {
+    /// The run these flags ask for.
+    func request() throws -> RunRequest {
         var request = RunRequest()
         request.environment = environment
         request.agent = agent
@@ -165,8 +155,14 @@ struct Train: ParsableCommand {
         request.options = try parseOptionAssignments(options)
         request.overrides = overrides
         request.steps = steps
+        request.seed = seed
         request.envs = envs
-        let resolved = try request.resolve()
+        return request
+    }
+
+    /// Trains one run per seed into a new group folder; the settings are checked once, here, before any process starts.
+    func trainGroup(seeds: [UInt64]) throws {
+        let resolved = try request().resolve()
         let folder = out ?? Self.freshDirectory("runs/\(resolved.preset ?? "\(resolved.env)-\(resolved.agent)")")
         if FileManager.default.fileExists(atPath: folder) {
             throw ValidationError("\(folder) exists; Dojo never mixes runs into a folder it did not make. Continue it with "
