@@ -38,10 +38,12 @@ struct InterfaceError: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// A C string from the caller, or an error naming the argument.
+/// A C string from the caller, or an error naming the argument. Bytes that are not UTF-8 are refused rather than
+/// repaired: a repaired path would name another file than the caller's.
 func text(_ pointer: UnsafePointer<CChar>?, _ argument: String) throws -> String {
     guard let pointer else { throw InterfaceError("\(argument) is NULL; pass a C string") }
-    return String(cString: pointer)
+    guard let text = String(validatingCString: pointer) else { throw InterfaceError("\(argument) is not valid UTF-8; pass UTF-8 text") }
+    return text
 }
 
 // MARK: Handles
