@@ -43,7 +43,7 @@ public func dojo_policy_load(_ runDirectory: UnsafePointer<CChar>?, _ checkpoint
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
             throw InterfaceError("checkpoint \(quotedForMessage(name)) must name a folder of \(directory)/checkpoints (\"best\", \"last\" or a step)")
         }
-        return policies.insert(try PolicyHandle(directory: directory, checkpoint: name))
+        return try policies.insert(try PolicyHandle(directory: directory, checkpoint: name))
     }
 }
 

@@ -273,7 +273,7 @@ public func dojo_vector_create(_ id: UnsafePointer<CChar>?, _ optionsJSON: Unsaf
                 }
             }
         }
-        return vectors.insert(try VectorHandle(id: id, options: options, copies: Int(copies), threads: Int(threads)))
+        return try vectors.insert(try VectorHandle(id: id, options: options, copies: Int(copies), threads: Int(threads)))
     }
 }
 

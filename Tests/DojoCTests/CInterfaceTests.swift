@@ -147,6 +147,12 @@ private struct CVector: @unchecked Sendable {
         #expect(dojo_vector_describe(c.pointer) == nil)
         dojo_vector_destroy(c.pointer)  // twice: ignored
         dojo_vector_destroy(nil)
+        // A destroyed handle stays dead while new vectors are made (the allocator hands out freed addresses again).
+        for _ in 0..<20 {
+            let again = try #require(CVector("cartpole", copies: 2))
+            defer { dojo_vector_destroy(again.pointer) }
+            #expect(again.pointer != c.pointer && dojo_vector_describe(c.pointer) == nil)
+        }
     }
 
     @Test("A copy recorded through the C interface writes a replay that re-simulates bit for bit; no file is ever replaced")
