@@ -68,8 +68,9 @@ let package = Package(
         ]),
         // The C interface to the simulator (include/dojo.h).
         .target(name: "DojoC", dependencies: ["Environments", "Sim", "Training"], swiftSettings: hotLoopSettings),
-        // Fuzzing: one harness per reader of untrusted files, and the libFuzzer binary scripts/fuzz.sh builds.
-        .target(name: "FuzzHarness", dependencies: ["Training", "Environments", "Sim", "Neural"]),
+        // Fuzzing: one harness per reader of untrusted files and one for the C interface, and the libFuzzer binary
+        // scripts/fuzz.sh builds.
+        .target(name: "FuzzHarness", dependencies: ["Training", "Environments", "Sim", "Neural", "DojoC"]),
         .executableTarget(name: "DojoFuzz", dependencies: ["FuzzHarness"]),
 
         // Test support shared by every test target.

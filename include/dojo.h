@@ -9,7 +9,8 @@
  *    failure. After a failure, dojo_last_error() gives a message naming what was wrong and what was expected. The
  *    message belongs to the calling thread and stays valid until that thread's next failing call.
  *  - Nothing traps on bad input: unknown environment ids, bad options, buffers of the wrong size, actions outside the
- *    action space and destroyed handles are all reported as errors.
+ *    action space and destroyed handles are all reported as errors. Strings (ids, options, paths) must be UTF-8; other
+ *    bytes are refused, never repaired. A handle is never reused, so a destroyed one stays an error.
  *  - Buffers are owned by the caller and sized in elements (not bytes). Observations are float32, row-major
  *    (copies x observation_size); actions are float32 (copies x action_width; a discrete action is its index as a
  *    float). Nothing is allocated per step.
@@ -46,7 +47,8 @@ const char *dojo_environments_json(void);
 typedef struct dojo_vector dojo_vector;
 
 /* Creates `copies` copies of environment `id` with options given as a JSON object of strings
- * ({"map": "key-door"}; NULL or "" for none), stepped on up to `threads` threads. NULL on failure. */
+ * ({"map": "key-door"}; numbers and true/false are taken as their text; at most 65,536 bytes; NULL or "" for none),
+ * stepped on up to `threads` threads. NULL on failure. */
 dojo_vector *dojo_vector_create(const char *id, const char *options_json, int32_t copies, int32_t threads);
 
 /* Destroys a vector (NULL is ignored). Using it afterwards is reported as an error, not undefined behaviour. */
@@ -83,7 +85,8 @@ int32_t dojo_vector_set_autoreset(dojo_vector *vector, int32_t mode);
  * episode's first observation; with next-step autoreset `observations` holds the last observation and the copy's next
  * step resets it (reward 0, not terminated or truncated, action unused); with autoreset disabled, stepping an ended
  * copy before resetting it is an error. Every used action is checked against the action space before any copy moves.
- * If a finished replay cannot be written the call fails, but the step happened and the outputs are written. */
+ * If a copy's simulation diverged (its episode ends as terminated) or a finished replay cannot be written, the call
+ * fails, but the step happened and the outputs are written. */
 int32_t dojo_vector_step(dojo_vector *vector, const float *actions, int64_t actions_count, float *observations,
                          float *final_observations, int64_t observations_count, float *rewards, uint8_t *terminated,
                          uint8_t *truncated, int64_t copies_count);

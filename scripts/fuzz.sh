@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer binary (once; SwiftPM rebuilds only what changed) and fuzzes one target, or all of them.
 #
-#   scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]   TARGET: map, replay, safetensors, config, state, or all
+#   scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]   TARGET: map, replay, safetensors, config, state, c-interface, or all
 #
 # Seeds come from fuzz/corpus/TARGET (committed); inputs libFuzzer finds interesting go to .build-fuzz/corpus/TARGET
 # (not committed); crashing inputs are written to fuzz/crashers/TARGET/. Commit a crasher together with its fix:
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(map replay safetensors config state)
+targets=(map replay safetensors config state c-interface)
 if [[ $# -lt 2 ]]; then
     echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer flags]; TARGET is one of: ${targets[*]} all" >&2
     exit 2

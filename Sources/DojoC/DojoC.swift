@@ -38,10 +38,12 @@ struct InterfaceError: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// A C string from the caller, or an error naming the argument.
+/// A C string from the caller, or an error naming the argument. Bytes that are not UTF-8 are refused rather than
+/// repaired: a repaired path would name another file than the caller's.
 func text(_ pointer: UnsafePointer<CChar>?, _ argument: String) throws -> String {
     guard let pointer else { throw InterfaceError("\(argument) is NULL; pass a C string") }
-    return String(cString: pointer)
+    guard let text = String(validatingCString: pointer) else { throw InterfaceError("\(argument) is not valid UTF-8; pass UTF-8 text") }
+    return text
 }
 
 // MARK: Handles
@@ -51,8 +53,12 @@ protocol CHandle: AnyObject, Sendable {
     var lock: NSLock { get }
 }
 
-/// The live objects of one kind by address: a destroyed or foreign pointer is found missing instead of being
-/// dereferenced.
+/// Handle numbers, shared by every table (a handle of one kind is never live in another) and never reused.
+private let nextHandle = Atomic<UInt>(1)
+
+/// The live objects of one kind by handle: a destroyed or foreign pointer is found missing instead of being
+/// dereferenced. A handle is a number, not the object's address, so a destroyed handle never comes back to life as a
+/// new object that happens to be allocated at the same address.
 final class HandleTable<Object: CHandle>: Sendable {
     private let live = Mutex<[UInt: Object]>([:])
     /// What the handles are, for messages ("vector", "policy").
@@ -62,10 +68,13 @@ final class HandleTable<Object: CHandle>: Sendable {
 
     init(kind: String, maker: String) { self.kind = kind; self.maker = maker }
 
-    func insert(_ object: Object) -> OpaquePointer {
-        let pointer = Unmanaged.passUnretained(object).toOpaque()
-        live.withLock { $0[UInt(bitPattern: pointer)] = object }
-        return OpaquePointer(pointer)
+    func insert(_ object: Object) throws -> OpaquePointer {
+        // Multiples of 16, as aligned addresses would be.
+        guard let pointer = OpaquePointer(bitPattern: nextHandle.add(1, ordering: .relaxed).oldValue << 4) else {
+            throw InterfaceError("no \(kind) handles are left in this process")
+        }
+        live.withLock { $0[UInt(bitPattern: UnsafeRawPointer(pointer))] = object }
+        return pointer
     }
 
     /// The object `pointer` names, or an error for NULL and for handles already destroyed.

@@ -39,11 +39,11 @@ let policies = HandleTable<PolicyHandle>(kind: "policy", maker: "dojo_policy_loa
 public func dojo_policy_load(_ runDirectory: UnsafePointer<CChar>?, _ checkpoint: UnsafePointer<CChar>?) -> OpaquePointer? {
     guarded(nil) {
         let directory = try text(runDirectory, "run_directory")
-        let name = checkpoint.map { String(cString: $0) } ?? "best"
+        let name = try checkpoint.map { try text($0, "checkpoint") } ?? "best"
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
             throw InterfaceError("checkpoint \(quotedForMessage(name)) must name a folder of \(directory)/checkpoints (\"best\", \"last\" or a step)")
         }
-        return policies.insert(try PolicyHandle(directory: directory, checkpoint: name))
+        return try policies.insert(try PolicyHandle(directory: directory, checkpoint: name))
     }
 }
 

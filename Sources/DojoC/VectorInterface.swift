@@ -72,7 +72,7 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     }
 
     /// Checks every used action against the action space, steps every copy and records the copies being recorded.
-    /// Returns why a finished replay could not be written (the step itself happened), or nil.
+    /// Returns what went wrong in a step that happened (a diverged simulation, a replay that could not be written), or nil.
     func step(checking actions: UnsafePointer<Float>) throws -> String? {
         guard hasReset else { throw InterfaceError("step before reset: call dojo_vector_reset first") }
         try checkActions(actions)
@@ -82,14 +82,16 @@ final class VectorHandle: CHandle, @unchecked Sendable {
         vector.step(actions)
         writeBoundInfos()
         // A simulation that diverged terminates its episode (with same-step autoreset the reset has cleared it already).
+        // It is reported once the step is booked: the step happened, so recordings and seeds must follow it.
+        var diverged: String?
         for copy in 0..<vector.count where vector.terminated[copy] {
-            if let failure = vector.environments[copy].failure { throw InterfaceError("copy \(copy): \(failure)") }
+            if let failure = vector.environments[copy].failure { diverged = "copy \(copy): \(failure)"; break }
         }
         if hasSeededEpisodes {
             for copy in 0..<vector.count { episodeSeeds[copy] = nil }
             hasSeededEpisodes = false
         }
-        guard !recordings.isEmpty else { return nil }
+        guard !recordings.isEmpty else { return diverged }
         var unwritten: [String] = []
         for copy in recordings.keys.sorted() {
             let width = vector.actionWidth
@@ -98,7 +100,8 @@ final class VectorHandle: CHandle, @unchecked Sendable {
                                               result: result, environment: vector.environments[copy])
             if result.done, let problem = finishRecording(copy: copy) { unwritten.append(problem) }
         }
-        return unwritten.isEmpty ? nil : "the step was taken, but \(unwritten.joined(separator: "; "))"
+        if !unwritten.isEmpty { diverged = (diverged.map { $0 + "; " } ?? "") + "the step was taken, but \(unwritten.joined(separator: "; "))" }
+        return diverged
     }
 
     /// Checks each row of `actions` against the action space, but for copies whose step only resets them (next-step
@@ -203,12 +206,28 @@ struct ReplayFile {
 
     func write(_ replay: Replay) throws {
         let temporary = path + ".partial"
-        do {
-            try replay.encoded().write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw InterfaceError(String(cString: strerror(errno))) }
-        } catch {
+        func failure(_ reason: String) -> InterfaceError { InterfaceError("the replay \(path) could not be written: \(reason)") }
+        let data: Data
+        do { data = try replay.encoded() } catch { throw failure("\(error)") }
+        // Created exclusively, as the claim was: a file that happens to have this name is never replaced or removed.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "\(temporary) exists; Dojo never replaces a file" : String(cString: strerror(errno))
+            throw failure("cannot create \(temporary): \(reason)")
+        }
+        var problem: String?
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while problem == nil, offset < bytes.count, let base = bytes.baseAddress {
+                let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
+                if written > 0 { offset += written } else if errno != EINTR { problem = String(cString: strerror(errno)) }
+            }
+        }
+        if close(descriptor) != 0, problem == nil { problem = String(cString: strerror(errno)) }
+        if problem == nil, rename(temporary, path) != 0 { problem = String(cString: strerror(errno)) }
+        if let problem {
             unlink(temporary)
-            throw InterfaceError("the replay \(path) could not be written: \(error)")
+            throw failure(problem)
         }
     }
 }
@@ -239,22 +258,31 @@ public func dojo_vector_create(_ id: UnsafePointer<CChar>?, _ optionsJSON: Unsaf
         guard (1...256).contains(threads) else { throw InterfaceError("threads must be in 1...256 (got \(threads))") }
         var options: [String: String] = [:]
         if let optionsJSON, optionsJSON.pointee != 0 {
-            let raw = String(cString: optionsJSON)
-            guard raw.utf8.count <= 1 << 16,
-                  let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any] else {
+            let raw = try text(optionsJSON, "options_json")
+            guard raw.utf8.count <= 1 << 16 else { throw InterfaceError("options_json holds \(raw.utf8.count) bytes; at most 65,536") }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any] else {
                 throw InterfaceError("options_json must be a JSON object of option names to values, e.g. {\"map\": \"key-door\"}")
             }
             for (name, value) in object {
                 switch value {
                 case let text as String: options[name] = text
+                // JSON's true and false arrive as numbers; written as Dojo writes booleans, never as 1 and 0.
+                case let number as NSNumber where isBoolean(number): options[name] = number.boolValue ? "true" : "false"
                 case let number as NSNumber: options[name] = number.stringValue
-                default: throw InterfaceError("option \(quotedForMessage(name)) must be a string or a number")
+                default: throw InterfaceError("option \(quotedForMessage(name)) must be a string, a number or a boolean")
+                }
+                // A NUL would end the value early wherever it becomes a C string (a map's path).
+                guard !name.utf8.contains(0), !options[name, default: ""].utf8.contains(0) else {
+                    throw InterfaceError("option \(quotedForMessage(name)) holds a NUL character; names and values must not")
                 }
             }
         }
-        return vectors.insert(try VectorHandle(id: id, options: options, copies: Int(copies), threads: Int(threads)))
+        return try vectors.insert(try VectorHandle(id: id, options: options, copies: Int(copies), threads: Int(threads)))
     }
 }
+
+/// Whether a number from JSONSerialization was JSON's true or false.
+private func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
 @_cdecl("dojo_vector_destroy")
 public func dojo_vector_destroy(_ vector: OpaquePointer?) { vectors.remove(vector) }
@@ -457,7 +485,7 @@ public func dojo_vector_record(_ vector: OpaquePointer?, _ copy: Int32, _ path: 
     vectors.with(vector, -1) { handle in
         try handle.checkCopy(copy)
         if let path {
-            try handle.record(copy: Int(copy), path: String(cString: path))
+            try handle.record(copy: Int(copy), path: try text(path, "path"))
         } else if let problem = handle.finishRecording(copy: Int(copy)) {
             throw InterfaceError(problem)
         }

@@ -5,14 +5,14 @@ import Sim
 import Training
 
 // Fuzz harnesses: each function feeds arbitrary bytes to one of Dojo's readers of untrusted files, the same code path
-// the CLI uses. A reader may throw; it must never trap, crash or read out of bounds. `scripts/fuzz.sh` links these
+// the CLI uses, or (`c-interface`) through the C interface as a caller would. A reader may throw; it must never trap, crash or read out of bounds. `scripts/fuzz.sh` links these
 // into a libFuzzer binary (`Sources/DojoFuzz`); `FuzzCorpusTests` replays the committed corpora and crashers through
 // them without a sanitizer, so a crasher once fixed stays fixed.
 
 /// Every fuzz target by the name `scripts/fuzz.sh` and `DOJO_FUZZ_TARGET` use.
 public let fuzzTargets: [(name: String, run: @Sendable (Data) -> Void)] = [
     ("map", fuzzMap), ("replay", fuzzReplay), ("safetensors", fuzzSafeTensors), ("config", fuzzConfig),
-    ("state", fuzzTrainingState),
+    ("state", fuzzTrainingState), ("c-interface", fuzzCInterface),
 ]
 
 /// A scratch folder for this process (maps written for the gridworld, the prepared runs), removed when it exits.

@@ -147,6 +147,12 @@ private struct CVector: @unchecked Sendable {
         #expect(dojo_vector_describe(c.pointer) == nil)
         dojo_vector_destroy(c.pointer)  // twice: ignored
         dojo_vector_destroy(nil)
+        // A destroyed handle stays dead while new vectors are made (the allocator hands out freed addresses again).
+        for _ in 0..<20 {
+            let again = try #require(CVector("cartpole", copies: 2))
+            defer { dojo_vector_destroy(again.pointer) }
+            #expect(again.pointer != c.pointer && dojo_vector_describe(c.pointer) == nil)
+        }
     }
 
     @Test("A copy recorded through the C interface writes a replay that re-simulates bit for bit; no file is ever replaced")
@@ -180,6 +186,71 @@ private struct CVector: @unchecked Sendable {
         #expect(replay.seed == "4" && replay.stepCount == steps)
         #expect(replay.verify(on: try EnvironmentRegistry.make(replay.env, options: replay.options)) == .identical(steps: steps))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["a.replay", "taken.replay"])
+    }
+
+    @Test("Hostile text: bytes that are not UTF-8, NULs, booleans and oversized options are refused or kept as sent")
+    func hostileText() throws {
+        let notUTF8: [CChar] = [0x63, -1, 0x61, 0]  // "c\xFFa"
+        #expect(dojo_vector_create(notUTF8, nil, 1, 1) == nil && lastError().contains("id is not valid UTF-8"), "\(lastError())")
+        #expect(dojo_policy_load(notUTF8, nil) == nil && lastError().contains("run_directory is not valid UTF-8"), "\(lastError())")
+        #expect(dojo_vector_create("cartpole", #"{"max_steps": true}"#, 1, 1) == nil && lastError().contains("max_steps=true"),
+                "a JSON boolean is not the integer 1: \(lastError())")
+        #expect(dojo_vector_create("gridworld", #"{"map": "four-rooms\u0000.map"}"#, 1, 1) == nil && lastError().contains("NUL"),
+                "\(lastError())")
+        let huge = #"{"max_steps": ""# + String(repeating: "9", count: 70_000) + #""}"#
+        #expect(dojo_vector_create("cartpole", huge, 1, 1) == nil && lastError().contains("at most 65,536"), "\(lastError())")
+        let c = try #require(CVector("cartpole", options: #"{"sutton_barto_reward": true, "velocity": false}"#, copies: 1), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let options = try #require(try JSONSerialization.jsonObject(with: Data(String(cString: dojo_vector_describe(c.pointer)!).utf8))
+                                   as? [String: Any])["options"] as? [String: String]
+        #expect(options?["sutton_barto_reward"] == "true" && options?["velocity"] == "false", "\(String(describing: options))")
+        // A replay path that is not UTF-8 is refused, not repaired into another file's name.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-hostile-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var observation = [Float](repeating: 0, count: c.observationSize)
+        #expect(dojo_vector_set_autoreset(c.pointer, 2) == 0 && dojo_vector_reset_seeds(c.pointer, [1], 1, &observation, Int64(observation.count)) == 0)
+        let path = Array((folder + "/x").utf8CString.dropLast()) + [-1, 0]
+        #expect(dojo_vector_record(c.pointer, 0, path) == -1 && lastError().contains("path is not valid UTF-8"), "\(lastError())")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+    }
+
+    @Test("A diverged simulation is reported after its step is booked: outputs written, recording and seeds follow the step")
+    func divergedStep() throws {
+        let c = try #require(CVector("arm", options: #"{"velocities": "1e30,0"}"#, copies: 2), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-diverged-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var observations = [Float](repeating: 1, count: 2 * c.observationSize)
+        var rewards: [Float] = [5, 5], terminated: [UInt8] = [0, 0], truncated: [UInt8] = [0, 0]
+        #expect(dojo_vector_set_autoreset(c.pointer, 1) == 0)
+        #expect(dojo_vector_reset_seeds(c.pointer, [3, 4], 2, &observations, Int64(observations.count)) == 0)
+        #expect(dojo_vector_record(c.pointer, 0, folder + "/a.replay") == 0, "\(lastError())")
+        let actions = [Float](repeating: 0, count: 2 * c.actionWidth)
+        #expect(dojo_vector_step(c.pointer, actions, Int64(actions.count), &observations, nil, Int64(observations.count), &rewards,
+                                 &terminated, &truncated, 2) == -1 && lastError().contains("diverged"), "\(lastError())")
+        #expect(terminated == [1, 1] && rewards == [0, 0], "the step happened, so its outputs are written")
+        #expect(dojo_vector_record(c.pointer, 1, folder + "/b.replay") == -1 && lastError().contains("has stepped already"),
+                "copy 1 stepped: a replay from its seed would not match: \(lastError())")
+        #expect(dojo_vector_step(c.pointer, actions, Int64(actions.count), &observations, nil, Int64(observations.count), &rewards,
+                                 &terminated, &truncated, 2) == 0, "\(lastError())")  // the next-step resets
+        #expect(dojo_vector_record(c.pointer, 0, nil) == 0)
+        let replay = try Replay.read(from: folder + "/a.replay")
+        #expect(replay.stepCount == 1 && replay.terminated)
+        #expect(replay.verify(on: try EnvironmentRegistry.make(replay.env, options: replay.options)) == .identical(steps: 1))
+    }
+
+    @Test("A replay is never written over a file that has the name of its temporary")
+    func replayTemporaryIsNeverReplaced() throws {
+        let c = try #require(CVector("cartpole", copies: 1), "\(lastError())")
+        defer { dojo_vector_destroy(c.pointer) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("c-partial-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: folder + "/a.replay.partial", contents: Data("mine".utf8))
+        var observation = [Float](repeating: 0, count: c.observationSize)
+        #expect(dojo_vector_set_autoreset(c.pointer, 2) == 0 && dojo_vector_reset_seeds(c.pointer, [1], 1, &observation, Int64(observation.count)) == 0)
+        #expect(dojo_vector_record(c.pointer, 0, folder + "/a.replay") == 0, "\(lastError())")
+        #expect(dojo_vector_record(c.pointer, 0, nil) == -1 && lastError().contains("never replaces"), "\(lastError())")
+        #expect(try String(contentsOfFile: folder + "/a.replay.partial", encoding: .utf8) == "mine")
     }
 
     @Test("Episode statistics and every copy's info in one call; next-step autoreset through the C interface")

@@ -23,7 +23,7 @@ import TestSupport
     }
 
     @Test("Every committed seed and crasher runs through its fuzz harness without trapping",
-          arguments: ["map", "replay", "safetensors", "config", "state"])
+          arguments: ["map", "replay", "safetensors", "config", "state", "c-interface"])
     func corpusAndCrashers(target: String) throws {
         let harness = try #require(fuzzTargets.first { $0.name == target }).run
         let seeds = Self.inputs("corpus", target)

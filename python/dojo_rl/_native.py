@@ -107,6 +107,25 @@ def environments() -> list[dict]:
     return json.loads(_lib.dojo_environments_json().decode())
 
 
+def _int32(name: str, value) -> int:
+    """An integer argument as Dojo's int32_t takes it (ctypes would silently wrap a larger one: 2**32 + 1 becomes 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if not -(1 << 31) <= int(value) < 1 << 31:
+        raise ValueError(f"{name} must fit in 32 bits, got {value}")
+    return int(value)
+
+
+def _text(name: str, value) -> bytes:
+    """A string or path argument as the C string Dojo reads (which would end at a NUL: refused, not cut short)."""
+    encoded = os.fsencode(value) if isinstance(value, (str, bytes, os.PathLike)) else None
+    if encoded is None:
+        raise TypeError(f"{name} must be a string or a path, got {type(value).__name__}")
+    if b"\0" in encoded:
+        raise ValueError(f"{name} contains a NUL character: {value!r}")
+    return encoded
+
+
 def _seed(value) -> int:
     """A seed as Dojo takes it: a non-negative integer below 2**64 (Gymnasium's own bound)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -122,6 +141,8 @@ class Vector:
     `final_observations` (the last observation of an episode that ended in the last step). `autoreset` is
     "same_step" (Dojo's and SB3's), "next_step" (Gymnasium's vector default) or "disabled"."""
 
+    _handle = None  # until made: __del__ of a half-made Vector has nothing to free
+
     def __init__(self, env_id: str, options: dict | None = None, copies: int = 1, threads: int = 1,
                  autoreset: str = "same_step", infos: bool = False):
         if not isinstance(env_id, str):
@@ -130,7 +151,8 @@ class Vector:
             raise ValueError(f"autoreset must be one of {', '.join(AUTORESET_MODES)}, got {autoreset!r}")
         # Dojo's options are text; booleans as Dojo writes them.
         encoded = json.dumps({str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()})
-        self._handle = _lib.dojo_vector_create(env_id.encode(), encoded.encode(), int(copies), int(threads))
+        self._handle = _lib.dojo_vector_create(_text("the environment id", env_id), encoded.encode(),
+                                               _int32("copies", copies), _int32("threads", threads))
         if not self._handle:
             raise _error()
         description = _lib.dojo_vector_describe(self._handle)
@@ -191,8 +213,9 @@ class Vector:
     def reset_copy(self, copy: int, seed: int | None = None) -> np.ndarray:
         """Resets copy `copy` alone (with `seed`, or continuing its generator); returns its row of `observations`."""
         value = None if seed is None else ctypes.byref(ctypes.c_uint64(_seed(seed)))
-        row = self.observations[int(copy)]
-        _check(_lib.dojo_vector_reset_copy(self._live(), int(copy), value, _pointer(row, ctypes.c_float), row.size))
+        copy = _int32("copy", copy)
+        row = self.observations[copy if 0 <= copy < self.copies else 0]  # Dojo refuses a copy outside
+        _check(_lib.dojo_vector_reset_copy(self._live(), copy, value, _pointer(row, ctypes.c_float), row.size))
         return row
 
     def step(self, actions):
@@ -225,6 +248,7 @@ class Vector:
 
     def info_row(self, copy: int) -> np.ndarray:
         """Copy `copy`'s numeric info written into row `copy` of `infos` (NaN where not reported)."""
+        copy = _int32("copy", copy)
         inside = 0 <= copy < self.copies
         address = self._infos_address + copy * self.infos.strides[0] if inside else self._infos_address
         if _lib.dojo_vector_info(self._live(), copy, address, len(self.info_keys)) != 0:
@@ -240,17 +264,18 @@ class Vector:
         return self.infos
 
     def render(self, copy: int = 0) -> np.ndarray:
-        _check(_lib.dojo_vector_render(self._live(), int(copy), _pointer(self._frame, ctypes.c_uint8), self._frame.size))
+        _check(_lib.dojo_vector_render(self._live(), _int32("copy", copy), _pointer(self._frame, ctypes.c_uint8),
+                                       self._frame.size))
         return self._frame.copy()
 
     def record(self, copy: int, path) -> None:
         """Records copy `copy`'s episode as a Dojo replay at `path` (a new file; `dojo replay PATH --verify` checks it).
         Call right after a seeded reset; the file is written when the episode ends, at the next reset, or at
         `stop_recording`/`close`."""
-        _check(_lib.dojo_vector_record(self._live(), int(copy), os.fsencode(path)))
+        _check(_lib.dojo_vector_record(self._live(), _int32("copy", copy), _text("the replay path", path)))
 
     def stop_recording(self, copy: int) -> None:
-        _check(_lib.dojo_vector_record(self._live(), int(copy), None))
+        _check(_lib.dojo_vector_record(self._live(), _int32("copy", copy), None))
 
     def close(self) -> None:
         if self._handle:
@@ -267,8 +292,14 @@ class Policy:
     (rows × observation_size; returns one action a row). A recurrent
     policy remembers the episode: call `begin_episode()` at each reset and pass one observation at a time."""
 
-    def __init__(self, run_directory, checkpoint: str = "best"):
-        self._handle = _lib.dojo_policy_load(os.fsencode(run_directory), checkpoint.encode())
+    _handle = None  # until loaded
+
+    def __init__(self, run_directory, checkpoint: str | int = "best"):
+        if isinstance(checkpoint, (int, np.integer)) and not isinstance(checkpoint, bool):
+            checkpoint = str(int(checkpoint))  # a step
+        if not isinstance(checkpoint, str):
+            raise TypeError(f"checkpoint must be \"best\", \"last\" or a step, got {checkpoint!r}")
+        self._handle = _lib.dojo_policy_load(_text("run_directory", run_directory), _text("checkpoint", checkpoint))
         if not self._handle:
             raise _error()
         self.description = json.loads(_lib.dojo_policy_describe(self._handle).decode())
@@ -312,6 +343,6 @@ class Policy:
         self.close()
 
 
-def load_policy(run_directory, checkpoint: str = "best") -> Policy:
+def load_policy(run_directory, checkpoint: str | int = "best") -> Policy:
     """The policy of a Dojo run directory (from `dojo train`), as a callable from observations to actions."""
     return Policy(run_directory, checkpoint)

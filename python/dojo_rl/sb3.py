@@ -4,7 +4,6 @@ one Python environment per copy."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -12,6 +11,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ._native import Vector
 from .env import space
+from .vector import default_threads
 
 
 class DojoVecEnv(VecEnv):
@@ -25,10 +25,12 @@ class DojoVecEnv(VecEnv):
                  render_mode: str | None = None, **options):
         from . import gymnasium_ids
 
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         ids = gymnasium_ids()
         dojo_id, defaults = ids.get(env_id, (env_id, {}))
         self._vector = Vector(dojo_id, dict(defaults, **options), copies=int(num_envs),
-                              threads=threads or os.cpu_count() or 1, autoreset="same_step")
+                              threads=default_threads() if threads is None else threads, autoreset="same_step")
         description = self._vector.description
         self.render_mode = render_mode
         observation_space = space(description["observation"])

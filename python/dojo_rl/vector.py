@@ -13,6 +13,11 @@ from ._native import Vector, _seed
 from .env import space
 
 
+def default_threads() -> int:
+    """Every core, up to the 256 threads Dojo takes."""
+    return min(os.cpu_count() or 1, 256)
+
+
 _DOJO_NAMES = {AutoresetMode.NEXT_STEP: "next_step", AutoresetMode.SAME_STEP: "same_step", AutoresetMode.DISABLED: "disabled"}
 
 
@@ -62,7 +67,7 @@ class DojoVectorEnv(VectorEnv):
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         options.pop("max_episode_steps", None)  # Dojo's environments truncate by their own options
-        self._vector = Vector(env_id, options, copies=int(num_envs), threads=threads or os.cpu_count() or 1,
+        self._vector = Vector(env_id, options, copies=int(num_envs), threads=default_threads() if threads is None else threads,
                               autoreset=_DOJO_NAMES[mode], infos=infos)
         description = self._vector.description
         self.num_envs = int(num_envs)
@@ -93,6 +98,8 @@ class DojoVectorEnv(VectorEnv):
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got "
                                  f"{mask.dtype} {mask.shape}")
         single = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+        if not single and seed is not None and not isinstance(seed, (list, tuple, np.ndarray)):
+            raise TypeError(f"seed must be an integer, a list of {self.num_envs} seeds or None, got {type(seed).__name__}")
         seeds = [int(seed) + i for i in range(self.num_envs)] if single else seed
         if seeds is not None and len(seeds) != self.num_envs:
             raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} environments")

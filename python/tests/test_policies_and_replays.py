@@ -104,6 +104,10 @@ def test_load_policy_reports_bad_runs(tmp_path):
         dojo_rl.load_policy(tmp_path)
     with pytest.raises(dojo_rl.DojoError, match="checkpoint"):
         dojo_rl.load_policy(tmp_path, checkpoint="../../etc")
+    with pytest.raises(ValueError, match="NUL"):
+        dojo_rl.load_policy(tmp_path, checkpoint="best\0/../../etc")
+    with pytest.raises(dojo_rl.DojoError, match="run.json|config"):  # a step, not an AttributeError from int.encode
+        dojo_rl.load_policy(tmp_path, checkpoint=300)
 
 
 def cartpole_cases():

@@ -1,6 +1,9 @@
 """The native vector environment: Gymnasium's make_vec, equality with Gymnasium's own SyncVectorEnv over single Dojo
 environments (every autoreset mode, episode statistics), threads, zero copy and bad input."""
 
+import gc
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
@@ -150,6 +153,8 @@ def test_bad_input_raises_python_exceptions():
         env.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match=r"\[0, 2\*\*64\)"):
         env.reset(seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer, a list of 2 seeds or None, got bool"):
+        env.reset(seed=True)
     with pytest.raises(ValueError, match="reset_mask"):
         env.reset(options={"reset_mask": [1, 0]})
     env.close()
@@ -181,3 +186,43 @@ def test_infos_every_step_or_none():
                 ends += resetting[i]
             assert all(everything["_" + key][i] and everything[key][i] == value for key, value in info.items())
     assert ends >= 6
+
+
+def test_integers_beyond_32_bits_and_nul_characters_are_refused_not_cut(tmp_path):
+    # ctypes would wrap an int32 argument without a word (2**32 + 1 copies made one copy, render(2**32 + 1) drew
+    # copy 1), and a C string ends at a NUL (a replay meant for "a.replay\0.txt" went to "a.replay").
+    with pytest.raises(ValueError, match="copies must fit in 32 bits"):
+        dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=2**32 + 1)
+    with pytest.raises(TypeError, match="threads must be an integer"):
+        dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=2, threads="4")
+    with pytest.raises(dojo_rl.DojoError, match=r"threads must be in 1\.\.\.256 \(got 0\)"):
+        dojo_rl.make_vec("Dojo/CartPole-v1", num_envs=2, threads=0)
+    with pytest.raises(ValueError, match="NUL"):
+        dojo_rl.Vector("cartpole\0junk")
+    vector = dojo_rl.Vector("cartpole", copies=2, autoreset="disabled")
+    vector.reset(seeds=[1, 2])
+    for call in (lambda: vector.render(2**32 + 1), lambda: vector.info(2**32), lambda: vector.reset_copy(2**32),
+                 lambda: vector.record(2**32, tmp_path / "a.replay"), lambda: vector.stop_recording(-2**32)):
+        with pytest.raises(ValueError, match="copy must fit in 32 bits"):
+            call()
+    with pytest.raises(TypeError, match="copy must be an integer"):
+        vector.render(1.5)
+    with pytest.raises(ValueError, match="NUL"):
+        vector.record(0, str(tmp_path / "b.replay") + "\0.txt")
+    assert list(tmp_path.iterdir()) == []
+    vector.close()
+
+
+def test_a_vector_or_policy_that_failed_to_be_made_is_collected_quietly():
+    unraisable = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        for make in (lambda: dojo_rl.Vector(5), lambda: dojo_rl.load_policy(5), lambda: dojo_rl.load_policy(".", None)):
+            try:
+                make()
+            except TypeError:
+                pass
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert [str(u.exc_value) for u in unraisable] == []
