@@ -523,73 +523,6 @@ def trial_args(sweep: Sweep, values: dict, config_file: str | None) -> list:
     return args
 
 
-try:  # The Tune trainable exists where Ray is installed; the rest of the module works without it.
-    from ray import tune as _tune
-except ImportError:  # pragma: no cover - exercised where ray is absent
-    _tune = None
-
-if _tune is not None:
-    class DojoTrial(_tune.Trainable):
-        """A Tune trial: `dojo train` per seed, one Tune result per evaluation (the seeds' mean), killed when stopped.
-
-        Each result has `step` (environment steps, ASHA's time), the metric's seed mean, `objective` (the metric
-        reduced over the evaluations so far), `node_id`, and on the last one `done` with the run's config.json."""
-
-        def setup(self, config, sweep=None, dojo=None, out=None):
-            import ray
-
-            self.sweep, self.values = sweep, trial_values(sweep, config)
-            self.node_id = ray.get_runtime_context().get_node_id()
-            self.curve = []
-            directory = pathlib.Path(out) / "runs" / self.trial_id
-            config_file = None
-            if sweep.config_text is not None:  # shipped with the trial: other nodes need not have the file
-                base = directory / "base"
-                base.mkdir(parents=True, exist_ok=True)
-                config_file = str(base / pathlib.Path(sweep.config_path).name)
-                pathlib.Path(config_file).write_text(sweep.config_text)
-            self.runs = SeedRuns(dojo, trial_args(sweep, self.values, config_file), sweep.seeds, sweep.steps,
-                                 directory, sweep.metric)
-            self.started = time.monotonic()
-
-        def step(self):
-            evaluation = self.runs.next_evaluation()
-            if evaluation is None:
-                raise TrialFailed(f"the runs in {self.runs.directory} ended before reaching {self.sweep.steps} steps")
-            step, rows = evaluation
-            values = [float(row[self.sweep.metric]) for row in rows]
-            mean = sum(values) / len(values)
-            self.curve.append(mean)
-            result = {
-                "step": step,
-                self.sweep.metric: mean,
-                "objective": objective_of(self.curve, self.sweep.reduce, self.sweep.mode),
-                "evaluations": len(self.curve),
-                "node_id": self.node_id,
-                "seconds": time.monotonic() - self.started,
-            }
-            if len(values) > 1:
-                result[self.sweep.metric + "_seeds"] = ",".join(repr(v) for v in values)
-            if step >= self.sweep.steps:  # the final evaluation
-                self.runs.wait()
-                result["done"] = True
-                result["completed"] = True
-                result["dojo_config"] = (self.runs.run_dirs[0] / "config.json").read_text()
-                result["run_dirs"] = ",".join(str(d) for d in self.runs.run_dirs)
-            return result
-
-        def cleanup(self):
-            runs = getattr(self, "runs", None)
-            if runs is not None:
-                runs.kill()
-
-        def save_checkpoint(self, checkpoint_dir):  # trials are short and deterministic: rerun rather than resume
-            return None
-
-        def load_checkpoint(self, checkpoint):
-            raise NotImplementedError("Dojo sweep trials do not resume from Tune checkpoints")
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The sweep
 
@@ -627,6 +560,11 @@ def preflight(sweep: Sweep, dojo: str) -> None:
                 figures = sorted(k for k in evaluations[-1] if k.startswith("eval_") and k != "eval_episodes")
                 raise SweepError(f"{sweep.source}: objective.metric: the evaluations of this environment have no "
                                  f"{sweep.metric!r}; they have: {', '.join(figures)}")
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _search_algorithm(sweep: Sweep):
@@ -710,10 +648,20 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
               verbose: int = 1) -> dict:
     """Runs the sweep on Ray Tune (a local Ray, or the cluster at `address`) and writes the results under `out`.
     Returns {"rows", "best_config", "best_trial", "compare"}."""
+    local = address is None or _is_loopback(address)
+    if local and "ray" not in sys.modules:
+        # A Ray on this machine only: its nodes talk over 127.0.0.1 (Ray would otherwise take the address of the
+        # machine's network interface, as on a real cluster).
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
         from ray import tune
         from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+        try:
+            from ray.tune import FailureConfig, RunConfig
+        except ImportError:  # Ray before 2.41 kept them in ray.train
+            from ray.train import FailureConfig, RunConfig
+        from ._sweep_trial import DojoTrial
     except ImportError:
         raise SweepError("sweeps need Ray Tune and Optuna: pip install 'dojo-rl[sweep]' "
                          "(or pip install 'ray[tune]' optuna pyyaml)") from None
@@ -738,6 +686,9 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
         if total < sweep.cpus_per_trial:
             raise SweepError(f"cpus_per_trial: a trial needs {sweep.cpus_per_trial} CPUs (one per seed unless set), "
                              f"the Ray cluster has {total:g}; lower cpus_per_trial or add nodes")
+        # With a search algorithm Tune keeps one trial pending at a time, so short trials would run one after the
+        # other; let it queue as many as the cluster can run at once (unless the user chose otherwise).
+        os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(max(1, int(total // sweep.cpus_per_trial))))
         space = {d.name: d.tune_domain() for d in sweep.space}
         if sweep.asha is not None:
             scheduler = ASHAScheduler(time_attr="step", max_t=sweep.steps, grace_period=sweep.asha["grace_period"],
@@ -751,9 +702,8 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
             trainable, param_space=space,
             tune_config=tune.TuneConfig(metric="objective", mode=sweep.mode, num_samples=samples,
                                         search_alg=_search_algorithm(sweep), scheduler=scheduler, reuse_actors=False),
-            run_config=tune.RunConfig(name=sweep.name, storage_path=str(out / "ray"), verbose=verbose,
-                                      stop={"done": True},
-                                      failure_config=tune.FailureConfig(max_failures=0)))
+            run_config=RunConfig(name=sweep.name, storage_path=str(out / "ray"), verbose=verbose,
+                                 failure_config=FailureConfig(max_failures=0)))
         grid = tuner.fit()
         results = [grid[i] for i in range(len(grid))]
     finally:
