@@ -453,9 +453,14 @@ class SeedRuns:
             log.flush()
             self.logs.append(log)
             # A session of its own, so that the whole group can be killed; stdin closed (no prompts).
-            self.processes.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                                   env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}))
+            try:
+                self.processes.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}))
+            except OSError as error:
+                self.kill()
+                raise TrialFailed(f"cannot run {dojo} on this node ({os.uname().nodename}): {error}; the dojo binary "
+                                  "must exist at --dojo on every node of the Ray cluster") from None
         self.reported = 0
 
     def _check_failures(self):
@@ -567,6 +572,34 @@ def _is_loopback(address: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def _progress_callback(sweep: Sweep, total: int):
+    """A Tune callback that prints a line as each trial ends (completed, stopped by ASHA or failed)."""
+    from ray.tune import Callback
+
+    class Progress(Callback):
+        def __init__(self):
+            self.ended = 0
+
+        def _line(self, trial, how):
+            self.ended += 1
+            result = trial.last_result or {}
+            values = ", ".join(f"{d.name}={_cell(trial.config.get(d.name))}" for d in sweep.space)
+            figure = result.get(sweep.metric)
+            shown = f" ({sweep.metric} {_cell(figure)})" if figure is not None else ""
+            node = (result.get("node_id") or "")[:12]
+            print(f"[{self.ended}/{total}] trial {trial.trial_id} {values}: {how}{shown}" + (f" on node {node}" if node else ""),
+                  flush=True)
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            result = trial.last_result or {}
+            self._line(trial, "completed" if result.get("completed") else f"stopped by ASHA at step {result.get('step')}")
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            self._line(trial, "failed")
+
+    return Progress()
+
+
 def _search_algorithm(sweep: Sweep):
     if sweep.search == "optuna":
         import optuna
@@ -645,7 +678,7 @@ def table_csv(rows: list) -> str:
 
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | None = None, check: bool = True,
-              verbose: int = 1) -> dict:
+              verbose: int = 0) -> dict:
     """Runs the sweep on Ray Tune (a local Ray, or the cluster at `address`) and writes the results under `out`.
     Returns {"rows", "best_config", "best_trial", "compare"}."""
     local = address is None or _is_loopback(address)
@@ -669,8 +702,11 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SweepError(f"--out {out}: exists and is not an empty folder; sweeps are never overwritten")
     if not os.access(dojo, os.X_OK):
-        raise SweepError(f"--dojo {dojo}: not an executable file")
-    if check:
+        if local:
+            raise SweepError(f"--dojo {dojo}: not an executable file")
+        print(f"dojo-sweep: {dojo} is not on this machine: the settings are not checked here; the cluster's nodes "
+              "must have it", file=sys.stderr)
+    elif check:
         preflight(sweep, dojo)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -698,12 +734,13 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
         trainable = tune.with_resources(tune.with_parameters(DojoTrial, sweep=sweep, dojo=dojo, out=str(out)),
                                         {"cpu": sweep.cpus_per_trial})
         samples = 1 if sweep.search == "grid" else sweep.trials
+        progress = _progress_callback(sweep, sweep.grid_size * samples)
         tuner = tune.Tuner(
             trainable, param_space=space,
             tune_config=tune.TuneConfig(metric="objective", mode=sweep.mode, num_samples=samples,
                                         search_alg=_search_algorithm(sweep), scheduler=scheduler, reuse_actors=False),
             run_config=RunConfig(name=sweep.name, storage_path=str(out / "ray"), verbose=verbose,
-                                 failure_config=FailureConfig(max_failures=0)))
+                                 failure_config=FailureConfig(max_failures=0), callbacks=[progress]))
         grid = tuner.fit()
         results = [grid[i] for i in range(len(grid))]
     finally:
@@ -741,14 +778,14 @@ def main(argv=None) -> int:
     parser.add_argument("--dojo", help="the dojo binary (default: $DOJO_BINARY, else dojo on PATH)")
     parser.add_argument("--out", help="a new or empty folder for the sweep (default: sweeps/<name>)")
     parser.add_argument("--no-check", action="store_true", help="skip the one-step pre-flight runs of the settings")
-    parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
+    parser.add_argument("--verbose", action="store_true", help="Tune's own progress tables as well")
     args = parser.parse_args(argv)
     try:
         sweep = load_sweep(args.sweep)
         dojo = find_dojo(args.dojo)
         out = args.out or f"sweeps/{sweep.name}"
         summary = run_sweep(sweep, out, dojo, address=args.address, check=not args.no_check,
-                            verbose=0 if args.quiet else 1)
+                            verbose=1 if args.verbose else 0)
     except SweepError as error:
         print(f"dojo-sweep: {error}", file=sys.stderr)
         return 2

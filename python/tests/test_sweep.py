@@ -198,7 +198,7 @@ def test_a_sweep_on_two_nodes_stops_poor_trials_and_its_best_config_reproduces(t
     out = tmp_path / "out"
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "dojo_rl.sweep", "sweep.yaml", "--address", two_node_cluster.address,
-                           "--dojo", dojo, "--out", str(out), "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                           "--dojo", dojo, "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
                           timeout=170)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
