@@ -5,7 +5,7 @@ import time
 
 from ray import tune
 
-from .sweep import SeedRuns, TrialFailed, objective_of, trial_args, trial_values
+from .sweep import SHIPPED, SeedRuns, TrialFailed, objective_of, shipped_dojo, trial_args, trial_values
 
 
 class DojoTrial(tune.Trainable):
@@ -27,6 +27,8 @@ class DojoTrial(tune.Trainable):
             base.mkdir(parents=True, exist_ok=True)
             config_file = str(base / pathlib.Path(sweep.config_path).name)
             pathlib.Path(config_file).write_text(sweep.config_text)
+        if dojo == SHIPPED:
+            dojo = shipped_dojo()
         self.runs = SeedRuns(dojo, trial_args(sweep, self.values, config_file), sweep.seeds, sweep.steps,
                              directory, sweep.metric)
         self.started = time.monotonic()

@@ -531,6 +531,21 @@ def trial_args(sweep: Sweep, values: dict, config_file: str | None) -> list:
 # ---------------------------------------------------------------------------------------------------------------
 # The sweep
 
+SHIPPED = "<shipped>"
+SHIPPED_PACKAGE = "dojo_sweep_binary"
+
+
+def shipped_dojo() -> str:
+    """On a Ray node, the path of the binary that --ship-dojo sent (made executable: the upload drops the mode)."""
+    import importlib
+
+    package = importlib.import_module(SHIPPED_PACKAGE)
+    path = pathlib.Path(package.__file__).parent / "dojo"
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return str(path)
+
+
 def find_dojo(path: str | None) -> str:
     """The dojo binary: --dojo, else $DOJO_BINARY, else `dojo` on PATH; as an absolute path."""
     named = path or os.environ.get("DOJO_BINARY") or shutil.which("dojo")
@@ -678,8 +693,9 @@ def table_csv(rows: list) -> str:
 
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | None = None, check: bool = True,
-              verbose: int = 0) -> dict:
+              verbose: int = 0, ship: bool = False) -> dict:
     """Runs the sweep on Ray Tune (a local Ray, or the cluster at `address`) and writes the results under `out`.
+    With `ship`, the binary `dojo` goes to the nodes through Ray's runtime_env instead of being installed there.
     Returns {"rows", "best_config", "best_trial", "compare"}."""
     local = address is None or _is_loopback(address)
     if local and "ray" not in sys.modules:
@@ -710,12 +726,26 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
         preflight(sweep, dojo)
     out.mkdir(parents=True, exist_ok=True)
 
-    started_here = False
+    started_here, runtime_env, scratch = False, None, None
+    if ship:
+        if ray.is_initialized():
+            raise SweepError("--ship-dojo: Ray is already initialized in this process; the binary is shipped through "
+                             "ray.init's runtime_env, so let the sweep initialize Ray")
+        # A one-file Python package holding the binary: Ray uploads it once and unpacks it on every node that runs
+        # a trial (as the trial's py_modules); the trial finds it by importing the package.
+        scratch = tempfile.TemporaryDirectory(prefix="dojo-sweep-ship-")
+        package = pathlib.Path(scratch.name) / SHIPPED_PACKAGE
+        package.mkdir()
+        (package / "__init__.py").write_text("# The dojo binary, shipped to the Ray nodes by dojo-sweep.\n")
+        shutil.copy2(dojo, package / "dojo")
+        runtime_env = {"py_modules": [str(package)]}
+        dojo = SHIPPED
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
         else:
-            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
+                     runtime_env=runtime_env)
             started_here = True
     try:
         total = ray.cluster_resources().get("CPU", 0)
@@ -744,8 +774,10 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
         grid = tuner.fit()
         results = [grid[i] for i in range(len(grid))]
     finally:
-        if started_here:
+        if started_here or ship:
             ray.shutdown()
+        if scratch is not None:
+            scratch.cleanup()
     return write_results(sweep, out, summarize(sweep, results))
 
 
@@ -777,6 +809,8 @@ def main(argv=None) -> int:
                         "every core. The dojo binary must exist at --dojo on every node")
     parser.add_argument("--dojo", help="the dojo binary (default: $DOJO_BINARY, else dojo on PATH)")
     parser.add_argument("--out", help="a new or empty folder for the sweep (default: sweeps/<name>)")
+    parser.add_argument("--ship-dojo", action="store_true", help="send the binary to the nodes through Ray's "
+                        "runtime_env instead (the nodes still need its shared libraries: the Swift runtime, OpenBLAS)")
     parser.add_argument("--no-check", action="store_true", help="skip the one-step pre-flight runs of the settings")
     parser.add_argument("--verbose", action="store_true", help="Tune's own progress tables as well")
     args = parser.parse_args(argv)
@@ -784,7 +818,7 @@ def main(argv=None) -> int:
         sweep = load_sweep(args.sweep)
         dojo = find_dojo(args.dojo)
         out = args.out or f"sweeps/{sweep.name}"
-        summary = run_sweep(sweep, out, dojo, address=args.address, check=not args.no_check,
+        summary = run_sweep(sweep, out, dojo, address=args.address, check=not args.no_check, ship=args.ship_dojo,
                             verbose=1 if args.verbose else 0)
     except SweepError as error:
         print(f"dojo-sweep: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -154,7 +155,7 @@ search_seed: 1
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def two_node_cluster():
     """A head and a worker node, one CPU each, on 127.0.0.1; shut down (only its own processes) even on failure."""
     pytest.importorskip("ray", reason="Ray Tune is not installed (pip install 'dojo-rl[sweep]')")
@@ -242,3 +243,23 @@ def test_a_sweep_on_two_nodes_stops_poor_trials_and_its_best_config_reproduces(t
     assert rerun_rows == trial_rows
     assert f"dojo compare {out / 'runs' / best['trial'] / 'seed0'}" in done.stdout
     print(f"\nsweep on two nodes: {elapsed:.1f} s\n{table}")
+
+
+def test_the_binary_can_be_shipped_to_the_nodes_through_the_runtime_env(two_node_cluster, tmp_path):
+    # The binary is copied where only the driver sees it; the trials must run the copy Ray unpacked on their node.
+    shipped = tmp_path / "bin" / "dojo"
+    shipped.parent.mkdir()
+    shutil.copy2(dojo_binary(), shipped)
+    (tmp_path / "sweep.yaml").write_text("preset: cartpole-ppo\nset: {eval_freq: 1000, n_eval_episodes: 2}\n"
+                                         "space: {n_epochs: {grid: [2, 4]}}\nsearch: grid\nsteps: 1000\n")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "dojo_rl.sweep", "sweep.yaml", "--address", two_node_cluster.address,
+                           "--dojo", str(shipped), "--ship-dojo", "--out", str(out)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(out / "trials.csv") as file:
+        trials = list(csv.DictReader(file))
+    assert sorted(t["n_epochs"] for t in trials) == ["2", "4"] and all(t["status"] == "completed" for t in trials)
+    for trial in trials:
+        command = (out / "runs" / trial["trial"] / "seed0.log").read_text().splitlines()[0]
+        assert "dojo_sweep_binary/dojo train" in command and str(shipped) not in command, command
