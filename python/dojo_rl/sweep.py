@@ -593,7 +593,7 @@ def _progress_callback(sweep: Sweep, total: int):
 
     class Progress(Callback):
         def __init__(self):
-            self.ended = 0
+            self.ended, self.stopped = 0, set()
 
         def _line(self, trial, how):
             self.ended += 1
@@ -607,6 +607,8 @@ def _progress_callback(sweep: Sweep, total: int):
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             result = trial.last_result or {}
+            if not result.get("completed"):
+                self.stopped.add(trial.trial_id)
             self._line(trial, "completed" if result.get("completed") else f"stopped by ASHA at step {result.get('step')}")
 
         def on_trial_error(self, iteration, trials, trial, **info):
@@ -641,14 +643,21 @@ def _better(sweep: Sweep, a: float, b: float) -> bool:
     return a > b if sweep.mode == "max" else a < b
 
 
-def summarize(sweep: Sweep, results) -> list:
-    """One row per trial, the completed ones first, best objective first."""
+def summarize(sweep: Sweep, results, stopped_by_asha: set | None = None) -> list:
+    """One row per trial, the completed ones first, best objective first. A trial that neither completed nor was
+    stopped by ASHA (`stopped_by_asha`: trial ids; all when None) was interrupted (Ctrl-C)."""
     rows = []
     for result in results:
         status, metrics = _status(result)
         config = result.config or {}
-        row = {"trial": metrics.get("trial_id") or getattr(result, "path", "") and pathlib.Path(result.path).name,
-               "status": status if status != "stopped" else f"stopped at {metrics.get('step', 0)}",
+        trial = metrics.get("trial_id")
+        if not trial:
+            found = re.search(r"DojoTrial_([0-9a-f]+)_", pathlib.Path(getattr(result, "path", "") or "").name)
+            trial = found.group(1) if found else ""
+        if status == "stopped":
+            asha = stopped_by_asha is None or trial in stopped_by_asha
+            status = f"stopped at {metrics.get('step')}" if asha else f"interrupted at {metrics.get('step', 0)}"
+        row = {"trial": trial, "status": status,
                "node": (metrics.get("node_id") or "")[:12],
                **{d.name: config.get(d.name) for d in sweep.space},
                "steps": metrics.get("step"), "evaluations": metrics.get("evaluations"),
@@ -778,7 +787,7 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, dojo: str, address: str | No
             ray.shutdown()
         if scratch is not None:
             scratch.cleanup()
-    return write_results(sweep, out, summarize(sweep, results))
+    return write_results(sweep, out, summarize(sweep, results, progress.stopped))
 
 
 def write_results(sweep: Sweep, out: pathlib.Path, rows: list) -> dict:
