@@ -16,10 +16,23 @@ struct SeedGroupTraining {
     func arguments(for seed: UInt64) -> [String] {
         let directory = RunGroup.runDirectory(folder, seed: seed)
         let started = FileManager.default.fileExists(atPath: directory + "/config.json")
-        var arguments = started ? ["train", "--resume", directory] + (steps.map { ["--steps", "\($0)"] } ?? [])
-                                : ["train"] + group.arguments + ["--seed", "\(seed)", "--out", directory]
+        var arguments = started ? ["train", "--resume", directory] : ["train"] + withoutSteps(group.arguments) + ["--seed", "\(seed)", "--out", directory]
+        // A new budget goes to every run; a fresh run otherwise gets the group's.
+        if let budget = steps.map(String.init) ?? (started ? nil : groupSteps) { arguments += ["--steps", budget] }
         arguments += ["--threads", "1"]
         return arguments
+    }
+
+    /// `arguments` without a `--steps N` pair (the budget is added last, the group's or a new one).
+    func withoutSteps(_ arguments: [String]) -> [String] {
+        guard let index = arguments.firstIndex(of: "--steps") else { return arguments }
+        return Array(arguments[..<index]) + Array(arguments[min(index + 2, arguments.count)...])
+    }
+
+    /// The `--steps` the group was made with, if any.
+    var groupSteps: String? {
+        guard let index = group.arguments.firstIndex(of: "--steps"), index + 1 < group.arguments.count else { return nil }
+        return group.arguments[index + 1]
     }
 
     /// Whether seed `seed`'s run has trained its whole budget already.
