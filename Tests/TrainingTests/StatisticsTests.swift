@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Sim
 @testable import Training
 
 /// The aggregate statistics and bootstrap intervals of `dojo compare` against rliable (the reference written by
@@ -34,7 +35,7 @@ import TestSupport
         return try JSONDecoder().decode(Reference.self, from: data)
     }
 
-    static let statistics: [String: ([[Double]]) -> Double] = [
+    static let statistics: [String: @Sendable ([[Double]]) -> Double] = [
         "mean": Statistics.mean, "median": Statistics.median, "median_runs": Statistics.medianOfRuns,
         "iqm": Statistics.interquartileMean,
     ]
@@ -119,7 +120,7 @@ import TestSupport
         #expect(Statistics.interquartileMean([[9], [1], [2], [3], [-9]]) == 2)       // n = 5: one cut each end
         #expect(Statistics.interquartileMean([[0], [1], [1], [1], [5], [5], [7], [8]]) == 3)  // n = 8: two cut
         #expect(Statistics.medianOfRuns([[4], [1], [3], [2]]) == 2.5)
-        #expect(Statistics.normalizedArea(steps: [0, 10, 30], values: [0, 10, 10]) == (50 + 200) / 30)
+        #expect(Statistics.normalizedArea(steps: [0, 10, 30], values: [0, 10, 10]) == 250.0 / 30)
         #expect(Statistics.normalizedArea(steps: [5], values: [7]) == 7)
         #expect(Statistics.problem([]) != nil && Statistics.problem([[1], [1, 2]]) != nil && Statistics.problem([[.nan]]) != nil)
     }
