@@ -170,15 +170,17 @@ public enum ComparisonPlot {
         let rough = (high - low) / Double(count)
         let magnitude = pow(10, (log10(rough)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+        guard step.isFinite, step > 0, low + step > low else { return [low, high] }
         let first = (low / step).rounded(.up) * step
-        return stride(from: first, through: high + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
+        // At most a few more than `count`, whatever rounding does at extreme magnitudes.
+        return Array(stride(from: first, through: high + step * 1e-9, by: step).prefix(count * 3)).map { abs($0) < step * 1e-9 ? 0 : $0 }
     }
 
     /// A tick label: thousands as K and millions as M for steps, otherwise as few decimals as the spacing needs.
     static func label(_ value: Double, spacing: Double) -> String {
         if abs(value) >= 1e6 && spacing >= 1e5 { return String(format: "%gM", value / 1e6) }
         if abs(value) >= 1e3 && spacing >= 100 { return String(format: "%gK", value / 1e3) }
-        let decimals = spacing >= 1 ? 0 : min(6, Int((-log10(spacing)).rounded(.up)))
+        let decimals = !(spacing > 0 && spacing.isFinite) || spacing >= 1 ? 0 : min(6, Int((-log10(spacing)).rounded(.up)))
         return String(format: "%.\(decimals)f", value)
     }
 
@@ -189,14 +191,19 @@ public enum ComparisonPlot {
         func y(_ value: Double) -> Double { bottom - (value - yLow) / (yHigh - yLow) * (bottom - top) }
     }
 
-    /// Axis range padded 5% with round ends; a flat range is widened by one.
+    /// Axis range of the finite `values`, padded 5%; a flat range is widened by 5% of its magnitude (or 0.05).
+    /// Values beyond ±1e300 are clamped so that the span stays finite.
     static func range(_ values: [Double]) -> (Double, Double) {
         let finite = values.filter(\.isFinite)
-        guard var low = finite.min(), var high = finite.max() else { return (0, 1) }
-        if high - low < 1e-12 * max(1, abs(high)) { low -= 1; high += 1 }
+        guard var low = finite.min().map({ max($0, -1e300) }), var high = finite.max().map({ min($0, 1e300) }) else { return (0, 1) }
+        let scale = max(abs(low), abs(high)) > 0 ? max(abs(low), abs(high)) : 1
+        if high - low <= scale * 1e-9 { low -= scale * 0.05; high += scale * 0.05 }
         let pad = (high - low) * 0.05
         return (low - pad, high + pad)
     }
+
+    /// A pixel coordinate as an Int, clamped so that extreme (but finite) coordinates cannot trap; NaN becomes 0.
+    static func pixel(_ coordinate: Double) -> Int { coordinate.isFinite ? Int(max(-1e6, min(1e6, coordinate))) : 0 }
 
     /// Axes, grid, round tick labels and axis titles of a panel.
     static func drawAxes(_ canvas: inout Canvas, _ panel: Panel, title: String, xTitle: String, yTitle: String) {
@@ -206,13 +213,13 @@ public enum ComparisonPlot {
             let py = panel.y(value)
             canvas.line(from: (panel.left, py), to: (panel.right, py), thickness: 1, .lightGray.withAlpha(160))
             let text = label(value, spacing: ySpacing)
-            canvas.text(text, x: Int(panel.left) - 6 - Canvas.textWidth(text), y: Int(py) - 3, .black)
+            canvas.text(text, x: Int(panel.left) - 6 - Canvas.textWidth(text), y: pixel(py) - 3, .black)
         }
         for value in xTicks {
             let px = panel.x(value)
             canvas.line(from: (px, panel.bottom), to: (px, panel.bottom + 4), thickness: 1, .black)
             let text = label(value, spacing: xSpacing)
-            canvas.text(text, x: Int(px) - Canvas.textWidth(text) / 2, y: Int(panel.bottom) + 8, .black)
+            canvas.text(text, x: pixel(px) - Canvas.textWidth(text) / 2, y: Int(panel.bottom) + 8, .black)
         }
         canvas.line(from: (panel.left, panel.top), to: (panel.left, panel.bottom), thickness: 1, .black)
         canvas.line(from: (panel.left, panel.bottom), to: (panel.right, panel.bottom), thickness: 1, .black)

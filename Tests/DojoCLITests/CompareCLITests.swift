@@ -95,6 +95,13 @@ import Testing
         #expect(broken.status != 0 && broken.output.contains("not a folder name inside the group"), "\(broken.output)")
         let labels = try dojo(["compare", root + "/mixed", "--labels", "a,b"])
         #expect(labels.status != 0 && labels.output.contains("--labels has 2 name(s) for 1"), "\(labels.output)")
+        // Extreme but finite scores: no trap in the statistics or the drawing.
+        try Self.writeRun(root + "/extreme/seed0", level: 0, offset: 0, evaluations: 0,
+                          extra: ["{\"step\":1000,\"eval_return_mean\":1e308}", "{\"step\":2000,\"eval_return_mean\":-1e308}"])
+        try Self.writeRun(root + "/extreme/seed1", level: 0, offset: 0, evaluations: 0,
+                          extra: ["{\"step\":1000,\"eval_return_mean\":-1e308}", "{\"step\":2000,\"eval_return_mean\":1e308}"])
+        let extreme = try runDojo(["compare", root + "/extreme", "--reps", "200", "--out", root + "/extreme-report"])
+        #expect(extreme.status == 0 && !extreme.signalled, "\(extreme.output)")
         // Groups of different lengths: compared, with a warning.
         try Self.writeRun(root + "/long/seed0", level: 50, offset: 0, evaluations: 12)
         let lengths = try dojo(["compare", root + "/mixed", root + "/long", "--reps", "200"])

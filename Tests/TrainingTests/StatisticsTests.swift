@@ -125,6 +125,16 @@ import Sim
         #expect(Statistics.problem([]) != nil && Statistics.problem([[1], [1, 2]]) != nil && Statistics.problem([[.nan]]) != nil)
     }
 
+    @Test("Plot ticks are round values inside the range")
+    func ticks() {
+        #expect(ComparisonPlot.ticks(0, 10_000) == [0, 2000, 4000, 6000, 8000, 10_000])
+        #expect(ComparisonPlot.ticks(-0.03, 1.07) == [0, 0.5, 1])
+        #expect(ComparisonPlot.ticks(-7, 7) == [-5, 0, 5])
+        #expect(ComparisonPlot.label(0.6000000000000001, spacing: 0.2) == "0.6")
+        #expect(ComparisonPlot.label(250_000, spacing: 50_000) == "250K" && ComparisonPlot.label(2e6, spacing: 5e5) == "2M")
+        #expect(ComparisonPlot.ticks(1e17, 1e17).count == 1)
+    }
+
     @Test("The same seed gives the same interval; another seed a different one")
     func deterministic() {
         let scores: [[Double]] = (0..<8).map { [Double($0 * $0 % 7), Double($0)] }
