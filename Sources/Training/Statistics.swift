@@ -90,8 +90,9 @@ public enum Statistics {
     public static func quantile(sorted: [Double], _ p: Double) -> Double {
         let position = p * Double(sorted.count - 1)
         let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
-        let fraction = position - Double(below)
-        return sorted[below] + (sorted[above] - sorted[below]) * fraction
+        let fraction = position - Double(below), difference = sorted[above] - sorted[below]
+        // Interpolated from the nearer end, as NumPy does, so both give the same bits.
+        return fraction >= 0.5 ? sorted[above] - difference * (1 - fraction) : sorted[below] + difference * fraction
     }
 
     // MARK: Stratified bootstrap
@@ -164,6 +165,7 @@ public enum Statistics {
 
     /// The median of non-empty `values` (mean of the two middle values when the count is even).
     static func medianOf(_ values: [Double]) -> Double {
-        quantile(sorted: values.sorted(), 0.5)
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }
