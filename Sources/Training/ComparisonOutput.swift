@@ -223,7 +223,7 @@ public enum ComparisonPlot {
         }
         canvas.line(from: (panel.left, panel.top), to: (panel.left, panel.bottom), thickness: 1, .black)
         canvas.line(from: (panel.left, panel.bottom), to: (panel.right, panel.bottom), thickness: 1, .black)
-        canvas.text(title, x: Int(panel.left), y: Int(panel.top) - 44, scale: 2, .black)
+        canvas.text(title, x: Int(panel.left), y: 8, scale: 2, .black)
         canvas.text(xTitle, x: Int((panel.left + panel.right) / 2) - Canvas.textWidth(xTitle) / 2, y: Int(panel.bottom) + 24, .black)
         // The y title sits above the axis (the 5×7 font is not drawn rotated).
         canvas.text(yTitle, x: Int(panel.left) - 4, y: Int(panel.top) - 16, .darkGray)
@@ -237,7 +237,7 @@ public enum ComparisonPlot {
         let curves = report.curves
         let (stepLow, stepHigh) = (0.0, max(1, curves.flatMap(\.steps).max() ?? 1))
         let (yLow, yHigh) = range(curves.flatMap { $0.low + $0.high + $0.iqm })
-        let left = Panel(left: 80, right: half - 30, top: 64, bottom: Double(height) - 60,
+        let left = Panel(left: 80, right: half - 30, top: 84, bottom: Double(height) - 60,
                          xLow: stepLow, xHigh: stepHigh, yLow: yLow, yHigh: yHigh)
         drawAxes(&canvas, left, title: "IQM LEARNING CURVE", xTitle: "ENVIRONMENT STEPS", yTitle: "IQM OF \(metricName) (95% CI)")
         for (index, curve) in curves.enumerated() {
@@ -254,7 +254,7 @@ public enum ComparisonPlot {
         // Right: performance profile of final scores.
         let finals = report.groups.map { $0.runs.map(\.final) }
         let (tauLow, tauHigh) = range(finals.flatMap { $0 })
-        let right = Panel(left: half + 70, right: Double(width) - 30, top: 64, bottom: Double(height) - 60,
+        let right = Panel(left: half + 70, right: Double(width) - 30, top: 84, bottom: Double(height) - 60,
                           xLow: tauLow, xHigh: tauHigh, yLow: 0, yHigh: 1.05)
         drawAxes(&canvas, right, title: "PERFORMANCE PROFILE", xTitle: "FINAL \(metricName) THRESHOLD TAU",
                  yTitle: "FRACTION OF RUNS WITH FINAL SCORE > TAU")
@@ -271,16 +271,15 @@ public enum ComparisonPlot {
                 }
             }
         }
-        // Legend, top right of the left panel.
-        let entries = report.groups.map { "\($0.label) (\($0.runs.count) RUN\($0.runs.count == 1 ? "" : "S"))" }
-        let legendWidth = (entries.map { Canvas.textWidth($0) }.max() ?? 0) + 30
-        let legendX = Int(left.right) - legendWidth - 6, legendY = Int(left.top) + 6
-        canvas.fillRect(x: legendX, y: legendY, width: legendWidth, height: 14 * entries.count + 8, Color.white.withAlpha(220))
-        canvas.strokeRect(x: legendX, y: legendY, width: legendWidth, height: 14 * entries.count + 8, .lightGray)
-        for (index, entry) in entries.enumerated() {
-            let y = legendY + 6 + 14 * index
-            canvas.fillRect(x: legendX + 6, y: y + 2, width: 14, height: 4, palette[index % palette.count])
-            canvas.text(entry, x: legendX + 24, y: y, .black)
+        // Legend: one row under the titles, wrapping across the width, so it never covers a curve.
+        var legendX = 80, legendY = 34
+        for (index, group) in report.groups.enumerated() {
+            let entry = "\(group.label) (\(group.runs.count) RUN\(group.runs.count == 1 ? "" : "S"))"
+            let entryWidth = 20 + Canvas.textWidth(entry) + 24
+            if legendX + entryWidth > width - 20 && legendX > 80 { legendX = 80; legendY += 12 }
+            canvas.fillRect(x: legendX, y: legendY + 2, width: 14, height: 4, palette[index % palette.count])
+            canvas.text(entry, x: legendX + 20, y: legendY, .black)
+            legendX += entryWidth
         }
         return canvas
     }
