@@ -9,13 +9,15 @@ struct Dojo: ParsableCommand {
             Start here:
               dojo train              train the default agent (DQN, gridworld)
               dojo eval runs/<run>    evaluate it
+              dojo compare runs/a runs/b
+                                      compare runs or seed groups (IQM, 95% CIs)
               dojo envs               environments, spaces and options
               dojo rollout gridworld --random 20 --json
                                       one episode, step by step
               dojo bench nn           speed of the neural core
             """,
         version: dojoVersion,
-        subcommands: [Train.self, Eval.self, Watch.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Compare.self, Watch.self, Envs.self, Rollout.self, ReplayCommand.self, Render.self, Bench.self]
     )
 }
 

@@ -51,7 +51,7 @@ func dojo(_ arguments: [String], environment: [String: String] = [:], in folder:
 
     @Test("Every command has help that teaches (an abstract and an example)")
     func commandHelp() throws {
-        for command in ["train", "eval", "envs", "rollout", "replay", "render"] {
+        for command in ["train", "eval", "compare", "envs", "rollout", "replay", "render"] {
             let (status, output) = try dojo([command, "--help"])
             #expect(status == 0 && output.contains("OVERVIEW:") && output.contains("USAGE:"), "\(command)")
         }
