@@ -804,8 +804,13 @@ def write_results(sweep: Sweep, out: pathlib.Path, rows: list) -> dict:
         path = out / "best_config.json"
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         summary["best_config"], summary["best_trial"] = str(path), best
-        runs = [run for row in completed[:3] for run in row["_run_dirs"].split(",") if run]
-        summary["compare"] = "dojo compare " + " ".join(runs)
+        # Each trial's folder holds its seeds' runs, which `dojo compare` reads as one group.
+        trials = []
+        for row in completed[:3]:
+            runs = [run for run in row["_run_dirs"].split(",") if run]
+            if runs and str(pathlib.Path(runs[0]).parent) not in trials:
+                trials.append(str(pathlib.Path(runs[0]).parent))
+        summary["compare"] = "dojo compare " + " ".join(trials)
     return summary
 
 

@@ -241,7 +241,7 @@ def test_a_sweep_on_two_nodes_stops_poor_trials_and_its_best_config_reproduces(t
     assert final == [row for row in trial_rows if "eval_episodes" in row][-1]
     assert final["eval_return_mean"] == float(best["eval_return_mean"])
     assert rerun_rows == trial_rows
-    assert f"dojo compare {out / 'runs' / best['trial'] / 'seed0'}" in done.stdout
+    assert f"dojo compare {out / 'runs' / best['trial']}" in done.stdout
     print(f"\nsweep on two nodes: {elapsed:.1f} s\n{table}")
 
 
