@@ -11,6 +11,8 @@ public struct ComparisonError: Error, CustomStringConvertible, Equatable {
 public struct ComparisonMetric: Equatable, Sendable {
     /// The `metrics.jsonl` key, e.g. `eval_return_mean`.
     public let key: String
+    /// Whether a smaller value is better (collision rates, distances): a run's best evaluation is then its least.
+    public var lowerIsBetter = false
 
     /// `return` → `eval_return_mean`, `success` → `eval_success_rate`; any other name is an evaluation figure, with
     /// or without its `eval_` prefix (`collision_rate`, `eval_final_distance`).
@@ -44,8 +46,11 @@ public struct ComparedRun: Sendable {
 
     /// The last evaluation's score.
     public var final: Double { values[values.count - 1] }
-    /// The best evaluation's score.
-    public var best: Double { values.max()! }
+    /// Whether a smaller value is better (the metric's direction).
+    public let lowerIsBetter: Bool
+
+    /// The best evaluation's score: the largest, or the least when lower is better.
+    public var best: Double { lowerIsBetter ? values.min()! : values.max()! }
     /// The area under the evaluation curve over its step span (trapezoids), in score units.
     public var area: Double { Statistics.normalizedArea(steps: steps, values: values) }
     public var lastStep: Double { steps[steps.count - 1] }
@@ -117,7 +122,8 @@ public enum Comparison {
     static let maximumLogBytes = 256 << 20
 
     /// Reads `path` as a group: a run directory (holding `metrics.jsonl`) is a group of one; a folder with
-    /// `group.json` lists its runs under `"runs"`; otherwise its subfolders holding `metrics.jsonl` are the runs.
+    /// `group.json` (from `dojo train --seeds`) holds one run per seed it names; otherwise its subfolders holding
+    /// `metrics.jsonl` are the runs.
     public static func loadGroup(_ path: String, label: String, metric: ComparisonMetric) throws -> ComparedGroup {
         let manager = FileManager.default
         var isFolder: ObjCBool = false
@@ -173,25 +179,19 @@ public enum Comparison {
         return ComparedGroup(label: label, path: path, runs: runs, tasks: tasks, warnings: warnings)
     }
 
-    /// The run folders `group.json` lists (relative to the group folder), each checked to hold `metrics.jsonl`.
+    /// The run folders of the seeds `group.json` names (`seed<S>` inside the group folder), each checked to hold
+    /// `metrics.jsonl`.
     static func groupRuns(_ folder: URL) throws -> [String] {
-        let file = folder.appendingPathComponent("group.json").path
-        guard let data = FileManager.default.contents(atPath: file), data.count <= 1 << 20,
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ComparisonError("\(quotedForMessage(file)) is not a JSON object; it should hold {\"runs\": [\"seed0\", ...]}")
-        }
-        guard let names = object["runs"] as? [String], !names.isEmpty else {
-            throw ComparisonError("\(quotedForMessage(file)) has no \"runs\" list of run folder names")
-        }
-        return try names.map { name in
-            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-                throw ComparisonError("\(quotedForMessage(file)) names a run \(quotedForMessage(name)) that is not a folder name inside the group")
+        let group: RunGroup?
+        do { group = try RunGroup.read(from: folder.path) } catch { throw ComparisonError("\(error)") }
+        guard let group else { throw ComparisonError("\(quotedForMessage(folder.path)) has no group.json") }
+        return try group.seeds.map { seed in
+            let run = RunGroup.runDirectory(folder.path, seed: seed)
+            guard FileManager.default.fileExists(atPath: run + "/metrics.jsonl") else {
+                throw ComparisonError("\(quotedForMessage(folder.path)) names seed \(seed), but \(quotedForMessage(run)) has no metrics.jsonl yet; "
+                                      + "finish the group with dojo train --resume \(folder.path)")
             }
-            let run = folder.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: run.appendingPathComponent("metrics.jsonl").path) else {
-                throw ComparisonError("\(quotedForMessage(file)) lists \(quotedForMessage(name)), but \(quotedForMessage(run.path)) has no metrics.jsonl")
-            }
-            return run.path
+            return run
         }
     }
 
@@ -216,7 +216,7 @@ public enum Comparison {
         }
         let steps = byStep.keys.sorted()
         let run = ComparedRun(name: name, path: path, task: task(of: path), steps: steps, values: steps.map { byStep[$0]! },
-                              corruptLines: corrupt)
+                              corruptLines: corrupt, lowerIsBetter: metric.lowerIsBetter)
         return (run, evaluationKeys)
     }
 

@@ -21,7 +21,7 @@ extension ComparisonReport {
 
     var caption: String {
         "\(metric.key): 95% stratified-bootstrap percentile intervals (\(reps) resamples, --seed \(seed)); " +
-            "final = last evaluation, best = best evaluation, auc = area under the evaluation curve / step span"
+            "final = last evaluation, best = \(metric.lowerIsBetter ? "least (lower is better)" : "best") evaluation, auc = area under the evaluation curve / step span"
     }
 
     /// Rows of the aggregate table: group, runs, score, mean, median, IQM.

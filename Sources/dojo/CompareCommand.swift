@@ -24,7 +24,7 @@ struct Compare: ParsableCommand {
             Examples:
               dojo compare runs/cartpole-ppo runs/cartpole-dqn
               dojo compare runs/ppo runs/a2c --labels PPO,A2C --out reports/ppo-vs-a2c
-              dojo compare runs/highway-ppo --metric collision_rate
+              dojo compare runs/highway-ppo --metric collision_rate --lower-is-better
             """)
 
     @Argument(help: ArgumentHelp("Run directories or group folders.", valueName: "run-or-group"))
@@ -32,6 +32,8 @@ struct Compare: ParsableCommand {
     @Option(help: ArgumentHelp("What to compare: return (eval_return_mean), success (eval_success_rate) or an evaluation figure (collision_rate, final_distance …).",
                                valueName: "metric"))
     var metric: String = "return"
+    @Flag(help: "A smaller value is better (collision_rate, final_distance): each run's best evaluation is its least.")
+    var lowerIsBetter = false
     @Option(help: ArgumentHelp("Folder for comparison.md, comparison.csv and comparison.png.", valueName: "dir"))
     var out: String?
     @Option(help: ArgumentHelp("Comma-separated names, one per argument (default: the folder names).", valueName: "names"))
@@ -56,7 +58,8 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let metric = try ComparisonMetric(self.metric)
+        var metric = try ComparisonMetric(self.metric)
+        metric.lowerIsBetter = lowerIsBetter
         var names = labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
             ?? paths.map { URL(fileURLWithPath: $0).standardizedFileURL.lastPathComponent }
         // Two folders with the same name (runs/a/seed0, runs/b/seed0) get numbered labels.

@@ -32,7 +32,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         // Group "good" is recognised by group.json; group "weak" by its subfolders.
         for seed in 0..<4 { try Self.writeRun("\(root)/good/seed\(seed)", level: 90, offset: Double(seed)) }
-        try "{\"name\":\"good\",\"seeds\":[0,1,2,3],\"runs\":[\"seed0\",\"seed1\",\"seed2\",\"seed3\"]}"
+        try "{\"format\":\"dojo-run-group\",\"version\":1,\"name\":\"good\",\"seeds\":[0,1,2,3],\"arguments\":[]}"
             .write(toFile: "\(root)/good/group.json", atomically: true, encoding: .utf8)
         for seed in 0..<3 { try Self.writeRun("\(root)/weak/seed\(seed)", level: 40, offset: Double(seed)) }
         let out = root + "/report"
@@ -92,7 +92,15 @@ import Testing
         try FileManager.default.createDirectory(atPath: root + "/broken", withIntermediateDirectories: true)
         try "{\"runs\": [\"../mixed/seed0\"]}".write(toFile: root + "/broken/group.json", atomically: true, encoding: .utf8)
         let broken = try dojo(["compare", root + "/broken"])
-        #expect(broken.status != 0 && broken.output.contains("not a folder name inside the group"), "\(broken.output)")
+        #expect(broken.status != 0 && broken.output.contains("is not a valid group file"), "\(broken.output)")
+        // A group whose seed 5 never started: named, with the way to finish it.
+        try Self.writeRun(root + "/part/seed0", level: 50, offset: 0)
+        try "{\"format\":\"dojo-run-group\",\"version\":1,\"name\":\"part\",\"seeds\":[0,5],\"arguments\":[]}"
+            .write(toFile: root + "/part/group.json", atomically: true, encoding: .utf8)
+        let partial = try dojo(["compare", root + "/part"])
+        #expect(partial.status != 0 && partial.output.contains("names seed 5") && partial.output.contains("--resume"), "\(partial.output)")
+        let lower = try dojo(["compare", root + "/part/seed0", "--lower-is-better", "--reps", "200"])
+        #expect(lower.status == 0 && lower.output.contains("best = least (lower is better)"), "\(lower.output)")
         let labels = try dojo(["compare", root + "/mixed", "--labels", "a,b"])
         #expect(labels.status != 0 && labels.output.contains("--labels has 2 name(s) for 1"), "\(labels.output)")
         // Extreme but finite scores: no trap in the statistics or the drawing.
