@@ -13,20 +13,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import dojo_rl
+from support import dojo_binary
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 dojo_rl.register_environments()  # also registered by the entry point when the package is installed
-
-
-def dojo_binary() -> str:
-    named = os.environ.get("DOJO_BINARY")
-    if named:
-        return named
-    for build in (".build/debug", ".build/release"):
-        candidate = REPOSITORY / build / "dojo"
-        if candidate.is_file():
-            return str(candidate)
-    pytest.skip("no dojo binary (set DOJO_BINARY)")
 
 
 @pytest.mark.parametrize("gym_id", sorted(dojo_rl.gymnasium_ids()))

@@ -2,7 +2,6 @@
 equals Gymnasium's CartPole-v1 from the same states."""
 
 import json
-import pathlib
 import subprocess
 
 import gymnasium
@@ -10,9 +9,8 @@ import numpy as np
 import pytest
 
 import dojo_rl
-from test_environments import dojo_binary
+from support import REPOSITORY, dojo_binary
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 dojo_rl.register_environments()
 
 

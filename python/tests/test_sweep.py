@@ -17,20 +17,9 @@ import pytest
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 from dojo_rl.sweep import SweepError, format_value, objective_of, parse_sweep
+from support import dojo_binary
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 BASE = {"preset": "cartpole-ppo", "space": {"learning_rate": {"loguniform": [1e-5, 1e-2]}}, "trials": 4, "steps": 1000}
-
-
-def dojo_binary() -> str:
-    named = os.environ.get("DOJO_BINARY")
-    if named:
-        return named
-    for build in (".build/debug", ".build/release"):
-        candidate = REPOSITORY / build / "dojo"
-        if candidate.is_file():
-            return str(candidate)
-    pytest.skip("no dojo binary (set DOJO_BINARY)")
 
 
 def sweep(**changes):
