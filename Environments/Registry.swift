@@ -63,6 +63,13 @@ public enum EnvironmentRegistry {
             let env = try CartPole(options: options)
             return TimeLimit(env, maxSteps: env.options.int("max_steps"))
         },
+        EnvironmentEntry(id: Pendulum.id, summary: "Gymnasium Pendulum-v1 dynamics: swing a rod up with a continuous torque",
+                         optionSpecs: Pendulum.optionSpecs,
+                         variants: [EnvironmentVariant("pendulum", [:], benchmarked: true),
+                                    EnvironmentVariant("pendulum-g9.81", ["g": "9.81"])]) { options in
+            let env = try Pendulum(options: options)
+            return TimeLimit(env, maxSteps: env.options.int("max_steps"))
+        },
         EnvironmentEntry(id: GridWorld.id, summary: "MiniGrid-like maps: walls, goal, lava, keys, doors, mazes, a memory task",
                          optionSpecs: GridWorld.optionSpecs,
                          variants: [EnvironmentVariant("gridworld-four-rooms", ["map": "four-rooms", "observation": "partial"],
@@ -105,7 +112,7 @@ public enum EnvironmentRegistry {
 
     /// The Gymnasium ids of the environments that reproduce a Gymnasium environment, with the Dojo id of each: files
     /// written for the Python ecosystem (rl-baselines3-zoo's hyperparameters) name environments this way.
-    public static let gymnasiumIDs: [String: String] = ["CartPole-v1": CartPole.id]
+    public static let gymnasiumIDs: [String: String] = ["CartPole-v1": CartPole.id, "Pendulum-v1": Pendulum.id]
 
     public static func entry(_ id: String) throws -> EnvironmentEntry {
         guard let entry = entries.first(where: { $0.id == id }) else {

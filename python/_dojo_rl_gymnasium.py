@@ -11,6 +11,7 @@ import sys
 # when dojo_rl itself is imported.
 NAMED = {
     "Dojo/CartPole-v1": ("cartpole", {}),
+    "Dojo/Pendulum-v1": ("pendulum", {}),
     "Dojo/GridWorld-v0": ("gridworld", {}),
     "Dojo/Highway-v0": ("highway", {"scenario": "highway"}),
     "Dojo/HighwayFast-v0": ("highway", {"scenario": "highway-fast"}),

@@ -140,7 +140,7 @@ private func request(env: String = "cartpole", agent: String? = nil, set overrid
 
     @Test("Keys without a counterpart are refused, each named with the reason; a missing section says which exist")
     func unsupportedKeys() throws {
-        // Pendulum's PPO entry explores with gSDE, which Dojo does not have (and Dojo has no pendulum yet).
+        // Pendulum's PPO entry explores with gSDE, which Dojo does not have.
         let section = try #require({ () -> [String: ConfigValue]? in
             let text = try String(contentsOfFile: Fixtures.path("zoo/ppo.yml"), encoding: .utf8)
             guard case .mapping(let file) = ConfigValue(yaml: try BoundedYAML.load(text)),
