@@ -99,7 +99,7 @@ let checkedConfigurations: [(String, [String: String])] = EnvironmentRegistry.en
 
     @Test("Unknown environments, options and values are rejected with the valid ones listed")
     func optionErrors() throws {
-        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "gridworld", "highway", "arm"])) {
+        #expect(throws: OptionError.unknownEnvironment(name: "cartpol", valid: ["cartpole", "pendulum", "gridworld", "highway", "arm"])) {
             try EnvironmentRegistry.make("cartpol")
         }
         #expect(throws: OptionError.unknownOption(environment: "cartpole", name: "gravity",
