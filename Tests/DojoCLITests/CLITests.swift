@@ -61,7 +61,7 @@ func dojo(_ arguments: [String], environment: [String: String] = [:], in folder:
     @Test("Bad input: unknown environments, options, presets and flags fail with the valid choices")
     func badInput() throws {
         let unknownEnvironment = try dojo(["rollout", "cartpol"])
-        #expect(unknownEnvironment.status != 0 && unknownEnvironment.output.contains("available: cartpole, gridworld"))
+        #expect(unknownEnvironment.status != 0 && unknownEnvironment.output.contains("available: cartpole, pendulum, gridworld"))
         let unknownOption = try dojo(["render", "gridworld", "--option", "colour=red", "--out", "/tmp/x.png"])
         #expect(unknownOption.status != 0 && unknownOption.output.contains("its options are: map"))
         let unknownPreset = try dojo(["train", "--preset", "pong-dqn"])
