@@ -3,6 +3,7 @@
 
 Random actions (drawn in advance on both sides), one thread unless stated. Dojo: cart-pole and gridworld (four-rooms
 and empty 8x8 with MiniGrid's default 7x7 partial view) with 1, 8 and 64 copies on one thread, and 64 copies on two.
+Pendulum with 1 and 64 copies against Gymnasium Pendulum-v1 (one env).
 Python anchors: Gymnasium CartPole-v1 (one env), EnvPool CartPole-v1 (1, 8, 64 envs, num_threads=1),
 MiniGrid-FourRooms-v0 and MiniGrid-Empty-8x8-v0 (one env), highway-env highway-v0 and highway-fast-v0 (default
 configurations, one env), and Gymnasium's MuJoCo Reacher-v5 against the robot arm (when MuJoCo installs).
@@ -38,6 +39,23 @@ def gymnasium_cartpole(seconds):
     def step():
         for _ in range(256):
             _, _, terminated, truncated, _ = env.step(int(actions[i[0] & 4095]))
+            i[0] += 1
+            if terminated or truncated:
+                env.reset()
+        return 256
+    return rate(step, seconds)
+
+
+def gymnasium_pendulum(seconds):
+    import gymnasium as gym
+    env = gym.make("Pendulum-v1")
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-2, 2, size=(4096, 1)).astype(np.float32)
+    i = [0]
+
+    def step():
+        for _ in range(256):
+            _, _, terminated, truncated, _ = env.step(actions[i[0] & 4095])
             i[0] += 1
             if terminated or truncated:
                 env.reset()
@@ -140,6 +158,10 @@ def main():
                      f"EnvPool CartPole-v1 x{n}", envpool_cartpole(n, args.seconds)))
     envpool64 = rows[-1][3]
     rows.append(("cartpole, 64 envs, 2 threads", dojo_rate[("cartpole", 64, 2)], "EnvPool x64 (1 thread)", envpool64))
+    if ("pendulum", 1, 1) in dojo_rate:
+        pendulum_rate = gymnasium_pendulum(args.seconds)
+        rows.append(("pendulum, 1 env", dojo_rate[("pendulum", 1, 1)], "Gymnasium Pendulum-v1", pendulum_rate))
+        rows.append(("pendulum, 64 envs, 2 threads", dojo_rate[("pendulum", 64, 2)], "Gymnasium Pendulum-v1 (1 env)", pendulum_rate))
     for dojo_name, python_name in (("gridworld-four-rooms", "MiniGrid-FourRooms-v0"), ("gridworld-empty-8x8", "MiniGrid-Empty-8x8-v0")):
         python_rate = minigrid(python_name, args.seconds)
         rows.append((f"{dojo_name}, 1 env", dojo_rate[(dojo_name, 1, 1)], python_name, python_rate))
