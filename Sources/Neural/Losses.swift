@@ -169,3 +169,52 @@ public enum DiagonalGaussian {
         return h
     }
 }
+
+/// A tanh-squashed diagonal Gaussian with per-row means and log standard deviations (rows, dims), as SAC's policy
+/// uses (Haarnoja et al. 2018, appendix C): u = μ + σ·ε with ε ~ N(0, 1), action a = tanh(u) in (−1, 1), and
+/// log π(a) = Σ_j [log N(u_j; μ_j, σ_j²) − log(1 − a_j² + ``epsilon``)], the change-of-variables correction with the
+/// small constant Stable-Baselines3 adds so the logarithm stays finite where tanh saturates.
+public enum SquashedGaussian {
+    /// The constant inside the correction's logarithm (SB3's `TanhBijector` epsilon).
+    public static let epsilon: Float = 1e-6
+
+    /// Samples with the given standard-normal `noise` (rows, dims): writes the squashed actions (rows, dims) and
+    /// log π per row (rows). Zero noise gives the deterministic action tanh(μ).
+    public static func sample(mean: UnsafePointer<Float>, logStd: UnsafePointer<Float>, noise: UnsafePointer<Float>,
+                              rows: Int, dims: Int, actions: UnsafeMutablePointer<Float>,
+                              logProbabilities: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            var sum: Float = 0
+            for j in 0..<dims {
+                let k = r * dims + j
+                let std = expf(logStd[k])
+                let u = mean[k] + std * noise[k]
+                let z = (u - mean[k]) / std
+                let a = tanhf(u)
+                actions[k] = a
+                sum += -0.5 * z * z - logStd[k] - DiagonalGaussian.halfLogTwoPi - logf(1 - a * a + epsilon)
+            }
+            logProbabilities[r] = sum
+        }
+    }
+
+    /// Gradients of the means and log-stds (rows, dims, overwritten) of a loss that depends on the sampled actions
+    /// and their log-probabilities, given dL/d(action) (rows, dims) and dL/d(log π) per row, with the noise held
+    /// fixed (the reparameterization): with g_u = dL/da·(1 − a²) + dL/dlogπ·2a(1 − a²)/(1 − a² + ε),
+    /// ∂L/∂μ = g_u and ∂L/∂log σ = g_u·σ·ε − dL/dlogπ.
+    public static func backward(logStd: UnsafePointer<Float>, noise: UnsafePointer<Float>, actions: UnsafePointer<Float>,
+                                rows: Int, dims: Int, actionGradient: UnsafePointer<Float>,
+                                logProbabilityGradient: UnsafePointer<Float>,
+                                meanGradient: UnsafeMutablePointer<Float>, logStdGradient: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let g = logProbabilityGradient[r]
+            for j in 0..<dims {
+                let k = r * dims + j
+                let a = actions[k], slope = 1 - a * a
+                let gu = actionGradient[k] * slope + g * 2 * a * slope / (slope + epsilon)
+                meanGradient[k] = gu
+                logStdGradient[k] = gu * expf(logStd[k]) * noise[k] - g
+            }
+        }
+    }
+}

@@ -38,6 +38,8 @@ public struct StateEntry {
     }
     public let name: String
     public let storage: Storage
+
+    public init(name: String, storage: Storage) { self.name = name; self.storage = storage }
 }
 
 /// A mutable integer owned by a module and saved with its state.

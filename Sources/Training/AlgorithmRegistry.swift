@@ -15,6 +15,8 @@ public struct HyperparameterSpec: Sendable {
         case choice([String])
         /// Hidden layer sizes: a list of positive integers (`[64, 64]`, or `64,64` on the command line).
         case layers
+        /// "auto", "auto_X" (learned, starting at X) or a number: SAC's `ent_coef` and `target_entropy`.
+        case autoOrNumber
 
         var expected: String {
             switch self {
@@ -24,6 +26,7 @@ public struct HyperparameterSpec: Sendable {
             case .flag: return "true or false"
             case .choice(let choices): return "one of " + choices.joined(separator: ", ")
             case .layers: return "a list of layer sizes such as [64, 64] (or 64,64)"
+            case .autoOrNumber: return "auto, auto_<number> or a number"
             }
         }
     }
@@ -89,6 +92,11 @@ public struct HyperparameterSpec: Sendable {
         case .choice(let choices):
             guard case .string(let text) = value, choices.contains(text.lowercased()) else { return nil }
             return .string(text.lowercased())
+        case .autoOrNumber:
+            if let number = parsed.number { return .double(number) }
+            guard case .string(let text) = value else { return nil }
+            let lowered = text.lowercased()
+            return lowered == "auto" || (lowered.hasPrefix("auto_") && Double(lowered.dropFirst(5)) != nil) ? .string(lowered) : nil
         case .layers:
             switch parsed {
             case .list(let items):
@@ -181,7 +189,8 @@ public struct Algorithm: Sendable {
 
 /// The algorithms `dojo train --agent` knows, in the order the help lists them.
 public enum AlgorithmRegistry {
-    private static let registered = Mutex<[Algorithm]>([DQNTrainer.algorithm, ActorCriticTrainer.ppo, ActorCriticTrainer.a2c])
+    private static let registered = Mutex<[Algorithm]>([DQNTrainer.algorithm, ActorCriticTrainer.ppo, ActorCriticTrainer.a2c,
+                                                                 OffPolicyTrainer.sac, OffPolicyTrainer.td3])
 
     public static var all: [Algorithm] { registered.withLock { $0 } }
     public static var ids: [String] { all.map(\.id) }

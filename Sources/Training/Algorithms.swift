@@ -111,3 +111,69 @@ extension ActorCriticTrainer {
             })
     }
 }
+
+extension OffPolicyTrainer {
+    /// Soft Actor-Critic with Stable-Baselines3's defaults.
+    public static let sac = algorithm(.sac, summary: "Soft actor-critic (continuous actions; learned temperature, twin critics)",
+                                      defaults: .sac)
+    /// TD3 with Stable-Baselines3's defaults (and the zoo's Gaussian exploration noise).
+    public static let td3 = algorithm(.td3, summary: "Twin delayed DDPG (continuous actions; delayed, smoothed targets)", defaults: .td3)
+
+    private static func algorithm(_ kind: OffPolicyAgent.Algorithm, summary: String, defaults: OffPolicyConfig) -> Algorithm {
+        var specs: [HyperparameterSpec] = [
+            .init("learning_rate", .number, "Adam step size of the actor, the critics" + (kind == .sac ? " and the temperature" : ""),
+                  sb3: "learning_rate", linearScheduleEnd: "learning_rate_end"),
+            .init("learning_rate_end", .optionalNumber, "if set, the learning rate falls linearly to this value over training"),
+            .init("buffer_size", .integer, "replay buffer capacity (transitions)", sb3: "buffer_size"),
+            .init("learning_starts", .integer, "environment steps of uniformly random actions before learning starts",
+                  sb3: "learning_starts"),
+            .init("batch_size", .integer, "minibatch size", sb3: "batch_size"),
+            .init("tau", .number, "target averaging coefficient (Polyak): θ′ ← τθ + (1 − τ)θ′", sb3: "tau"),
+            .init("gamma", .number, "discount factor", sb3: "gamma"),
+            .init("train_freq", .integer, "vector steps between updates", sb3: "train_freq"),
+            .init("gradient_steps", .integer, "gradient steps per update (-1: one per environment step collected)",
+                  sb3: "gradient_steps"),
+        ]
+        if kind == .sac {
+            specs += [
+                .init("ent_coef", .autoOrNumber, "entropy temperature α: auto (learned from 1), auto_X (learned from X) or fixed",
+                      sb3: "ent_coef"),
+                .init("target_entropy", .autoOrNumber, "entropy the learned α aims for (auto: −action dimensions)",
+                      sb3: "target_entropy"),
+                .init("target_update_interval", .integer, "gradient steps between target updates", sb3: "target_update_interval"),
+            ]
+        } else {
+            specs += [
+                .init("policy_delay", .integer, "critic updates per actor and target update", sb3: "policy_delay"),
+                .init("target_policy_noise", .number, "std of the noise smoothing target actions ([-1, 1] scale)",
+                      sb3: "target_policy_noise"),
+                .init("target_noise_clip", .number, "the target smoothing noise is clipped to ±this", sb3: "target_noise_clip"),
+            ]
+        }
+        specs += [
+            .init("noise_type", .choice(["none", "normal"]), "exploration noise added to the actor's action while collecting",
+                  sb3: "noise_type"),
+            .init("noise_std", .number, "std of the exploration noise ([-1, 1] action scale)", sb3: "noise_std"),
+            .init("net_arch", .layers, "hidden layers of the actor and of each critic", sb3: "policy_kwargs.net_arch"),
+            .init("activation_fn", .choice(Activation.Function.allCases.map(\.rawValue)), "hidden-layer nonlinearity",
+                  sb3: "policy_kwargs.activation_fn"),
+            .init("n_critics", .integer, "Q-networks; targets take their minimum", sb3: "policy_kwargs.n_critics"),
+            .init("encoder", .choice(["mlp", "attention"]), "observation encoder: mlp, or attention (entity sets)"),
+            .init("embed_dim", .integer, "ego-attention embedding width"),
+            .init("attention_heads", .integer, "ego-attention heads (embed_dim must be a multiple)"),
+        ]
+        return Algorithm(
+            id: kind.rawValue, summary: summary, defaults: defaults, hyperparameters: specs,
+            problems: { config, observationSpace, actionSpace, copies in
+                config.problems(observationSpace: observationSpace, actionSpace: actionSpace, copies: copies)
+            },
+            makeTrainer: { config, hyperparameters, directory, resume in
+                try OffPolicyTrainer(config: config, algorithm: kind, hyperparameters: hyperparameters, directory: directory,
+                                     resume: resume)
+            },
+            loadPolicy: { _, hyperparameters, model, path, observationSpace, actionSpace in
+                try OffPolicyPolicyRunner(algorithm: kind, hyperparameters: hyperparameters, model: model, path: path,
+                                          observationSpace: observationSpace, actionSpace: actionSpace)
+            })
+    }
+}

@@ -61,6 +61,14 @@ public enum LogNames {
     public static let clipFraction = LoggedScalar("clip_fraction", "train/clip_fraction")
     /// 1 − Var[return − value] / Var[return] over the rollout (absent when the returns do not vary).
     public static let explainedVariance = LoggedScalar("explained_variance", "train/explained_variance")
+    /// SAC/TD3: the critics' loss, mean over the gradient steps since the last row.
+    public static let criticLoss = LoggedScalar("critic_loss", "train/critic_loss")
+    /// SAC/TD3: the actor's loss (TD3: of the delayed steps), mean since the last row.
+    public static let actorLoss = LoggedScalar("actor_loss", "train/actor_loss")
+    /// SAC's entropy temperature α, mean since the last row.
+    public static let entropyCoefficient = LoggedScalar("ent_coef", "train/ent_coef")
+    /// SAC's temperature loss (learned temperature only), mean since the last row.
+    public static let entropyCoefficientLoss = LoggedScalar("ent_coef_loss", "train/ent_coef_loss")
     /// Mean standard deviation of a Gaussian policy (absent for discrete actions).
     public static let standardDeviation = LoggedScalar("std", "train/std")
 
@@ -133,7 +141,15 @@ public struct MetricsSchema: Sendable {
         LogNames.entropy, LogNames.explainedVariance, LogNames.standardDeviation, LogNames.learningRate, LogNames.updates,
         LogNames.stepsPerSecond,
     ])
-    public static let all = [dqn, ppo, a2c]
+    public static let sac = MetricsSchema(title: "SAC", training: [
+        LogNames.episodes, LogNames.returnMean, LogNames.lengthMean, LogNames.criticLoss, LogNames.actorLoss,
+        LogNames.entropyCoefficient, LogNames.entropyCoefficientLoss, LogNames.learningRate, LogNames.updates, LogNames.stepsPerSecond,
+    ])
+    public static let td3 = MetricsSchema(title: "TD3", training: [
+        LogNames.episodes, LogNames.returnMean, LogNames.lengthMean, LogNames.criticLoss, LogNames.actorLoss,
+        LogNames.learningRate, LogNames.updates, LogNames.stepsPerSecond,
+    ])
+    public static let all = [dqn, ppo, a2c, sac, td3]
 }
 
 extension EvaluationResult {

@@ -1,0 +1,279 @@
+import Agents
+import Environments
+import Foundation
+import Neural
+import Sim
+
+/// Trains SAC or TD3 on continuous actions, as Stable-Baselines3's off-policy loop: uniformly random actions for the
+/// first `learning_starts` steps, then the policy's (SAC: a sample; TD3: the action plus exploration noise); each
+/// vector step's transitions go to the replay (a time-limit truncation keeps its final observation and its
+/// bootstrap); every `train_freq` vector steps `gradient_steps` updates. The run directory is the same as the other
+/// trainers' (`metrics.*`, TensorBoard, `checkpoints/{last,best}`, `best_episode.replay`).
+///
+/// Resuming restores the networks, targets, optimizers, temperature, replay, generators, environment states and
+/// counters from `checkpoints/last`, so the run continues exactly as if it had never stopped.
+public final class OffPolicyTrainer: RecordingTrainer {
+    public let config: RunConfig
+    public let hyperparameters: OffPolicyConfig
+    public let directory: String
+    let runDirectory: RunDirectory
+    public let agent: OffPolicyAgent
+    public let buffer: TransitionBuffer
+    public let environments: VectorEnvironment<AnyEnvironment>
+    let observationSize: Int
+    let actionWidth: Int
+
+    // Loop state (all saved in checkpoints).
+    public private(set) var step = 0
+    public private(set) var iteration = 0
+    public private(set) var episodes = 0
+    private var explorationRNG: SeededGenerator
+    private var samplingRNG: SeededGenerator
+    let record = RunRecord()
+    /// Sums since the last metrics row: critic loss, actor loss, α, α loss, and their counts.
+    private var sums = [Double](repeating: 0, count: 4), counts = [Int](repeating: 0, count: 4)
+
+    private let previousObservations: UnsafeMutablePointer<Float>  // copies × obs
+    private let scaledActions: UnsafeMutablePointer<Float>         // copies × A, in [−1, 1]
+    private let environmentActions: UnsafeMutablePointer<Float>    // copies × A, within the bounds
+
+    public init(config: RunConfig, algorithm: OffPolicyAgent.Algorithm, hyperparameters: OffPolicyConfig, directory: String,
+                resume: Bool = false) throws {
+        self.hyperparameters = hyperparameters
+        let problems = config.problems()
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+        guard config.nEnvs <= OffPolicyAgent.actingRows else {
+            throw TrainingError.invalidConfig(["n_envs (\(config.nEnvs)) must be at most \(OffPolicyAgent.actingRows) for SAC and TD3"])
+        }
+        runDirectory = try RunDirectory(directory, mode: resume ? .resume : .create)
+        let config = resume ? config : try config.adoptingFiles(into: directory)
+        self.config = config
+        self.directory = directory
+        var networkRNG = SeededGenerator(seed: config.seed, stream: 1)
+        explorationRNG = SeededGenerator(seed: config.seed, stream: 2)
+        samplingRNG = SeededGenerator(seed: config.seed, stream: 3)
+        environments = try makeEnvironments(config)
+        let first = environments.environments[0]
+        observationSize = first.observationSpace.flatCount
+        actionWidth = first.actionSpace.actionWidth
+        agent = OffPolicyAgent(algorithm: algorithm, config: hyperparameters, observationSpace: first.observationSpace,
+                               actionSpace: first.actionSpace, rng: &networkRNG)
+        buffer = TransitionBuffer(capacity: hyperparameters.bufferSize, copies: config.nEnvs, observationSpace: first.observationSpace,
+                                  observationKind: first.observationKind, actionWidth: actionWidth)
+        let copies = config.nEnvs
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+            return pointer
+        }
+        previousObservations = floats(copies * observationSize)
+        scaledActions = floats(copies * actionWidth)
+        environmentActions = floats(copies * actionWidth)
+
+        try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+        if resume {
+            try restore(from: directory + "/checkpoints/last")
+        } else {
+            environments.reset(seed: config.seed)
+        }
+        try config.writeJSON(inRun: directory, to: directory + "/config.json")
+    }
+
+    deinit { previousObservations.deallocate(); scaledActions.deallocate(); environmentActions.deallocate() }
+
+    private var schema: MetricsSchema { agent.algorithm == .sac ? .sac : .td3 }
+
+    public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
+        let metrics = try MetricsLog(directory: directory, schema: schema, resume: step > 0, resumeStep: step)
+        let total = config.totalTimesteps, copies = config.nEnvs, d = hyperparameters
+        let A = actionWidth
+        var interrupted = false
+        let started = Date()
+        let startStep = step
+
+        while step < total {
+            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+                interrupted = true
+                break
+            }
+            // Act: uniform actions until learning starts, then the exploring policy.
+            previousObservations.update(from: environments.observations, count: copies * observationSize)
+            if step < d.learningStarts {
+                for k in 0..<(copies * A) { scaledActions[k] = Float(2 * explorationRNG.nextDouble() - 1) }
+            } else {
+                withUnsafeMutablePointer(to: &explorationRNG) { rng in
+                    agent.act(environments.observations, rows: copies, into: scaledActions, rng: rng)
+                }
+            }
+            environmentActions.update(from: scaledActions, count: copies * A)
+            agent.unscale(environmentActions, rows: copies)
+            environments.step(environmentActions)
+            step += copies
+            iteration += 1
+            for i in 0..<copies {
+                let done = environments.terminated[i] || environments.truncated[i]
+                let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
+                buffer.store(copy: i, observation: previousObservations + i * observationSize, action: scaledActions + i * A,
+                             reward: environments.rewards[i], nextObservation: next, terminated: environments.terminated[i])
+                if done {
+                    if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
+                    episodes += 1
+                    record.episodeFinished(return: environments.finishedReturns[i], length: environments.finishedLengths[i])
+                }
+            }
+            buffer.advance()
+            // Learn.
+            if step > d.learningStarts && iteration % d.trainFreq == 0 {
+                if let end = d.learningRateEnd {
+                    let rate = Float(LinearSchedule(start: d.learningRate, end: end, fraction: 1).value(progress: config.progress(atStep: step)))
+                    for optimizer in agent.optimizers { optimizer.learningRate = rate }
+                }
+                let gradientSteps = d.gradientSteps == -1 ? d.trainFreq * copies : d.gradientSteps
+                for _ in 0..<gradientSteps {
+                    let losses = agent.train(on: buffer, rng: &samplingRNG)
+                    let values: [Float?] = [losses.critic, losses.actor, losses.entropyCoefficient, losses.entropyCoefficientLoss]
+                    for (k, value) in values.enumerated() {
+                        guard let value else { continue }
+                        guard value.isFinite else { throw TrainingError.diverged(step: step, detail: "a loss became \(value)") }
+                        sums[k] += Double(value)
+                        counts[k] += 1
+                    }
+                }
+            }
+            // Log, evaluate, checkpoint.
+            if step % config.logInterval < copies || step >= total {
+                let elapsed = Date().timeIntervalSince(started)
+                let names = ["critic_loss", "actor_loss", "ent_coef", "ent_coef_loss"]
+                var extra: [(name: String, value: Double)] = (0..<4).compactMap { counts[$0] > 0 ? (names[$0], sums[$0] / Double(counts[$0])) : nil }
+                extra += [("learning_rate", Double(agent.criticOptimizer.learningRate)), ("n_updates", Double(agent.updates))]
+                let row = MetricsLog.Row(step: step, episodes: episodes, returnMean: record.meanReturn, lengthMean: record.meanLength,
+                                         loss: nil, epsilon: nil, stepsPerSecond: Double(step - startStep) / max(elapsed, 1e-9),
+                                         extra: extra)
+                try log(row, to: metrics, progress: progress)
+                sums = [0, 0, 0, 0]; counts = [0, 0, 0, 0]
+            }
+            if step % config.evalFreq < copies || step >= total { try evaluateAndCheckpoint(metrics: metrics, started: started) }
+        }
+        return try finish(interrupted: interrupted, episodes: episodes, metrics: metrics, progress: progress)
+    }
+
+    /// Deterministic evaluation of the current actor.
+    public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
+                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
+    }
+
+    public func currentPolicy() -> any EvaluationPolicy { OffPolicyPolicyRunner(agent: agent) }
+    public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    var trainedParameters: ParameterArena { agent.actorParameters }
+
+    // MARK: Checkpoints
+
+    func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
+        var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
+            .merging(ModelCard.metadata(network: agent.gaussianActor ?? agent.deterministicActor!, prefix: "actor.",
+                                        of: environments.environments[0])) { $1 })
+        for entry in agent.modelEntries { model.append(entry.name, entry.value) }
+        try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
+    }
+
+    /// The optimizers' state entries under `optimizer.actor.`, `optimizer.critic.` and (SAC) `optimizer.ent_coef.`.
+    private var optimizerEntries: [StateEntry] {
+        agent.actorOptimizer.stateEntries(prefix: "optimizer.actor.") + agent.criticOptimizer.stateEntries(prefix: "optimizer.critic.")
+            + (agent.entropyOptimizer?.stateEntries(prefix: "optimizer.ent_coef.") ?? [])
+    }
+
+    func trainingState() -> SafeTensors.File {
+        var file = SafeTensors.File(metadata: ["format": "dojo-training-state", "version": "1"])
+        for entry in optimizerEntries { file.append(entry.name, entry.value) }
+        file.append("counters", Checkpoint.words([step, iteration, episodes, agent.updates, buffer.filledSteps, buffer.position]
+            .map(\.stateWord)))
+        file.append("rng.exploration", Checkpoint.words(explorationRNG.stateWords))
+        file.append("rng.sampling", Checkpoint.words(samplingRNG.stateWords))
+        file.append("loss.running", Checkpoint.words(sums.map(\.bitPattern) + counts.map(\.stateWord)))
+        record.save(into: &file)
+        Checkpoint.save(environments, into: &file)
+        let slots = buffer.count
+        file.append("buffer.observations", buffer.observations.checkpointValue(rows: 2 * slots))
+        file.append("buffer.actions", Checkpoint.floats(buffer.actions, slots * actionWidth))
+        file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
+        file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
+        return file
+    }
+
+    func restore(from path: String) throws {
+        let (model, modelPath, state, statePath) = try Checkpoint.readLast(path)
+        try restore(model: model, modelPath: modelPath, state: state, statePath: statePath)
+    }
+
+    /// Restores weights and training state from files already read, checking every size, counter and range first.
+    package func restore(model: SafeTensors.File, modelPath: String, state: SafeTensors.File, statePath: String) throws {
+        try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
+        let copies = config.nEnvs
+        let counters = try state.integers("counters", path: statePath, count: 6, in: 0...Checkpoint.maximumCount)
+        try Checkpoint.checkStep(counters[0], config: config, path: statePath)
+        let (filled, position) = (counters[4], counters[5])
+        guard counters[0] == counters[1] * copies, counters[2] <= counters[0], filled == min(counters[1], buffer.steps),
+              position == counters[1] % buffer.steps else {
+            throw TrainingError.corruptCheckpoint("\(statePath): counters \(counters) are inconsistent (step = iterations × "
+                                                  + "\(copies) copies, episodes ≤ steps, replay rows ≤ \(buffer.steps) filled in order)")
+        }
+        let slots = filled * copies
+        guard buffer.observations.fits(state.tensors["buffer.observations"], rows: 2 * slots) else {
+            throw TrainingError.corruptCheckpoint("\(statePath): tensor 'buffer.observations' does not hold "
+                                                  + "\(2 * slots * observationSize) values for \(slots) transitions")
+        }
+        let actions = try state.float32("buffer.actions", path: statePath, count: slots * actionWidth)
+        let rewards = try state.float32("buffer.rewards", path: statePath, count: slots)
+        let terminated = try state.float32("buffer.terminated", path: statePath, count: slots)
+        guard actions.scalars.allSatisfy({ (-1...1).contains($0) }), terminated.scalars.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+            throw TrainingError.corruptCheckpoint("\(statePath): buffer.actions must lie in [-1, 1] and buffer.terminated hold 0 or 1")
+        }
+        let running = try Checkpoint.words("loss.running", in: state, path: statePath)
+        guard running.count == 8, running.prefix(4).allSatisfy({ Double(bitPattern: $0).isFinite }),
+              running.suffix(4).allSatisfy({ $0 <= UInt64(Checkpoint.maximumCount) }) else {
+            throw TrainingError.corruptCheckpoint("\(statePath): loss.running must hold four finite sums and four counts")
+        }
+        // Everything checked that can be without touching the agent; now load.
+        try agent.modelEntries.load(from: model, path: modelPath)
+        try optimizerEntries.load(from: state, path: statePath, strict: false)
+        explorationRNG = try Checkpoint.generator("rng.exploration", in: state, path: statePath)
+        samplingRNG = try Checkpoint.generator("rng.sampling", in: state, path: statePath)
+        try record.restore(from: state, path: statePath)
+        try Checkpoint.restore(environments, from: state, path: statePath)
+        step = counters[0]; iteration = counters[1]; episodes = counters[2]; agent.updates = counters[3]
+        sums = running.prefix(4).map(Double.init(bitPattern:))
+        counts = running.suffix(4).map { Int($0) }
+        buffer.observations.restore(state.tensors["buffer.observations"], rows: 2 * slots)
+        actions.copy(to: buffer.actions)
+        rewards.copy(to: buffer.rewards)
+        terminated.copy(to: buffer.terminated)
+        buffer.restoreCounters(filledSteps: filled, position: position)
+    }
+}
+
+/// A trained SAC or TD3 actor acting deterministically (SAC: tanh of the mean) within the action space's bounds.
+public final class OffPolicyPolicyRunner: EvaluationPolicy {
+    let agent: OffPolicyAgent
+
+    public init(agent: OffPolicyAgent) { self.agent = agent }
+
+    /// The actor of checkpoint `model` (read from `path`).
+    convenience init(algorithm: OffPolicyAgent.Algorithm, hyperparameters: OffPolicyConfig, model: SafeTensors.File, path: String,
+                     observationSpace: Space, actionSpace: Space) throws {
+        var rng = SeededGenerator(seed: 0)
+        let agent = OffPolicyAgent(algorithm: algorithm, config: hyperparameters, observationSpace: observationSpace,
+                                   actionSpace: actionSpace, rng: &rng)
+        try TrainedRun.checkFinite(model, path: path)
+        let actorEntries = agent.modelEntries.filter { $0.name.hasPrefix("actor.") }
+        try actorEntries.load(from: model, path: path, strict: false)
+        self.init(agent: agent)
+    }
+
+    public func beginEpisode() {}
+
+    public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
+        agent.act(observation, rows: 1, into: action, rng: nil)
+        agent.unscale(action, rows: 1)
+    }
+}
