@@ -222,14 +222,18 @@ public final class TwinCritic: Module {
     }
 
     /// Backward for the last `forward` through the first `critics` Q-networks, from dL/dQ (n_critics, B; rows of
-    /// the others unread). Accumulates parameter gradients (the encoder's only when `throughEncoder`) and returns
+    /// the others unread). With `parameterGradients` it accumulates the critics' parameter gradients (the encoder's
+    /// included); without, it only passes the gradient to the actions (an actor's loss through the critic). Returns
     /// dL/d(action) (B, A), valid until the next call.
     @discardableResult
-    public func backward(_ qGradient: UnsafePointer<Float>, critics: Int, throughEncoder: Bool) -> UnsafeMutablePointer<Float> {
+    public func backward(_ qGradient: UnsafePointer<Float>, critics: Int, parameterGradients: Bool) -> UnsafeMutablePointer<Float> {
         let F = featureWidth, A = actionDimensions, W = F + A
         let da = actionGradient.reserve(rows * A)
         da.update(repeating: 0, count: rows * A)
-        let encoderGradient = throughEncoder ? encoder.map { _ in featureGradient.reserve(rows * F) } : nil
+        for network in qNetworks[0..<critics] {
+            for case let linear as Linear in network.layers { linear.computesParameterGradients = parameterGradients }
+        }
+        let encoderGradient = parameterGradients ? encoder.map { _ in featureGradient.reserve(rows * F) } : nil
         encoderGradient?.update(repeating: 0, count: rows * F)
         for i in 0..<critics {
             let dx = qNetworks[i].backward(qGradient + i * rows)

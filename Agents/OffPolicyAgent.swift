@@ -274,7 +274,7 @@ public final class OffPolicyAgent {
             logProbabilityGradient[r] = alpha / Float(B)
         }
         losses.actor = Float(actorLoss / Double(B))
-        let actionGradient = critic.backward(qGradient, critics: n, throughEncoder: false)
+        let actionGradient = critic.backward(qGradient, critics: n, parameterGradients: false)
         actorParameters.zeroGrad()
         actor.backward(actionGradient: actionGradient, logProbabilityGradient: logProbabilityGradient)
         actorOptimizer.step()
@@ -316,7 +316,7 @@ public final class OffPolicyAgent {
                 qGradient[r] = -1 / Float(B)
             }
             losses.actor = Float(actorLoss / Double(B))
-            let actionGradient = critic.backward(qGradient, critics: 1, throughEncoder: false)
+            let actionGradient = critic.backward(qGradient, critics: 1, parameterGradients: false)
             actorParameters.zeroGrad()
             actor.backward(actionGradient: actionGradient)
             actorOptimizer.step()
@@ -341,7 +341,7 @@ public final class OffPolicyAgent {
             }
         }
         criticParameters.zeroGrad()
-        critic.backward(qGradient, critics: n, throughEncoder: true)
+        critic.backward(qGradient, critics: n, parameterGradients: true)
         criticOptimizer.step()
         return Float(loss / Double(B) * (halfSquaredError ? 0.5 : 1))
     }

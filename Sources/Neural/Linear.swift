@@ -19,6 +19,9 @@ public final class Linear: Layer {
     /// When false (e.g. the first layer of a network fed with data), `backward` skips dL/dx and returns a buffer
     /// whose contents are unspecified. Saves one matrix product.
     public var computesInputGradient = true
+    /// When false, `backward` leaves the weight and bias gradients alone and computes only dL/dx (a critic that
+    /// passes gradients to an actor's actions but is not being trained by that loss). Saves two products.
+    public var computesParameterGradients = true
 
     private let output = Buffer()
     private let inputGradient = Buffer()
@@ -57,11 +60,13 @@ public final class Linear: Layer {
 
     public func backward(_ outputGradient: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         guard let input else { preconditionFailure("Linear.backward called before forward") }
-        // dW (out, in) += dyᵀ (out, rows) · x (rows, in)
-        gemm(.transposed, .none, m: outputFeatures, n: inputFeatures, k: rows,
-             a: outputGradient, lda: outputFeatures, b: input, ldb: inputFeatures,
-             beta: 1, c: weight.grad, ldc: inputFeatures)
-        if let bias { addColumnSums(outputGradient, rows: rows, columns: outputFeatures, into: bias.grad) }
+        if computesParameterGradients {
+            // dW (out, in) += dyᵀ (out, rows) · x (rows, in)
+            gemm(.transposed, .none, m: outputFeatures, n: inputFeatures, k: rows,
+                 a: outputGradient, lda: outputFeatures, b: input, ldb: inputFeatures,
+                 beta: 1, c: weight.grad, ldc: inputFeatures)
+            if let bias { addColumnSums(outputGradient, rows: rows, columns: outputFeatures, into: bias.grad) }
+        }
         let dx = inputGradient.reserve(rows * inputFeatures)
         if computesInputGradient {
             // dx (rows, in) = dy (rows, out) · W (out, in)
