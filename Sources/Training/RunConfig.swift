@@ -64,7 +64,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public mutating func setHyperparameters<H: Encodable>(_ values: H) throws {
         let encoded = try JSONDecoder().decode([String: ConfigValue].self, from: JSONEncoder().encode(values))
         var all = try algorithm.defaults.mapValues { _ in ConfigValue.null }
-        for (name, value) in encoded { all[name] = value }
+        // A settings type shared by two algorithms (SAC and TD3) also holds the other's settings: only this one's count.
+        for (name, value) in encoded where all[name] != nil { all[name] = value }
         try set(all, source: "hyperparameters")
     }
 
@@ -248,7 +249,7 @@ public struct Preset: Sendable {
     public let summary: String
     /// What this preset reaches, as measured (see bench/).
     public let target: String
-    public let config: RunConfig
+    public internal(set) var config: RunConfig
 }
 
 public enum Presets {
@@ -376,7 +377,29 @@ public enum Presets {
                           steps: 600_000, envs: 8) { c in
             memoryPPO(&c)
         },
+        offPolicyPreset("pendulum-sac", "SAC on the pendulum with the rl-baselines3-zoo settings (Pendulum-v1)",
+                        target: "mean return ≥ -200 within 20k steps", env: Pendulum.id, options: [:], algorithm: OffPolicyTrainer.sac,
+                        steps: 20_000) { c in
+            c.learningRate = 1e-3
+        },
+        offPolicyPreset("pendulum-td3", "TD3 on the pendulum with the rl-baselines3-zoo settings (Pendulum-v1)",
+                        target: "mean return ≥ -200 within 20k steps", env: Pendulum.id, options: [:], algorithm: OffPolicyTrainer.td3,
+                        steps: 20_000) { c in
+            c.gamma = 0.98; c.bufferSize = 200_000; c.learningStarts = 10_000; c.noiseType = "normal"; c.noiseStd = 0.1
+            c.learningRate = 1e-3; c.netArch = [400, 300]
+        },
     ]
+
+    /// An off-policy preset (SAC or TD3 from SB3's defaults, tuned by `tune`), evaluated every `evalFreq` steps so
+    /// the time to the target shows.
+    private static func offPolicyPreset(_ name: String, _ summary: String, target: String, env: String, options: [String: String],
+                                        algorithm: Algorithm, steps: Int, envs: Int = 1, evalFreq: Int = 2_000,
+                                        tune: (inout OffPolicyConfig) -> Void) -> Preset {
+        var preset = preset(name, summary, target: target, env: env, options: options, algorithm: algorithm, steps: steps,
+                            envs: envs, tune: tune)
+        preset.config.evalFreq = evalFreq
+        return preset
+    }
 
     /// PPO settings for the memory task: rollouts long enough to span an episode, a shorter horizon (γ 0.95) and a
     /// learning rate annealed to zero, which keeps the solved policy from drifting.
