@@ -197,6 +197,36 @@ import TestSupport
         #expect(failures == [])
     }
 
+    @Test("Squashed Gaussian: means and log-stds of a loss on the sampled actions and their log-probabilities, noise fixed")
+    func squashedGaussian() {
+        var rng = SeededGenerator(seed: 12)
+        let rows = 4, dims = 3
+        var mean = randomArray(rows * dims, scale: 0.5, &rng), logStd = randomArray(rows * dims, scale: 0.3, &rng)
+        var noise = randomArray(rows * dims, &rng)
+        // One coordinate saturated: tanh is exactly 1 in float32 there, so only the −log σ term of log π moves.
+        mean[4] = 10.5; noise[4] = 0
+        let upAction = randomArray(rows * dims, &rng), upLogProb = randomArray(rows, &rng)
+        var actions = [Float](repeating: 0, count: rows * dims), logProb = [Float](repeating: 0, count: rows)
+        SquashedGaussian.sample(mean: mean, logStd: logStd, noise: noise, rows: rows, dims: dims, actions: &actions,
+                                logProbabilities: &logProb)
+        #expect(actions[4] == 1)
+        var meanGradient = [Float](repeating: 0, count: rows * dims), logStdGradient = meanGradient
+        SquashedGaussian.backward(logStd: logStd, noise: noise, actions: actions, rows: rows, dims: dims,
+                                  actionGradient: upAction, logProbabilityGradient: upLogProb,
+                                  meanGradient: &meanGradient, logStdGradient: &logStdGradient)
+        let failures = mean.withUnsafeMutableBufferPointer { m in
+            logStd.withUnsafeMutableBufferPointer { s in
+                GradientCheck.check([CheckedValue("mean", values: m.baseAddress!, gradient: meanGradient, count: m.count),
+                                     CheckedValue("logStd", values: s.baseAddress!, gradient: logStdGradient, count: s.count)]) {
+                    SquashedGaussian.sample(mean: m.baseAddress!, logStd: s.baseAddress!, noise: noise, rows: rows, dims: dims,
+                                            actions: &actions, logProbabilities: &logProb)
+                    return GradientCheck.weightedSum(actions, upAction) + GradientCheck.weightedSum(logProb, upLogProb)
+                }
+            }
+        }
+        #expect(failures == [])
+    }
+
     @Test("L1 and L2 penalties add their exact gradients")
     func penalties() {
         var rng = SeededGenerator(seed: 12)
