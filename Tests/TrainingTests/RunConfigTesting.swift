@@ -19,6 +19,16 @@ extension RunConfig {
         set { setTyped(ActorCriticTrainer.a2c, newValue) }
     }
 
+    var sac: OffPolicyConfig {
+        get { typed(OffPolicyTrainer.sac, .sac) }
+        set { setTyped(OffPolicyTrainer.sac, newValue) }
+    }
+
+    var td3: OffPolicyConfig {
+        get { typed(OffPolicyTrainer.td3, .td3) }
+        set { setTyped(OffPolicyTrainer.td3, newValue) }
+    }
+
     /// Switches the agent (tests name it by id); a bad id is a test-writing mistake.
     mutating func use(_ agent: String) {
         do { try setAgent(agent) } catch { preconditionFailure("\(error)") }
