@@ -209,11 +209,11 @@ public final class OffPolicyAgent {
 
     // MARK: Learning
 
-    /// One gradient step on a minibatch from `buffer`; the noise comes from `rng` (SAC: the policy's samples for the
+    /// One gradient step on a minibatch from `replay`; the noise comes from `rng` (SAC: the policy's samples for the
     /// batch's observations, then for its next observations; TD3: the target smoothing noise).
     @discardableResult
-    public func train(on buffer: TransitionBuffer, rng: inout SeededGenerator) -> OffPolicyLosses {
-        buffer.sample(into: batch, using: &rng)
+    public func train(on replay: any TransitionSampler, rng: inout SeededGenerator) -> OffPolicyLosses {
+        replay.sample(into: batch, using: &rng)
         let count = batch.size * actionDimensions
         for k in 0..<count { noise[k] = Float(rng.nextGaussian()) }
         for k in 0..<count { nextNoise[k] = Float(rng.nextGaussian()) }

@@ -53,6 +53,16 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
     public var noiseType: String = "none"
     /// Standard deviation of the exploration noise, in the [−1, 1] action scale (the zoo's `noise_std`).
     public var noiseStd: Double = 0.1
+    /// "replaybuffer", or "herreplaybuffer" for hindsight relabelling of goal-conditioned tasks (SB3's
+    /// `replay_buffer_class`, lowercased).
+    public var replayBufferClass: String = "replaybuffer"
+    /// Hindsight replay: relabelled goals per real transition (a minibatch is n/(n + 1) relabelled).
+    public var nSampledGoal: Int = 4
+    /// Hindsight replay: where relabelled goals come from: future, final or episode.
+    public var goalSelectionStrategy: String = "future"
+
+    /// Whether the replay relabels goals.
+    public var usesHindsight: Bool { replayBufferClass == "herreplaybuffer" }
 
     public init() {}
 
@@ -76,7 +86,8 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
         case targetUpdateInterval = "target_update_interval", netArch = "net_arch", activationFn = "activation_fn"
         case nCritics = "n_critics", encoder, embedDim = "embed_dim", attentionHeads = "attention_heads"
         case policyDelay = "policy_delay", targetPolicyNoise = "target_policy_noise", targetNoiseClip = "target_noise_clip"
-        case noiseType = "noise_type", noiseStd = "noise_std"
+        case noiseType = "noise_type", noiseStd = "noise_std", replayBufferClass = "replay_buffer_class"
+        case nSampledGoal = "n_sampled_goal", goalSelectionStrategy = "goal_selection_strategy"
     }
 
     /// Decodes a partial config: missing keys keep their defaults. `ent_coef` and `target_entropy` take a number or
@@ -102,6 +113,9 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
         targetPolicyNoise = try value(.targetPolicyNoise, targetPolicyNoise)
         targetNoiseClip = try value(.targetNoiseClip, targetNoiseClip)
         noiseType = try value(.noiseType, noiseType); noiseStd = try value(.noiseStd, noiseStd)
+        replayBufferClass = try value(.replayBufferClass, replayBufferClass).lowercased()
+        nSampledGoal = try value(.nSampledGoal, nSampledGoal)
+        goalSelectionStrategy = try value(.goalSelectionStrategy, goalSelectionStrategy)
     }
 
     /// The temperature's starting value and whether it is learned, or nil when `ent_coef` is not "auto", "auto_X"
@@ -131,6 +145,7 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
             ("learning_starts", learningStarts, 0, SizeLimits.interval), ("train_freq", trainFreq, 1, SizeLimits.interval),
             ("target_update_interval", targetUpdateInterval, 1, SizeLimits.interval),
             ("policy_delay", policyDelay, 1, SizeLimits.repeats), ("n_critics", nCritics, 1, 16),
+            ("n_sampled_goal", nSampledGoal, 1, 1_000),
             ("embed_dim", embedDim, 1, SizeLimits.recurrentWidth), ("attention_heads", attentionHeads, 1, SizeLimits.attentionHeads),
         ]) + SizeLimits.checkNetArch(netArch)
         guard sizes.isEmpty else { return sizes }
@@ -157,6 +172,10 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
         require(targetNoiseClip >= 0 && targetNoiseClip.isFinite, "target_noise_clip must be ≥ 0 (got \(targetNoiseClip))")
         require(["none", "normal"].contains(noiseType), "noise_type must be none or normal (got \(noiseType))")
         require(noiseStd >= 0 && noiseStd.isFinite, "noise_std must be ≥ 0 (got \(noiseStd))")
+        require(["replaybuffer", "herreplaybuffer"].contains(replayBufferClass),
+                "replay_buffer_class must be ReplayBuffer or HerReplayBuffer (got \(replayBufferClass))")
+        require(HindsightReplayBuffer.Strategy(rawValue: goalSelectionStrategy) != nil,
+                "goal_selection_strategy must be future, final or episode (got \(goalSelectionStrategy))")
         require(Activation.Function(rawValue: activationFn) != nil,
                 "activation_fn must be one of \(Activation.Function.allCases.map(\.rawValue).joined(separator: ", ")) (got \(activationFn))")
         switch actionSpace {

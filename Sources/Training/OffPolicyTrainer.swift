@@ -19,6 +19,8 @@ public final class OffPolicyTrainer: RecordingTrainer {
     let runDirectory: RunDirectory
     public let agent: OffPolicyAgent
     public let buffer: TransitionBuffer
+    /// The hindsight relabelling over `buffer` (replay_buffer_class HerReplayBuffer), or nil.
+    public let hindsight: HindsightReplayBuffer?
     public let environments: VectorEnvironment<AnyEnvironment>
     let observationSize: Int
     let actionWidth: Int
@@ -60,6 +62,19 @@ public final class OffPolicyTrainer: RecordingTrainer {
                                actionSpace: first.actionSpace, rng: &networkRNG)
         buffer = TransitionBuffer(capacity: hyperparameters.bufferSize, copies: config.nEnvs, observationSpace: first.observationSpace,
                                   observationKind: first.observationKind, actionWidth: actionWidth)
+        if hyperparameters.usesHindsight {
+            guard let goals = first.goalConditioned else {
+                throw TrainingError.invalidConfig(["replay_buffer_class HerReplayBuffer needs a goal-conditioned environment "
+                                                   + "(observation with achieved_goal and desired_goal, such as arm goal=true); "
+                                                   + "\(config.env) with these options is not one"])
+            }
+            hindsight = HindsightReplayBuffer(
+                buffer: buffer, layout: goals.layout,
+                strategy: HindsightReplayBuffer.Strategy(rawValue: hyperparameters.goalSelectionStrategy) ?? .future,
+                sampledGoals: hyperparameters.nSampledGoal, batchSize: hyperparameters.batchSize, reward: goals.reward)
+        } else {
+            hindsight = nil
+        }
         let copies = config.nEnvs
         func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -113,8 +128,14 @@ public final class OffPolicyTrainer: RecordingTrainer {
             for i in 0..<copies {
                 let done = environments.terminated[i] || environments.truncated[i]
                 let next = done ? environments.finalObservations + i * observationSize : environments.observations + i * observationSize
-                buffer.store(copy: i, observation: previousObservations + i * observationSize, action: scaledActions + i * A,
-                             reward: environments.rewards[i], nextObservation: next, terminated: environments.terminated[i])
+                let observation = previousObservations + i * observationSize, action = scaledActions + i * A
+                if let hindsight {
+                    hindsight.store(copy: i, observation: observation, action: action, reward: environments.rewards[i],
+                                    nextObservation: next, terminated: environments.terminated[i], ended: done)
+                } else {
+                    buffer.store(copy: i, observation: observation, action: action, reward: environments.rewards[i],
+                                 nextObservation: next, terminated: environments.terminated[i])
+                }
                 if done {
                     if let failure = environments.environments[i].failure { throw TrainingError.simulationFailed(failure) }
                     episodes += 1
@@ -123,14 +144,15 @@ public final class OffPolicyTrainer: RecordingTrainer {
             }
             buffer.advance()
             // Learn.
-            if step > d.learningStarts && iteration % d.trainFreq == 0 {
+            let replay: any TransitionSampler = hindsight ?? buffer
+            if step > d.learningStarts && iteration % d.trainFreq == 0 && replay.canSample {
                 if let end = d.learningRateEnd {
                     let rate = Float(LinearSchedule(start: d.learningRate, end: end, fraction: 1).value(progress: config.progress(atStep: step)))
                     for optimizer in agent.optimizers { optimizer.learningRate = rate }
                 }
                 let gradientSteps = d.gradientSteps == -1 ? d.trainFreq * copies : d.gradientSteps
                 for _ in 0..<gradientSteps {
-                    let losses = agent.train(on: buffer, rng: &samplingRNG)
+                    let losses = agent.train(on: replay, rng: &samplingRNG)
                     let values: [Float?] = [losses.critic, losses.actor, losses.entropyCoefficient, losses.entropyCoefficientLoss]
                     for (k, value) in values.enumerated() {
                         guard let value else { continue }
@@ -198,6 +220,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
         file.append("buffer.actions", Checkpoint.floats(buffer.actions, slots * actionWidth))
         file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
         file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
+        if let hindsight { file.append("buffer.her_episodes", Checkpoint.words(hindsight.savedBookkeeping.map(\.stateWord))) }
         return file
     }
 
@@ -234,6 +257,10 @@ public final class OffPolicyTrainer: RecordingTrainer {
               running.suffix(4).allSatisfy({ $0 <= UInt64(Checkpoint.maximumCount) }) else {
             throw TrainingError.corruptCheckpoint("\(statePath): loss.running must hold four finite sums and four counts")
         }
+        var bookkeeping: [Int] = []
+        if hindsight != nil {
+            bookkeeping = try state.integers("buffer.her_episodes", path: statePath, in: 0...Checkpoint.maximumCount)
+        }
         // Everything checked that can be without touching the agent; now load.
         try agent.modelEntries.load(from: model, path: modelPath)
         try optimizerEntries.load(from: state, path: statePath, strict: false)
@@ -249,6 +276,9 @@ public final class OffPolicyTrainer: RecordingTrainer {
         rewards.copy(to: buffer.rewards)
         terminated.copy(to: buffer.terminated)
         buffer.restoreCounters(filledSteps: filled, position: position)
+        if let hindsight, let problem = hindsight.restore(bookkeeping: bookkeeping) {
+            throw TrainingError.corruptCheckpoint("\(statePath): tensor 'buffer.her_episodes': \(problem)")
+        }
     }
 }
 

@@ -70,7 +70,8 @@ enum ZooConfig {
             case "n_timesteps": settings["total_timesteps"] = value
             case "n_envs": settings["n_envs"] = value
             case "policy":
-                if value != .string("MlpPolicy") {
+                // MultiInputPolicy concatenates a dictionary observation's parts, as Dojo's networks read them.
+                if value != .string("MlpPolicy") && value != .string("MultiInputPolicy") {
                     unsupported.append("policy \(value): Dojo builds MLP policies (with an attention or LSTM encoder as the "
                                        + "hyperparameter encoder says); use MlpPolicy")
                 }
@@ -79,6 +80,12 @@ enum ZooConfig {
                     for (name, argument) in try policyKeywords(value) { assign("policy_kwargs." + name, argument) }
                 } catch let error as PythonLiteral.Failure {
                     unsupported.append("policy_kwargs: \(error.message)")
+                }
+            case "replay_buffer_kwargs":
+                do {
+                    for (name, argument) in try keywordArguments(value) { assign("replay_buffer_kwargs." + name, argument.config) }
+                } catch let error as PythonLiteral.Failure {
+                    unsupported.append("replay_buffer_kwargs: \(error.message)")
                 }
             case "normalize":
                 do {
@@ -111,12 +118,7 @@ enum ZooConfig {
     /// Dojo's terms: activations as names (`tanh`), SB3's shared `net_arch=[dict(pi=[64], vf=[64])]` as one list
     /// when actor and critic have the same layers, `optimizer_class=RMSpropTFLike` as `optimizer` and its `eps`.
     static func policyKeywords(_ value: ConfigValue) throws -> [(String, ConfigValue)] {
-        let arguments: [(String, PythonLiteral)]
-        switch value {
-        case .string(let text): arguments = try PythonLiteral.keywordArguments(text)
-        case .mapping(let mapping): arguments = mapping.sorted { $0.key < $1.key }.map { ($0.key, PythonLiteral(config: $0.value)) }
-        default: throw PythonLiteral.Failure(message: "expected a dict(...) string (got \(value))")
-        }
+        let arguments = try keywordArguments(value)
         var keywords: [(String, ConfigValue)] = []
         for (name, argument) in arguments {
             switch (name, argument) {
@@ -146,6 +148,15 @@ enum ZooConfig {
             }
         }
         return keywords
+    }
+
+    /// The keyword arguments of a `dict(...)` string or a mapping (`policy_kwargs`, `replay_buffer_kwargs`).
+    static func keywordArguments(_ value: ConfigValue) throws -> [(String, PythonLiteral)] {
+        switch value {
+        case .string(let text): return try PythonLiteral.keywordArguments(text)
+        case .mapping(let mapping): return mapping.sorted { $0.key < $1.key }.map { ($0.key, PythonLiteral(config: $0.value)) }
+        default: throw PythonLiteral.Failure(message: "expected a dict(...) string (got \(value))")
+        }
     }
 
     /// `normalize: true` (observations and rewards, VecNormalize's defaults) or `"{'norm_obs': …, 'norm_reward': …}"`.
