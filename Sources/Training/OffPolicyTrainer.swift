@@ -283,10 +283,19 @@ public final class OffPolicyTrainer: RecordingTrainer {
 }
 
 /// A trained SAC or TD3 actor acting deterministically (SAC: tanh of the mean) within the action space's bounds.
-public final class OffPolicyPolicyRunner: EvaluationPolicy {
+public final class OffPolicyPolicyRunner: EvaluationPolicy, ExplainablePolicy {
     let agent: OffPolicyAgent
+    private let action: UnsafeMutablePointer<Float>, low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>
 
-    public init(agent: OffPolicyAgent) { self.agent = agent }
+    public init(agent: OffPolicyAgent) {
+        self.agent = agent
+        let A = agent.actionDimensions
+        action = .allocate(capacity: A); action.initialize(repeating: 0, count: A)
+        low = .allocate(capacity: A); low.initialize(repeating: 0, count: A)
+        high = .allocate(capacity: A); high.initialize(repeating: 0, count: A)
+    }
+
+    deinit { action.deallocate(); low.deallocate(); high.deallocate() }
 
     /// The actor of checkpoint `model` (read from `path`).
     convenience init(algorithm: OffPolicyAgent.Algorithm, hyperparameters: OffPolicyConfig, model: SafeTensors.File, path: String,
@@ -295,9 +304,32 @@ public final class OffPolicyPolicyRunner: EvaluationPolicy {
         let agent = OffPolicyAgent(algorithm: algorithm, config: hyperparameters, observationSpace: observationSpace,
                                    actionSpace: actionSpace, rng: &rng)
         try TrainedRun.checkFinite(model, path: path)
-        let actorEntries = agent.modelEntries.filter { $0.name.hasPrefix("actor.") }
-        try actorEntries.load(from: model, path: path, strict: false)
+        try agent.modelEntries.load(from: model, path: path)
         self.init(agent: agent)
+    }
+
+    /// The policy's action in the environment's units, SAC's spread around it, and the critics' smallest value of it.
+    public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
+        let A = agent.actionDimensions
+        agent.act(observation, rows: 1, into: action, rng: nil)
+        let value = agent.critic.forward(observation, actions: action, rows: 1)
+        let q = (0..<agent.critic.count).map { Double(value[$0]) }.min()
+        var spreads: [Double] = []
+        if let actor = agent.gaussianActor {
+            let (mean, logStd) = actor.distribution(observation, rows: 1)
+            for j in 0..<A {
+                let std = expf(logStd[j])
+                low[j] = tanhf(mean[j] - std)
+                high[j] = tanhf(mean[j] + std)
+            }
+            agent.unscale(low, rows: 1)
+            agent.unscale(high, rows: 1)
+            spreads = (0..<A).map { Double(high[$0] - low[$0]) / 2 }
+        }
+        agent.unscale(action, rows: 1)
+        return PolicyThoughts(kind: .actionValues, actions: [], value: q,
+                              attention: PolicyThoughts.attention(of: agent.gaussianActor?.encoder ?? agent.deterministicActor?.encoder), actionMeans: (0..<A).map { Double(action[$0]) },
+                              actionSpreads: spreads)
     }
 
     public func beginEpisode() {}

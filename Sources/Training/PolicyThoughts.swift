@@ -16,6 +16,11 @@ public struct PolicyThoughts {
     public var value: Double?
     /// Ego-attention weights over the observed entities (empty without an attention encoder).
     public var attention: [Double]
+    /// Continuous actions: the policy's action per dimension in the environment's units (SAC: the squashed mean, TD3:
+    /// its deterministic action) and, for a stochastic policy, the half-width of the squashed mean ± one standard
+    /// deviation in the same units (empty otherwise).
+    public var actionMeans: [Double] = []
+    public var actionSpreads: [Double] = []
 
     /// The attention weights of the last forward pass, if `encoder` is an ego-attention encoder.
     static func attention(of encoder: (any ObservationEncoder)?) -> [Double] {

@@ -40,6 +40,9 @@ public final class WatchSession {
     public private(set) var stepsTaken = 0
     /// Per-action values for the display: Q-values or probabilities, and the value estimate.
     public private(set) var actionValues: [Double] = []
+    /// A continuous policy's action for the current observation and (SAC) its spread, in the environment's units.
+    public private(set) var actionMeans: [Double] = []
+    public private(set) var actionSpreads: [Double] = []
     public private(set) var valueEstimate: Double?
     /// The heading of the per-action bars ("Q-VALUES" or "ACTION PROBABILITIES"; empty without a policy's view).
     private var barsTitle = ""
@@ -216,6 +219,8 @@ public final class WatchSession {
         valueEstimate = thoughts?.value
         attentionWeights = thoughts?.attention ?? []
         barsTitle = thoughts.map { $0.kind == .actionValues ? "Q-VALUES" : "ACTION PROBABILITIES" } ?? ""
+        actionMeans = thoughts?.actionMeans ?? []
+        actionSpreads = thoughts?.actionSpreads ?? []
     }
 
     /// Attention lines for the display: each observed entity's position in the frame with its weight.
@@ -267,6 +272,10 @@ public final class WatchSession {
             } else {
                 lines.append("\(name) " + String(format: "%.3f", value) + (metric.unit.isEmpty ? "" : " " + metric.unit.uppercased()))
             }
+        }
+        if !actionMeans.isEmpty {
+            let spread = actionSpreads.isEmpty ? "" : "  ±" + actionSpreads.map { String(format: "%.2f", $0) }.joined(separator: " ±")
+            lines.append("POLICY " + actionMeans.map { String(format: "%+.2f", $0) }.joined(separator: " ") + spread)
         }
         if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
         return Display(title: title, episode: episode, step: step, reward: lastReward, episodeReturn: episodeReturn,
