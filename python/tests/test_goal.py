@@ -114,3 +114,30 @@ def test_vector_env_returns_dicts_and_its_rewards_are_compute_reward(mode):
         assert np.array_equal(recomputed, rewards)
     assert ended_seen >= 3
     envs.close()
+
+
+def test_a_policy_trained_on_a_goal_task_takes_dict_observations(tmp_path):
+    import json
+    import subprocess
+
+    from support import dojo_binary
+
+    run, replay = tmp_path / "run", tmp_path / "best.replay"
+    subprocess.run([dojo_binary(), "train", "arm", "--agent", "ppo", "-o", "goal=true", "-o", "max_steps=20", "--steps", "256",
+                    "--set", "n_steps=64", "--set", "batch_size=64", "--out", str(run)], check=True, capture_output=True)
+    subprocess.run([dojo_binary(), "eval", str(run), "--episodes", "2", "--record", str(replay)], check=True, capture_output=True)
+    recorded = json.loads(replay.read_text())
+    policy = dojo_rl.load_policy(run)
+    assert policy.description["observation"]["type"] == "dict" and policy.description["observation"]["keys"] == KEYS
+    env = DojoEnv("arm", **recorded["options"])
+    observation, _ = env.reset(seed=int(recorded["seed"]))
+    observations = []
+    for step, action in enumerate(recorded["actions"]):
+        ours = policy(observation)
+        assert np.array_equal(ours.astype(np.float32), np.array(action, dtype=np.float32)), f"step {step}"
+        observations.append(observation)
+        observation, *_ = env.step(ours)
+    batch = {key: np.stack([o[key] for o in observations]) for key in KEYS}
+    assert np.array_equal(policy(batch), np.array(recorded["actions"], dtype=np.float32))
+    env.close()
+    policy.close()
