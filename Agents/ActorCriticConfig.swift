@@ -119,7 +119,7 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
         default:
             problems.append("actor-critic agents take discrete or box actions, this environment has \(actionSpace)")
         }
-        switch (encoder, observationSpace) {
+        switch (encoder, observationSpace.flattened) {  // a dictionary of boxes is read as one flat box
         case ("mlp", .box), ("mlp", .discrete), ("lstm", .box), ("lstm", .discrete), ("attention", .entitySet),
              ("attention-lstm", .entitySet): break
         case ("mlp", _), ("lstm", _):

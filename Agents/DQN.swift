@@ -143,7 +143,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         if case .discrete = actionSpace {} else {
             problems.append("DQN needs a discrete action space, this environment has \(actionSpace); use a discretized-action option or PPO")
         }
-        switch (encoder, observationSpace) {
+        switch (encoder, observationSpace.flattened) {  // a dictionary of boxes is read as one flat box
         case ("mlp", .box), ("mlp", .discrete): break
         case ("mlp", _):
             problems.append("the mlp encoder takes box observations, this environment has \(observationSpace); set encoder: attention")

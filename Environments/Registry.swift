@@ -102,7 +102,12 @@ public enum EnvironmentRegistry {
                          variants: [EnvironmentVariant("arm-reach", ["task": "reach"], benchmarked: true),
                                     EnvironmentVariant("arm-push", ["task": "push"], benchmarked: true),
                                     EnvironmentVariant("arm-discrete-3", ["action": "discrete", "links": "3"]),
-                                    EnvironmentVariant("arm-push-5-gravity", ["links": "5", "gravity": "9.81", "task": "push"])]) { options in
+                                    EnvironmentVariant("arm-push-5-gravity", ["links": "5", "gravity": "9.81", "task": "push"]),
+                                    EnvironmentVariant("arm-reach-goal", ["task": "reach", "goal": "true"]),
+                                    EnvironmentVariant("arm-push-goal", ["task": "push", "goal": "true"]),
+                                    EnvironmentVariant("arm-reach-goal-dense", ["task": "reach", "goal": "true", "reward": "dense"]),
+                                    EnvironmentVariant("arm-push-goal-dense-3", ["task": "push", "goal": "true", "reward": "dense",
+                                                                                 "links": "3"])]) { options in
             let env = try RobotArm(options: options)
             return TimeLimit(env, maxSteps: env.maxSteps)
         },

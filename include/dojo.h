@@ -57,8 +57,11 @@ void dojo_vector_destroy(dojo_vector *vector);
 /* The vector as JSON: {"id", "copies", "threads", "observation_size", "action_width", "observation_space" and
  * "action_space" (as text), "observation" and "action" (structured: {"type": "discrete", "n"}, {"type": "box", "low",
  * "high", "shape"} with +-1e38 for unbounded, {"type": "multi_discrete", "nvec"}, {"type": "entity_set", "rows",
- * "features"} whose first feature is presence), "observation_kind" ("binary" or "continuous"), "info_keys",
- * "render_width", "render_height", "render_fps", "action_names", "options"}. NULL on failure. */
+ * "features"} whose first feature is presence, {"type": "dict", "keys", "spaces"} whose element is its parts' values
+ * concatenated in key order), "observation_kind" ("binary" or "continuous"), "info_keys", "render_width",
+ * "render_height", "render_fps", "action_names", "options", "goal" (null, or for a goal-conditioned environment
+ * {"goal_size", "achieved_offset", "desired_offset", "observation_offset", "observation_size"}: where its goals lie in
+ * an observation)}. NULL on failure. */
 const char *dojo_vector_describe(dojo_vector *vector);
 
 /* Resets every copy; copy i is seeded from `seed` as `dojo rollout` and training seed it. Writes the first
@@ -124,6 +127,13 @@ int32_t dojo_vector_render(dojo_vector *vector, int32_t copy, uint8_t *rgb, int6
  * next-step or disabled autoreset. The replay is written when the episode ends, when the copy is reset, or when
  * recording stops: `path` NULL stops recording copy `copy` (a stopped replay ends neither terminated nor truncated). */
 int32_t dojo_vector_record(dojo_vector *vector, int32_t copy, const char *path);
+
+/* For a goal-conditioned vector ("goal" in dojo_vector_describe not null): writes the reward of each of
+ * `rewards_count` (achieved, desired) goal pairs into `rewards`; `achieved` and `desired` hold rewards_count x goal_size
+ * floats each (`goals_count` values, row-major). The reward dojo_vector_step reports is exactly this function of the
+ * goals in the observation it writes (Gymnasium-Robotics' compute_reward), so relabelled goals can be rewarded. */
+int32_t dojo_vector_compute_reward(dojo_vector *vector, const float *achieved, const float *desired, int64_t goals_count,
+                                   float *rewards, int64_t rewards_count);
 
 /* Policies: a trained run's policy, computed by Dojo's networks as `dojo eval` computes it (greedy). */
 typedef struct dojo_policy dojo_policy;

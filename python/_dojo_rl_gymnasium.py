@@ -18,6 +18,8 @@ NAMED = {
     "Dojo/Merge-v0": ("highway", {"scenario": "merge"}),
     "Dojo/ArmReach-v0": ("arm", {"task": "reach"}),
     "Dojo/ArmPush-v0": ("arm", {"task": "push"}),
+    "Dojo/ArmReachGoal-v0": ("arm", {"task": "reach", "goal": "true"}),
+    "Dojo/ArmPushGoal-v0": ("arm", {"task": "push", "goal": "true"}),
 }
 
 

@@ -23,6 +23,15 @@ import Sim
 /// reach: cos q, sin q (per joint), target x, y (m), q̇ (rad/s), fingertip − target (m) — 3·links + 4 values.
 /// push: cos q, sin q, q̇, fingertip − disc, disc − target, disc velocity (m/s), target — 3·links + 8 values.
 ///
+/// ## Goal-conditioned tasks (`goal=true`, Gymnasium-Robotics' `GoalEnv`)
+/// The observation is `Dict(achieved_goal, desired_goal, observation)`, flat in that key order: `achieved_goal` the
+/// fingertip (reach) or disc (push) x, y; `desired_goal` the target x, y; `observation` cos q, sin q, q̇ (reach,
+/// 3·links values) and for push also fingertip − disc and the disc's velocity (3·links + 4). The reward depends on the
+/// goals alone (``computeReward(achieved:desired:count:into:)``, used by `step` on the goals it writes, so the two
+/// agree bit for bit): `reward=sparse` (the default) −1 while ‖achieved − desired‖ > `success_distance`, else 0;
+/// `reward=dense` −‖achieved − desired‖. No control cost and no shaping term (control_cost is refused). The
+/// dynamics, the draws at reset and `info` are those of the task without `goal`.
+///
 /// ## Reward
 /// reach: −‖fingertip − target‖ − `control_cost`·‖a‖² (Reacher's weights 1 and 1). push: −‖disc − target‖
 /// − 0.5‖fingertip − disc‖ − `control_cost`·‖a‖² (Pusher's weights; control 0.1).
@@ -31,7 +40,7 @@ import Sim
 /// Never terminated by the task; truncated after `max_steps` (reach 50, push 100). A diverged simulation (non-finite
 /// state, or a joint faster than 1,000 rad/s) terminates the episode and sets ``failure``. `info["success"]` is 1 while
 /// the fingertip (reach) or disc (push) is within `success_distance` of the target.
-public final class RobotArm: Environment {
+public final class RobotArm: GoalConditionedEnvironment {
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("task", .choice(["reach", "push"]), default: "reach", "bring the fingertip to a target, or push a disc onto it"),
         OptionSpec("links", .integer(1...7), default: "2", "number of links"),
@@ -50,6 +59,10 @@ public final class RobotArm: Environment {
         OptionSpec("velocities", .realList, default: "", "initial joint velocities, rad/s (default: uniform ±0.005)"),
         OptionSpec("target", .reals(count: 2), default: "", "target x,y in m at every reset (default: random in the workspace)"),
         OptionSpec("disc", .reals(count: 2), default: "", "push: disc x,y in m at every reset (default: random)"),
+        OptionSpec("goal", .boolean, default: "false",
+                   "goal-conditioned: Dict observation (achieved_goal, desired_goal, observation), reward from the goals alone"),
+        OptionSpec("reward", .choice(["sparse", "dense"]), default: "",
+                   "goal=true: sparse (−1 beyond success_distance, else 0; the default) or dense (−distance)"),
     ]
 
     public static let controlTimeStep = 0.02          // s
@@ -73,6 +86,12 @@ public final class RobotArm: Environment {
     public let controlCost: Double
     public let successDistance: Double
     public let maxSteps: Int
+    /// `goal=true`: the observation is a goal dictionary and the reward ``computeReward(achieved:desired:count:into:)``.
+    public let isGoalTask: Bool
+    /// Goal tasks: −1/0 rewards (else −distance).
+    public let sparseReward: Bool
+    /// Goal tasks: where the goals lie in the observation.
+    private let layout: GoalLayout?
     let observationSize: Int
     /// Discrete actions: 3^links.
     let actionCount: Int
@@ -129,12 +148,23 @@ public final class RobotArm: Environment {
         initialVelocities = try options.reals("velocities").map { _ in try list("velocities", default: 0) }
         fixedTarget = options.reals("target")
         fixedDisc = options.reals("disc")
+        isGoalTask = options.bool("goal")
+        if let reward = options.string("reward"), !reward.isEmpty, !isGoalTask {
+            throw OptionError.invalidValue(environment: "arm", name: "reward", value: reward,
+                                           problem: "only goal tasks take a reward option; add goal=true or drop this option")
+        }
+        sparseReward = options.string("reward") != "dense"
+        if isGoalTask, let cost = options.string("control_cost"), !cost.isEmpty {
+            throw OptionError.invalidValue(environment: "arm", name: "control_cost", value: cost,
+                                           problem: "a goal task's reward depends on the goals alone; drop control_cost or goal=true")
+        }
         if task == .reach, fixedDisc != nil {
             throw OptionError.invalidValue(environment: "arm", name: "disc", value: options.string("disc")!,
                                            problem: "only the push task has a disc; add task=push or drop this option")
         }
         arena = .allocate(capacity: 12 * links)
-        observationSize = 3 * links + (task == .reach ? 4 : 8)
+        layout = isGoalTask ? GoalLayout(space: Self.goalSpace(task: task, links: links)) : nil
+        observationSize = layout?.flatCount ?? 3 * links + (task == .reach ? 4 : 8)
         actionCount = (0..<links).reduce(1) { product, _ in product * 3 }
         arena.initialize(repeating: 0, count: 12 * links)
         var observation = [Float](repeating: 0, count: observationSpace.flatCount)
@@ -144,7 +174,36 @@ public final class RobotArm: Environment {
     deinit { arena.deallocate() }
 
     public var observationSpace: Space {
-        .box(low: -.infinity, high: .infinity, shape: [observationSize])
+        isGoalTask ? Self.goalSpace(task: task, links: links) : .box(low: -.infinity, high: .infinity, shape: [observationSize])
+    }
+
+    /// The goal dictionary: fingertip or disc x, y; target x, y; the arm's state (and the disc's, relative to the
+    /// fingertip, with its velocity).
+    private static func goalSpace(task: Task, links: Int) -> Space {
+        func box(_ count: Int) -> Space { .box(low: -.infinity, high: .infinity, shape: [count]) }
+        return .dictionary(["achieved_goal": box(2), "desired_goal": box(2), "observation": box(3 * links + (task == .reach ? 0 : 4))])
+    }
+
+    // MARK: Goals
+
+    /// The environment as goal-conditioned when built with `goal=true`.
+    public var goalConditioned: (any GoalConditionedEnvironment)? { isGoalTask ? self : nil }
+
+    /// Achieved goal at 0, desired goal at 2, the rest from 4. Only for `goal=true` (ask ``goalConditioned``).
+    public var goalLayout: GoalLayout {
+        guard let layout else { preconditionFailure("arm: goalLayout of an arm built without goal=true; ask goalConditioned first") }
+        return layout
+    }
+
+    /// The goal tasks' reward of each (achieved, desired) pair of x, y goals: the distance in double precision from
+    /// the float goals, then −1 beyond `success_distance` and 0 within (sparse), or −distance (dense; +0 at 0).
+    public func computeReward(achieved: UnsafePointer<Float>, desired: UnsafePointer<Float>, count: Int,
+                              into rewards: UnsafeMutablePointer<Float>) {
+        precondition(isGoalTask, "arm: computeReward of an arm built without goal=true")
+        for i in 0..<count {
+            let distance = hypot(Double(achieved[2 * i]) - Double(desired[2 * i]), Double(achieved[2 * i + 1]) - Double(desired[2 * i + 1]))
+            rewards[i] = sparseReward ? (distance > successDistance ? -1 : 0) : Float(0 - distance)
+        }
     }
     public var actionSpace: Space {
         discreteActions ? .discrete(actionCount) : .box(low: -1, high: 1, shape: [links])
@@ -245,6 +304,12 @@ public final class RobotArm: Environment {
         trailNext = (trailNext + 1) % Self.trailLength
         trailCount = min(trailCount + 1, Self.trailLength)
         writeObservation(observation)
+        if let layout {  // from the goals just written, so computeReward of them agrees exactly
+            var reward: Float = 0
+            computeReward(achieved: observation + layout.achievedOffset, desired: observation + layout.desiredOffset, count: 1,
+                          into: &reward)
+            return StepResult(reward: reward, terminated: false)
+        }
         return StepResult(reward: Float(reward(tip: tip)), terminated: false)
     }
 
@@ -326,6 +391,7 @@ public final class RobotArm: Environment {
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {
+        if isGoalTask { return writeGoalObservation(observation) }
         let n = links
         for i in 0..<n {
             observation[i] = Float(cos(q[i]))
@@ -344,6 +410,25 @@ public final class RobotArm: Environment {
             o[2] = Float(disc.x - target.x); o[3] = Float(disc.y - target.y)
             o[4] = Float(disc.vx); o[5] = Float(disc.vy)
             o[6] = Float(target.x); o[7] = Float(target.y)
+        }
+    }
+
+    /// `goal=true`: achieved goal, desired goal, then cos q, sin q, q̇ (and for push fingertip − disc, disc velocity).
+    private func writeGoalObservation(_ observation: UnsafeMutablePointer<Float>) {
+        let n = links
+        let tip = fingertip
+        let achieved = task == .reach ? tip : (disc.x, disc.y)
+        observation[0] = Float(achieved.0); observation[1] = Float(achieved.1)
+        observation[2] = Float(target.x); observation[3] = Float(target.y)
+        let o = observation + 4
+        for i in 0..<n {
+            o[i] = Float(cos(q[i]))
+            o[n + i] = Float(sin(q[i]))
+            o[2 * n + i] = Float(qd[i])
+        }
+        if task == .push {
+            o[3 * n] = Float(tip.x - disc.x); o[3 * n + 1] = Float(tip.y - disc.y)
+            o[3 * n + 2] = Float(disc.vx); o[3 * n + 3] = Float(disc.vy)
         }
     }
 

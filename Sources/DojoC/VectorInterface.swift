@@ -31,6 +31,8 @@ final class VectorHandle: CHandle, @unchecked Sendable {
     private var episodeSeeds: [UInt64?]
     private var hasSeededEpisodes = false
     let actionSpace: Space
+    /// The goal-conditioned environment behind copy 0 (its reward function serves every copy), nil for others.
+    let goals: (any GoalConditionedEnvironment)?
     /// The replays being recorded, by copy.
     private var recordings: [Int: ReplayRecording] = [:]
     /// The frame `render` draws into, made at the first render (most vectors are never rendered).
@@ -46,6 +48,12 @@ final class VectorHandle: CHandle, @unchecked Sendable {
         renderSize = first.renderSize
         episodeSeeds = Array(repeating: nil, count: copies)
         actionSpace = first.actionSpace
+        goals = first.goalConditioned
+        let goal: Any = goals.map { environment -> [String: Int] in
+            let layout = environment.goalLayout
+            return ["goal_size": layout.goalSize, "achieved_offset": layout.achievedOffset, "desired_offset": layout.desiredOffset,
+                    "observation_offset": layout.observationOffset, "observation_size": layout.observationSize]
+        } ?? NSNull()
         description = try jsonCString([
             "id": id, "copies": copies, "threads": vector.threads, "observation_size": vector.observationSize,
             "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
@@ -54,6 +62,7 @@ final class VectorHandle: CHandle, @unchecked Sendable {
             "observation_kind": first.observationKind == .binary ? "binary" : "continuous",
             "render_fps": first.metadata.renderFPS, "action_names": first.metadata.actionNames,
             "render_width": first.renderSize.width, "render_height": first.renderSize.height, "options": first.options.values,
+            "goal": goal,
         ] as [String: Any])
     }
 
@@ -234,7 +243,8 @@ struct ReplayFile {
 
 /// A space as JSON for other languages: {"type": "discrete", "n"}, {"type": "box", "low", "high", "shape"} (bounds as
 /// numbers, ±1e38 for unbounded), {"type": "multi_discrete", "nvec"}, or {"type": "entity_set", "rows", "features"}
-/// (rows of features whose first column is presence, 1 for a present entity and 0 for padding).
+/// (rows of features whose first column is presence, 1 for a present entity and 0 for padding), or {"type": "dict",
+/// "keys", "spaces"} (named parts, keys sorted; an element is the parts' values concatenated in key order).
 func spaceJSON(_ space: Space) -> [String: Any] {
     func finite(_ values: [Float]) -> [Double] { values.map { Double(max(min($0, 1e38), -1e38)) } }
     switch space {
@@ -242,6 +252,7 @@ func spaceJSON(_ space: Space) -> [String: Any] {
     case .box(let low, let high, let shape): return ["type": "box", "low": finite(low), "high": finite(high), "shape": shape]
     case .multiDiscrete(let counts): return ["type": "multi_discrete", "nvec": counts]
     case .entitySet(let rows, let features): return ["type": "entity_set", "rows": rows, "features": features]
+    case .dict(let keys, let spaces): return ["type": "dict", "keys": keys, "spaces": spaces.map(spaceJSON)]
     }
 }
 
@@ -489,6 +500,26 @@ public func dojo_vector_record(_ vector: OpaquePointer?, _ copy: Int32, _ path: 
         } else if let problem = handle.finishRecording(copy: Int(copy)) {
             throw InterfaceError(problem)
         }
+        return 0
+    }
+}
+
+@_cdecl("dojo_vector_compute_reward")
+public func dojo_vector_compute_reward(_ vector: OpaquePointer?, _ achieved: UnsafePointer<Float>?, _ desired: UnsafePointer<Float>?,
+                                       _ goalsCount: Int64, _ rewards: UnsafeMutablePointer<Float>?, _ rewardsCount: Int64) -> Int32 {
+    vectors.with(vector, -1) { handle in
+        guard let goals = handle.goals else {
+            throw InterfaceError("\(handle.vector.environments[0].id) with these options is not goal-conditioned (its \"goal\" is null); "
+                                 + "build a goal task, e.g. arm with goal=true")
+        }
+        let size = goals.goalLayout.goalSize
+        guard rewardsCount >= 0, rewardsCount <= Int64(Int.max) / Int64(size) else {
+            throw InterfaceError("rewards_count must be a count of goal pairs, 0 or more (got \(rewardsCount))")
+        }
+        try checkCount(goalsCount, Int(rewardsCount) * size, "achieved and desired (rewards_count × goal_size \(size))")
+        guard rewardsCount > 0 else { return 0 }
+        guard let achieved, let desired, let rewards else { throw InterfaceError("achieved, desired and rewards must not be NULL") }
+        goals.computeReward(achieved: achieved, desired: desired, count: Int(rewardsCount), into: rewards)
         return 0
     }
 }

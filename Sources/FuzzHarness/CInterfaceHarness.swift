@@ -9,7 +9,7 @@ import Sim
 /// one that does not exist), copies, threads and autoreset mode; then come options JSON text of a given length (any
 /// bytes: not UTF-8, NULs, deep nesting, non-string values) and a sequence of calls: steps with actions as raw float
 /// bit patterns (NaN, infinities, huge values) or as small numbers near the action space, resets, reset_copy, info,
-/// render, episodes, autoreset changes, wrong buffer sizes, binding and recording. Every call may fail; none may trap,
+/// render, episodes, autoreset changes, wrong buffer sizes, binding, recording and goal rewards. Every call may fail; none may trap,
 /// and a successful step writes flags of 0 or 1 and finite rewards.
 public func fuzzCInterface(_ data: Data) {
     var reader = ByteReader(data)
@@ -85,7 +85,18 @@ public func fuzzCInterface(_ data: Data) {
         case 6: _ = dojo_vector_infos(vector, &infos, Int64(infos.count))
         case 7: _ = dojo_vector_render(vector, copy, &rgb, Int64(rgb.count))
         case 8: _ = dojo_vector_set_autoreset(vector, Int32(reader.byte() % 4))
-        case 9: _ = dojo_vector_episodes(vector, &returns, &lengths, Int64(count))
+        case 9:
+            if operation & 16 == 0 {
+                _ = dojo_vector_episodes(vector, &returns, &lengths, Int64(count))
+            } else {  // goal rewards of raw bit patterns, sometimes with a wrong count; refused unless a goal task
+                var achieved = (0..<8).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: reader.word())) }, desired = achieved.reversed() as [Float]
+                var goalRewards = [Float](repeating: 0, count: 4)
+                let rows = Int64(reader.byte() % 5), goalsCount = rows * 2 + (operation & 32 == 0 ? 0 : 1)
+                let result = dojo_vector_compute_reward(vector, &achieved, &desired, goalsCount, &goalRewards, rows)
+                let isGoalTask = description["goal"] is [String: Any]
+                precondition(result == (isGoalTask && operation & 32 == 0 ? 0 : -1),
+                             "dojo_vector_compute_reward gave \(result) (goal task: \(isGoalTask), goals \(goalsCount), rows \(rows))")
+            }
         case 10:  // wrong sizes and NULs: always refused
             let off = Int64(reader.byte() % 3) - 1
             let results = [

@@ -57,6 +57,10 @@ public protocol Environment: AnyObject {
     var failure: SimulationError? { get }
     /// How to name and play its actions, how fast to show it, what evaluations measure (see ``EnvironmentMetadata``).
     var metadata: EnvironmentMetadata { get }
+    /// The goal-conditioned environment behind this one (itself, or the one inside its wrappers) when its observation
+    /// is a goal dictionary and its reward is that environment's `computeReward` of the goals; nil otherwise, and nil
+    /// behind a wrapper that changes observations or rewards (normalization, frame stacking, repeated actions).
+    var goalConditioned: (any GoalConditionedEnvironment)? { get }
 }
 
 extension Environment {
@@ -75,6 +79,7 @@ extension Environment {
     }
     public var observationKind: ObservationKind { .continuous }
     public var failure: SimulationError? { nil }
+    public var goalConditioned: (any GoalConditionedEnvironment)? { nil }
     /// No action names, no keyboard play, no metrics, 30 frames per second (the checker asks discrete environments
     /// for action names).
     public var metadata: EnvironmentMetadata { EnvironmentMetadata() }
@@ -152,6 +157,7 @@ public final class AnyEnvironment: Environment {
     public func saveState() -> [UInt64] { base.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try base.restoreState(words) }
     public var metadata: EnvironmentMetadata { base.metadata }
+    public var goalConditioned: (any GoalConditionedEnvironment)? { base.goalConditioned }
 }
 
 /// Reads the words of a saved environment state in order, with a clear error when they run out.

@@ -1,7 +1,8 @@
 /// Checks an environment against the contract, like Gymnasium's `check_env`: observations inside their space and
 /// finite, rewards finite, seeded resets and steps deterministic (bitwise, checksums included), the reset/step
 /// contract, rendering, and the self-description (``EnvironmentMetadata``: action names, keys, metrics read from an
-/// `info` that reports them, intermediate frames as many as it declares). Returns one message per problem; an empty list means it passed.
+/// `info` that reports them, intermediate frames as many as it declares) and, for a goal-conditioned environment, a
+/// goal dictionary whose `computeReward` gives every step's reward exactly. Returns one message per problem; an empty list means it passed.
 public enum EnvironmentChecker {
     public static func check(seed: UInt64 = 7, steps: Int = 600, make: () throws -> any Environment) rethrows -> [String] {
         var problems: [String] = []
@@ -39,6 +40,14 @@ public enum EnvironmentChecker {
         }
         frames?.onIntermediateFrame = { framesSeen += 1 }
         defer { frames?.onIntermediateFrame = nil }
+        // Goal-conditioned: the layout is the observation space's, and each step's reward is computeReward's of its goals.
+        let goals = a.goalConditioned
+        if let goals {
+            if GoalLayout(space: a.observationSpace) != goals.goalLayout {
+                problems.append("\(id): goalLayout \(goals.goalLayout) is not the layout of \(a.observationSpace)")
+            }
+        }
+        var recomputed: Float = 0
         var actionRNG = SeededGenerator(seed: seed, stream: 99)
         var action = [Float](repeating: 0, count: actionWidth)
         var episodes = 0
@@ -48,6 +57,16 @@ public enum EnvironmentChecker {
             let resultB = b.step(action, observation: &observationB)
             inspect(observationA, "at step \(step)")
             if !resultA.reward.isFinite { problems.append("\(id): non-finite reward at step \(step)") }
+            if let goals, goals.goalLayout.flatCount == observationSize {
+                let layout = goals.goalLayout
+                observationA.withUnsafeBufferPointer { o in
+                    goals.computeReward(achieved: o.baseAddress! + layout.achievedOffset, desired: o.baseAddress! + layout.desiredOffset,
+                                        count: 1, into: &recomputed)
+                }
+                if recomputed.bitPattern != resultA.reward.bitPattern {
+                    problems.append("\(id): step \(step) rewarded \(resultA.reward), computeReward of its goals gives \(recomputed)")
+                }
+            }
             if frames != nil && framesSeen != metadata.framesPerStep - 1 {
                 problems.append("\(id): step \(step) drew \(framesSeen) intermediate frames, metadata declares \(metadata.framesPerStep - 1)")
             }

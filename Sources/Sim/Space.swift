@@ -13,6 +13,11 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
     /// A set of `rows` entities with `features` features each, row-major; feature 0 is presence (1 present, 0 an
     /// empty row whose other features are 0). Attention encoders mask the absent rows.
     case entitySet(rows: Int, features: Int)
+    /// Named parts (Gymnasium's `Dict`), `keys` sorted as Gymnasium sorts them and `spaces[i]` the part named
+    /// `keys[i]`; an element is the parts' flat values concatenated in key order (what SB3's `CombinedExtractor` and
+    /// Gymnasium's `flatten` see). Goal-conditioned environments use `achieved_goal`, `desired_goal`, `observation`.
+    /// Build it with ``dictionary(_:)``, which sorts the keys and keeps `keys` and `spaces` the same length.
+    case dict(keys: [String], spaces: [Space])
 
     /// A box with the same bounds for every component.
     public static func box(low: Float, high: Float, shape: [Int]) -> Space {
@@ -20,9 +25,36 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
         return .box(low: [Float](repeating: low, count: count), high: [Float](repeating: high, count: count), shape: shape)
     }
 
+    /// A dictionary space from named parts, keys sorted by their UTF-8 bytes (Unicode code-point order, as Python's `sorted` orders them).
+    public static func dictionary(_ parts: [String: Space]) -> Space {
+        let keys = parts.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return .dict(keys: keys, spaces: keys.map { parts[$0]! })
+    }
+
+    /// Where part `key` of a dictionary space starts in the flat element and how many floats it takes (nil for
+    /// other spaces and unknown keys).
+    public func part(_ key: String) -> (offset: Int, count: Int)? {
+        guard case .dict(let keys, let spaces) = self, let index = keys.firstIndex(of: key) else { return nil }
+        return (spaces[..<index].reduce(0) { $0 + $1.flatCount }, spaces[index].flatCount)
+    }
+
+    /// The space an agent that does not read parts sees: a dictionary whose parts are all boxes becomes one flat box
+    /// of the concatenated bounds; every other space is itself.
+    public var flattened: Space {
+        guard case .dict(_, let spaces) = self else { return self }
+        var low: [Float] = [], high: [Float] = []
+        for space in spaces {
+            guard case .box(let l, let h, _) = space.flattened else { return self }
+            low += l
+            high += h
+        }
+        return .box(low: low, high: high, shape: [low.count])
+    }
+
     /// Number of floats an element of this space occupies.
     public var flatCount: Int {
         switch self {
+        case .dict(_, let spaces): return spaces.reduce(0) { $0 + $1.flatCount }
         case .discrete: return 1
         case .box(_, _, let shape): return shape.reduce(1, *)
         case .multiDiscrete(let counts): return counts.count
@@ -40,6 +72,7 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
         case .box(_, _, let shape): return shape
         case .multiDiscrete(let counts): return [counts.count]
         case .entitySet(let rows, let features): return [rows, features]
+        case .dict: return [flatCount]
         }
     }
 
@@ -64,6 +97,13 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
                 if presence == 0 {
                     for f in 1..<features where values[r * features + f] != 0 { return false }
                 }
+            }
+            return true
+        case .dict(_, let spaces):
+            var offset = 0
+            for space in spaces {
+                guard space.contains(values + offset) else { return false }
+                offset += space.flatCount
             }
             return true
         }
@@ -95,6 +135,15 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
             }
         case .entitySet:
             if let base = action.baseAddress, !contains(base) { return "not an element of \(self)" }
+        case .dict(let keys, let spaces):
+            var offset = 0
+            for (key, space) in zip(keys, spaces) {
+                let count = space.flatCount
+                if let problem = space.validate(action: UnsafeBufferPointer(rebasing: action[offset..<(offset + count)])) {
+                    return "\(key): \(problem)"
+                }
+                offset += count
+            }
         }
         return nil
     }
@@ -121,6 +170,12 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
                 values[r * features] = present ? 1 : 0
                 for f in 1..<features { values[r * features + f] = present ? Float(rng.nextGaussian()) : 0 }
             }
+        case .dict(_, let spaces):
+            var offset = 0
+            for space in spaces {
+                space.sample(into: values + offset, using: &rng)
+                offset += space.flatCount
+            }
         }
     }
 
@@ -132,6 +187,8 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
             return "Box(\(l), \(h), shape: \(shape))"
         case .multiDiscrete(let counts): return "MultiDiscrete(\(counts))"
         case .entitySet(let rows, let features): return "EntitySet(\(rows) × \(features), presence in feature 0)"
+        case .dict(let keys, let spaces):
+            return "Dict(" + zip(keys, spaces).map { "\($0): \($1)" }.joined(separator: ", ") + ")"
         }
     }
 }

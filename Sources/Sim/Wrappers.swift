@@ -23,6 +23,8 @@ extension EnvironmentWrapper {
     public func saveState() -> [UInt64] { inner.saveState() }
     public func restoreState(_ words: [UInt64]) throws { try inner.restoreState(words) }
     public var metadata: EnvironmentMetadata { inner.metadata }
+    /// The inner environment's: wrappers that change observations or rewards override this with nil.
+    public var goalConditioned: (any GoalConditionedEnvironment)? { inner.goalConditioned }
 }
 
 /// Truncates an episode after `maxSteps` steps (Gymnasium's `TimeLimit`): the step that reaches the limit reports
@@ -171,6 +173,8 @@ public final class NormalizeObservation<Inner: Environment>: EnvironmentWrapper 
     public var observationSpace: Space { .box(low: -clip, high: clip, shape: inner.observationSpace.shape) }
     /// Normalized values are real numbers, whatever the inner environment's were.
     public var observationKind: ObservationKind { .continuous }
+    /// Normalized goals are not the goals `computeReward` takes.
+    public var goalConditioned: (any GoalConditionedEnvironment)? { nil }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
         inner.reset(seed: seed, observation: raw)
@@ -221,6 +225,9 @@ public final class FrameStack<Inner: Environment>: EnvironmentWrapper {
     }
 
     deinit { frames.deallocate() }
+
+    /// Stacked observations are no goal dictionary.
+    public var goalConditioned: (any GoalConditionedEnvironment)? { nil }
 
     public var observationSpace: Space {
         switch inner.observationSpace {
@@ -273,6 +280,9 @@ public final class ActionRepeat<Inner: Environment>: EnvironmentWrapper {
         self.inner = inner
         self.count = count
     }
+
+    /// A summed reward is not the reward of the last goals (but for a repeat count of 1).
+    public var goalConditioned: (any GoalConditionedEnvironment)? { count == 1 ? inner.goalConditioned : nil }
 
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
         var total = StepResult(reward: 0, terminated: false)

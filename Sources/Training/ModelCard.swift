@@ -223,6 +223,9 @@ public enum ModelCard {
         case .entitySet(let rows, let features):
             return ["type": "entity_set", "shape": [rows, features],
                     "note": "rows of entities, row 0 the ego; feature 0 is presence (1 present, 0 an empty row of zeros)"]
+        case .dict(let keys, let spaces):
+            return ["type": "dict", "keys": keys, "spaces": spaces.map { Self.space($0) },
+                    "note": "the networks read the parts' values concatenated in key order"]
         }
     }
 

@@ -28,6 +28,17 @@ int main(void) {
     dojo_vector_destroy(vector);
     CHECK(dojo_vector_reset(vector, 3, observations, 8) == -1, "a destroyed vector was used");
     CHECK(dojo_vector_create("no-such-env", NULL, 1, 1) == NULL, "an unknown environment was created");
+    /* A goal task: the step's reward is compute_reward of the goals in the observation it wrote (x, y at 0 and 2). */
+    dojo_vector *goal = dojo_vector_create("arm", "{\"goal\": true, \"reward\": \"dense\"}", 1, 1);
+    CHECK(goal != NULL, "the arm's goal task was not created");
+    CHECK(strstr(dojo_vector_describe(goal), "\"type\":\"dict\"") != NULL, "the goal task's observation is no dict");
+    float arm[10], armFinal[10], torques[2] = {0.5f, -0.25f}, reward, recomputed;
+    CHECK(dojo_vector_reset(goal, 5, arm, 10) == 0, "the goal task's reset failed");
+    CHECK(dojo_vector_step(goal, torques, 2, arm, armFinal, 10, &reward, terminated, truncated, 1) == 0, "the goal task's step failed");
+    CHECK(dojo_vector_compute_reward(goal, arm, arm + 2, 2, &recomputed, 1) == 0, "compute_reward failed");
+    CHECK(recomputed == reward && reward < 0, "compute_reward differs from the step's reward");
+    CHECK(dojo_vector_compute_reward(goal, arm, arm + 2, 3, &recomputed, 1) == -1, "a goal of the wrong size was accepted");
+    dojo_vector_destroy(goal);
     printf("C interface smoke test: ABI %d, library %s, %d episodes, errors reported\n", dojo_abi_version(), dojo_version(), episodes);
     return 0;
 }

@@ -381,4 +381,51 @@ private struct CVector: @unchecked Sendable {
         for _ in 0..<10 { step() }
         #expect(allocationCount { for _ in 0..<500 { step() } } == 0, "with next-step autoreset")
     }
+
+    @Test("Goal tasks: the description gives the dict and the goal layout; compute_reward gives each step's reward from its goals")
+    func goalTasks() throws {
+        for options in [#"{"goal": true, "task": "push"}"#, #"{"goal": "true", "reward": "dense", "links": 3}"#] {
+            let c = try #require(CVector("arm", options: options, copies: 3))
+            defer { dojo_vector_destroy(c.pointer) }
+            let text = String(cString: try #require(dojo_vector_describe(c.pointer)))
+            let description = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let observation = try #require(description["observation"] as? [String: Any])
+            let goal = try #require(description["goal"] as? [String: Int])
+            #expect(observation["type"] as? String == "dict"
+                    && observation["keys"] as? [String] == ["achieved_goal", "desired_goal", "observation"])
+            #expect(goal["goal_size"] == 2 && goal["achieved_offset"] == 0 && goal["desired_offset"] == 2 && goal["observation_offset"] == 4
+                    && goal["observation_size"] == c.observationSize - 4)
+            var observations = [Float](repeating: 0, count: 3 * c.observationSize)
+            var rewards = [Float](repeating: 0, count: 3), terminated = [UInt8](repeating: 0, count: 3), truncated = terminated
+            var achieved = [Float](repeating: 0, count: 6), desired = achieved, recomputed = rewards
+            #expect(dojo_vector_reset(c.pointer, 2, &observations, Int64(observations.count)) == 0)
+            var rng = SeededGenerator(seed: 4)
+            var actions = [Float](repeating: 0, count: 3 * c.actionWidth)
+            for _ in 0..<120 {  // past the end of the first episodes: with same-step autoreset, rewards are of the last observation
+                for i in actions.indices { actions[i] = rng.nextFloat(in: -1, 1) }
+                var finals = observations
+                #expect(dojo_vector_step(c.pointer, actions, Int64(actions.count), &observations, &finals, Int64(observations.count),
+                                         &rewards, &terminated, &truncated, 3) == 0)
+                for copy in 0..<3 {
+                    let row = (terminated[copy] | truncated[copy]) == 1 ? finals : observations
+                    for k in 0..<2 {
+                        achieved[2 * copy + k] = row[copy * c.observationSize + k]
+                        desired[2 * copy + k] = row[copy * c.observationSize + 2 + k]
+                    }
+                }
+                #expect(dojo_vector_compute_reward(c.pointer, achieved, desired, 6, &recomputed, 3) == 0)
+                #expect(recomputed.map(\.bitPattern) == rewards.map(\.bitPattern))
+            }
+            #expect(dojo_vector_compute_reward(c.pointer, achieved, desired, 5, &recomputed, 3) == -1
+                    && lastError().contains("rewards_count × goal_size 2"))
+            #expect(dojo_vector_compute_reward(c.pointer, achieved, desired, 6, &recomputed, -1) == -1)
+            #expect(dojo_vector_compute_reward(c.pointer, nil, desired, 6, &recomputed, 3) == -1 && lastError().contains("NULL"))
+            #expect(dojo_vector_compute_reward(c.pointer, nil, nil, 0, nil, 0) == 0, "no goals, nothing to write")
+        }
+        let plain = try #require(CVector("arm", copies: 1))
+        defer { dojo_vector_destroy(plain.pointer) }
+        var reward: Float = 0
+        #expect(dojo_vector_compute_reward(plain.pointer, [0, 0], [0, 0], 2, &reward, 1) == -1 && lastError().contains("not goal-conditioned"))
+        #expect(String(cString: dojo_vector_describe(plain.pointer)!).contains(#""goal":null"#))
+    }
 }

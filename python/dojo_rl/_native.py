@@ -70,7 +70,13 @@ def _load() -> ctypes.CDLL:
         "dojo_vector_info": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, f64, ctypes.c_int64]),
         "dojo_vector_render": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, u8, ctypes.c_int64]),
     }
-    for name, (result, arguments) in signatures.items():
+    # Added within ABI 2: a library built before them still loads, and says what is missing when they are called.
+    optional = {
+        "dojo_vector_compute_reward": (ctypes.c_int32, [ctypes.c_void_p, f32, f32, ctypes.c_int64, f32, ctypes.c_int64]),
+    }
+    for name, (result, arguments) in list(signatures.items()) + list(optional.items()):
+        if name in optional and not hasattr(library, name):
+            continue
         function = getattr(library, name)
         function.restype = result
         function.argtypes = arguments
@@ -235,6 +241,31 @@ class Vector:
             raise _error()
         return self.observations, self.rewards, self.terminated, self.truncated
 
+    def compute_reward(self, achieved_goal, desired_goal) -> np.ndarray:
+        """For a goal-conditioned environment (`description["goal"]` not None): the reward of each (achieved, desired)
+        goal pair, as float32 of the goals' leading shape (the goals broadcast against each other; their last axis is
+        the goal). Goals are taken as float32, as observations hold them; the reward `step` reports for a step is this
+        function of the goals in its observation, bit for bit."""
+        goal = self.description.get("goal")
+        if goal is None:
+            raise DojoError(f"{self.description['id']} with these options is not goal-conditioned; build a goal task "
+                            "(e.g. arm with goal=true)")
+        if not hasattr(_lib, "dojo_vector_compute_reward"):
+            raise DojoError("this libdojo-c.so predates dojo_vector_compute_reward; rebuild it from this Dojo checkout")
+        achieved, desired = (np.asarray(value, dtype=np.float32) for value in (achieved_goal, desired_goal))
+        try:
+            achieved, desired = np.broadcast_arrays(achieved, desired)
+        except ValueError:
+            raise ValueError(f"achieved_goal {achieved.shape} and desired_goal {desired.shape} do not broadcast") from None
+        size = goal["goal_size"]
+        if achieved.ndim == 0 or achieved.shape[-1] != size:
+            raise ValueError(f"goals have {size} values on their last axis; got shape {achieved.shape}")
+        achieved, desired = np.ascontiguousarray(achieved), np.ascontiguousarray(desired)
+        rewards = np.empty(achieved.shape[:-1], dtype=np.float32)
+        _check(_lib.dojo_vector_compute_reward(self._live(), _pointer(achieved), _pointer(desired), achieved.size,
+                                               _pointer(rewards), rewards.size))
+        return rewards
+
     def episodes(self):
         """(returns, lengths) of the episodes each copy ended in the last step (valid where terminated or truncated)."""
         _check(_lib.dojo_vector_episodes(self._live(), _pointer(self.episode_returns, ctypes.c_double),
@@ -319,6 +350,10 @@ class Policy:
     def __call__(self, observations) -> np.ndarray:
         if not self._handle:
             raise DojoError("the policy is closed")
+        observation = self.description["observation"]
+        if isinstance(observations, dict) and observation["type"] == "dict":  # parts concatenated in key order
+            observations = np.concatenate([np.asarray(observations[key], dtype=np.float32) for key in observation["keys"]],
+                                          axis=-1)
         values = np.ascontiguousarray(observations, dtype=np.float32)
         single = values.shape in (self._observation_shape, (self.observation_size,))
         if values.size == 0 or values.size % self.observation_size:

@@ -10,7 +10,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from ._native import Vector
-from .env import space
+from .env import space, split
 from .vector import default_threads
 
 
@@ -19,7 +19,11 @@ class DojoVecEnv(VecEnv):
     whose episode ends is reset in the same step, its last observation in `info["terminal_observation"]`,
     `info["TimeLimit.truncated"]` set for truncated episodes, and `info["episode"]` = {"r", "l", "t"} as SB3's
     `Monitor` writes it (so no `VecMonitor` is needed). Seeds: `seed(s)` then `reset()` seeds copy i with s + i, as
-    SB3's `DummyVecEnv` does; `env_id` is a Gymnasium id of this package or a Dojo id; keywords are Dojo's options."""
+    SB3's `DummyVecEnv` does; `env_id` is a Gymnasium id of this package or a Dojo id; keywords are Dojo's options.
+
+    Goal tasks ("Dojo/ArmPushGoal-v0") observe dicts of arrays (`MultiInputPolicy`), and
+    `env_method("compute_reward", achieved_goal, desired_goal, infos, indices=[0])` answers as SB3's
+    `HerReplayBuffer` calls it."""
 
     def __init__(self, env_id: str, num_envs: int = 1, threads: int | None = None, seed: int | None = None,
                  render_mode: str | None = None, **options):
@@ -34,7 +38,9 @@ class DojoVecEnv(VecEnv):
         description = self._vector.description
         self.render_mode = render_mode
         observation_space = space(description["observation"])
-        self._shape = (int(num_envs),) + observation_space.shape
+        self._observation_description = description["observation"]
+        self._dict = description["observation"]["type"] == "dict"
+        self._shape = None if self._dict else (int(num_envs),) + observation_space.shape
         super().__init__(int(num_envs), observation_space, space(description["action"]))
         self._actions = None
         self._start = time.perf_counter()
@@ -52,7 +58,18 @@ class DojoVecEnv(VecEnv):
                     self._vector.reset_copy(copy, seed)
         self._reset_seeds()
         self._reset_options()
-        return self._vector.observations.reshape(self._shape).copy()
+        return self._batch(self._vector.observations)
+
+    def _batch(self, flat: np.ndarray):
+        """Every copy's observation as SB3 takes it (a copy): an array, or a dict of arrays for a goal task."""
+        if self._dict:
+            return split(flat, self._observation_description)
+        return flat.reshape(self._shape).copy()
+
+    def compute_reward(self, achieved_goal, desired_goal, info=None):
+        """Goal tasks: the reward of each (achieved, desired) goal pair, float32 over the goals' leading axes; `info` is
+        unused (the reward depends on the goals alone)."""
+        return self._vector.compute_reward(achieved_goal, desired_goal)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
@@ -63,13 +80,14 @@ class DojoVecEnv(VecEnv):
         infos = [{} for _ in range(self.num_envs)]
         if dones.any():
             returns, lengths = self._vector.episodes()
-            final = self._vector.final_observations.reshape(self._shape)
+            final = self._batch(self._vector.final_observations)
             elapsed = round(time.perf_counter() - self._start, 6)
             for copy in np.flatnonzero(dones):
-                infos[copy] = {"terminal_observation": final[copy].copy(),
+                terminal = {key: part[copy] for key, part in final.items()} if self._dict else final[copy]
+                infos[copy] = {"terminal_observation": terminal,
                                "TimeLimit.truncated": bool(truncated[copy] and not terminated[copy]),
                                "episode": {"r": float(returns[copy]), "l": int(lengths[copy]), "t": elapsed}}
-        return observations.reshape(self._shape).copy(), rewards.copy(), dones.copy(), infos
+        return self._batch(observations), rewards.copy(), dones.copy(), infos
 
     def close(self) -> None:
         self._vector.close()
@@ -84,6 +102,9 @@ class DojoVecEnv(VecEnv):
         setattr(self, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
+        """Only `compute_reward` (goal tasks), which every copy shares: one result per index, as SB3 expects."""
+        if method_name == "compute_reward":
+            return [self.compute_reward(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
         raise AttributeError(f"DojoVecEnv has no per-copy environments to call {method_name!r} on")
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:

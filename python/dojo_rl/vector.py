@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ._native import Vector, _seed
-from .env import space
+from .env import space, split
 
 
 def default_threads() -> int:
@@ -53,6 +53,9 @@ class DojoVectorEnv(VectorEnv):
     length, "t": seconds since creation} with mask `info["_episode"]`, as Gymnasium's `RecordEpisodeStatistics`
     writes them but counted by Dojo (leave it off when wrapping in `RecordEpisodeStatistics`, which refuses a key
     that exists).
+
+    Goal-conditioned tasks observe a `Dict` (each part an array of shape (num_envs, …); `final_obs` entries are dicts
+    of one copy's parts) and have `compute_reward(achieved_goal, desired_goal, info)`, vectorized over leading axes.
     """
 
     def __init__(self, env_id: str, num_envs: int = 1, threads: int | None = None, autoreset_mode="next_step",
@@ -80,15 +83,27 @@ class DojoVectorEnv(VectorEnv):
         self.copy = copy
         self.episode_statistics = episode_statistics
         self.infos = bool(infos)
-        self._shape = (self.num_envs,) + self.single_observation_space.shape
         self._discrete = description["action"]["type"] == "discrete"
-        # Views of Dojo's buffers in the batched observation shape, made once.
-        self._observations = self._vector.observations.reshape(self._shape)
-        self._final_observations = self._vector.final_observations.reshape(self._shape)
+        # Views of Dojo's buffers in the batched observation shape (a dict of views for a Dict space), made once.
+        self._dict = description["observation"]["type"] == "dict"
+        if self._dict:
+            self._observations = split(self._vector.observations, description["observation"], copy=False)
+            self._final_observations = split(self._vector.final_observations, description["observation"], copy=False)
+        else:
+            shape = (self.num_envs,) + self.single_observation_space.shape
+            self._observations = self._vector.observations.reshape(shape)
+            self._final_observations = self._vector.final_observations.reshape(shape)
         self._start = time.perf_counter()
 
-    def _out(self, array: np.ndarray) -> np.ndarray:
+    def _out(self, array):
+        if isinstance(array, dict):
+            return {key: self._out(part) for key, part in array.items()}
         return array.copy() if self.copy else array
+
+    def compute_reward(self, achieved_goal, desired_goal, info=None):
+        """Goal tasks: the reward of each (achieved, desired) goal pair, float32 over the goals' leading axes (see
+        `DojoEnv.compute_reward`); `info` is unused."""
+        return self._vector.compute_reward(achieved_goal, desired_goal)
 
     def reset(self, *, seed=None, options: dict | None = None):
         mask = None if options is None else options.get("reset_mask")
@@ -133,7 +148,13 @@ class DojoVectorEnv(VectorEnv):
                 infos["_episode"] = ended.copy()
             if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
                 final = self._final_observations
-                infos["final_obs"] = np.array([final[i].copy() if ended[i] else None for i in range(self.num_envs)], dtype=object)
+                if self._dict:  # one dict of parts per ended copy
+                    infos["final_obs"] = np.empty(self.num_envs, dtype=object)
+                    for i in np.flatnonzero(ended):
+                        infos["final_obs"][i] = {key: part[i].copy() for key, part in final.items()}
+                else:
+                    infos["final_obs"] = np.array([final[i].copy() if ended[i] else None for i in range(self.num_envs)],
+                                                  dtype=object)
                 infos["_final_obs"] = ended.copy()
                 # The metrics of the state the episode ended in are gone with the reset; use next_step for them.
                 infos["final_info"] = {k: infos[k] for k in ("episode", "_episode") if k in infos}

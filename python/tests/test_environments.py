@@ -36,11 +36,14 @@ def test_bitwise_equal_to_dojo_rollout(gym_id, tmp_path):
     env = gymnasium.make(gym_id)
     env.action_space.seed(3)
     actions = [env.action_space.sample() for _ in range(40)]
+    def flat(observation):  # a goal task's Dict is its parts concatenated in key order, as Dojo writes it
+        return np.concatenate(list(observation.values())) if isinstance(observation, dict) else observation.reshape(-1)
+
     observation, _ = env.reset(seed=12)
-    ours = [observation.reshape(-1)]
+    ours = [flat(observation)]
     for action in actions:
         observation, reward, terminated, truncated, _ = env.step(action)
-        ours.append(observation.reshape(-1))
+        ours.append(flat(observation))
         if terminated or truncated:
             break
     env.close()

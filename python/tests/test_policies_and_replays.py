@@ -15,7 +15,8 @@ dojo_rl.register_environments()
 
 
 @pytest.mark.parametrize("gym_id,options", [("Dojo/GridWorld-v0", {"map": "key-door"}), ("Dojo/HighwayFast-v0", {}),
-                                            ("Dojo/ArmPush-v0", {}), ("Dojo/CartPole-v1", {})])
+                                            ("Dojo/ArmPush-v0", {}), ("Dojo/CartPole-v1", {}),
+                                            ("Dojo/ArmPushGoal-v0", {"reward": "dense"})])
 def test_replays_recorded_from_python_verify_with_the_cli(gym_id, options, tmp_path):
     env = gymnasium.make(gym_id, record_dir=tmp_path, max_episode_steps=None, **options)
     env.action_space.seed(0)

@@ -51,3 +51,54 @@ def test_ppo_trains_on_it_and_records_episodes():
     env.close()
     with pytest.raises(dojo_rl.DojoError, match="closed"):
         env.reset()
+
+
+def test_goal_task_dict_observations_and_compute_reward_through_env_method():
+    env = DojoVecEnv("Dojo/ArmPushGoal-v0", num_envs=2, seed=4, max_steps="20")
+    assert isinstance(env.observation_space, gymnasium.spaces.Dict)
+    observations = env.reset()
+    assert list(observations) == ["achieved_goal", "desired_goal", "observation"] and observations["observation"].shape == (2, 10)
+    ended = 0
+    for _ in range(45):
+        observations, rewards, dones, infos = env.step(np.random.default_rng(0).uniform(-1, 1, size=(2, 2)))
+        achieved, desired = observations["achieved_goal"].copy(), observations["desired_goal"].copy()
+        for i in np.flatnonzero(dones):  # SB3 resets at once: the reward is of the terminal observation
+            terminal = infos[i]["terminal_observation"]
+            achieved[i], desired[i] = terminal["achieved_goal"], terminal["desired_goal"]
+            ended += 1
+        # As HerReplayBuffer calls it: one result, from copy 0's (shared) reward function.
+        (recomputed,) = env.env_method("compute_reward", achieved, desired, [{}] * 2, indices=[0])
+        assert np.array_equal(recomputed, rewards)
+    assert ended == 4
+    with pytest.raises(AttributeError):
+        env.env_method("render_something_else")
+    env.close()
+
+
+@pytest.mark.parametrize("vectorized", [True, False], ids=["DojoVecEnv", "DummyVecEnv"])
+def test_sac_with_her_replay_learns_on_the_push_goal_task(vectorized):
+    import torch
+    from stable_baselines3 import SAC, HerReplayBuffer
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    torch.set_num_threads(1)
+    if vectorized:
+        env = DojoVecEnv("Dojo/ArmPushGoal-v0", num_envs=2, seed=0)
+    else:
+        from stable_baselines3.common.monitor import Monitor
+
+        env = DummyVecEnv([lambda: Monitor(gymnasium.make("Dojo/ArmPushGoal-v0", reward="dense")) for _ in range(2)])
+        env.seed(0)
+    model = SAC("MultiInputPolicy", env, replay_buffer_class=HerReplayBuffer,
+                replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"},
+                learning_starts=200, batch_size=64, policy_kwargs={"net_arch": [32, 32]}, seed=0)
+    model.learn(400)
+    assert model.num_timesteps >= 400 and len(model.ep_info_buffer) >= 4
+    # Every sampled transition, real or relabelled, carries compute_reward of its next achieved and its desired goal.
+    batch = model.replay_buffer.sample(256)
+    achieved = batch.next_observations["achieved_goal"].numpy()
+    desired = batch.observations["desired_goal"].numpy()
+    (expected,) = env.env_method("compute_reward", achieved, desired, [{}] * 256, indices=[0])
+    assert np.array_equal(batch.rewards.numpy().reshape(-1), expected)
+    assert expected.max() <= 0 and (set(np.unique(expected)) <= {-1.0, 0.0}) == vectorized  # sparse, or dense
+    env.close()
