@@ -1,19 +1,5 @@
 import Sim
 
-/// Where the goals sit in a goal-conditioned observation, flattened: `size` values of the achieved goal from
-/// `achievedOffset` and of the desired goal from `desiredOffset`.
-public struct GoalLayout: Equatable, Sendable {
-    public let achievedOffset: Int
-    public let desiredOffset: Int
-    public let size: Int
-
-    public init(achievedOffset: Int, desiredOffset: Int, size: Int) {
-        self.achievedOffset = achievedOffset
-        self.desiredOffset = desiredOffset
-        self.size = size
-    }
-}
-
 /// The reward of reaching `achieved` when `desired` was asked, for `count` rows of goals (count × size each),
 /// written into `rewards` (count): the environment's `compute_reward`, which must not depend on anything else.
 public typealias GoalReward = (_ achieved: UnsafePointer<Float>, _ desired: UnsafePointer<Float>, _ count: Int,
@@ -63,8 +49,8 @@ public final class HindsightReplayBuffer: TransitionSampler {
 
     public init(buffer: TransitionBuffer, layout: GoalLayout, strategy: Strategy, sampledGoals: Int, batchSize: Int,
                 reward: @escaping GoalReward) {
-        precondition(layout.size > 0 && layout.achievedOffset + layout.size <= buffer.observationSize
-                     && layout.desiredOffset + layout.size <= buffer.observationSize, "goal layout outside the observation")
+        precondition(layout.goalSize > 0 && layout.achievedOffset + layout.goalSize <= buffer.observationSize
+                     && layout.desiredOffset + layout.goalSize <= buffer.observationSize, "goal layout outside the observation")
         self.buffer = buffer
         self.layout = layout
         self.strategy = strategy
@@ -75,8 +61,8 @@ public final class HindsightReplayBuffer: TransitionSampler {
         episodeLengths = .allocate(capacity: slots); episodeLengths.initialize(repeating: 0, count: slots)
         runningStarts = .allocate(capacity: buffer.copies); runningStarts.initialize(repeating: 0, count: buffer.copies)
         runningLengths = .allocate(capacity: buffer.copies); runningLengths.initialize(repeating: 0, count: buffer.copies)
-        achieved = .allocate(capacity: batchSize * layout.size); achieved.initialize(repeating: 0, count: batchSize * layout.size)
-        goals = .allocate(capacity: batchSize * layout.size); goals.initialize(repeating: 0, count: batchSize * layout.size)
+        achieved = .allocate(capacity: batchSize * layout.goalSize); achieved.initialize(repeating: 0, count: batchSize * layout.goalSize)
+        goals = .allocate(capacity: batchSize * layout.goalSize); goals.initialize(repeating: 0, count: batchSize * layout.goalSize)
         relabelledRewards = .allocate(capacity: batchSize); relabelledRewards.initialize(repeating: 0, count: batchSize)
         row = .allocate(capacity: buffer.observationSize); row.initialize(repeating: 0, count: buffer.observationSize)
     }
@@ -127,7 +113,7 @@ public final class HindsightReplayBuffer: TransitionSampler {
 
     public func sample(into batch: TransitionBuffer.Batch, using rng: inout SeededGenerator) {
         precondition(validCount > 0, "no finished episode to sample from")
-        let steps = buffer.steps, copies = buffer.copies, G = layout.size, width = buffer.observationSize
+        let steps = buffer.steps, copies = buffer.copies, G = layout.goalSize, width = buffer.observationSize
         let relabelled = Int(relabelledFraction * Double(batch.size))
         for k in 0..<batch.size {
             // Uniform over the kept slots: draw filled slots until one is kept (most are).

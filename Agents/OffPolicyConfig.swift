@@ -188,7 +188,7 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
             problems.append("SAC and TD3 need a continuous (box) action space, this environment has \(actionSpace); "
                             + "use action=continuous where the environment offers it, or DQN/PPO")
         }
-        switch (encoder, observationSpace) {
+        switch (encoder, observationSpace.flattened) {
         case ("mlp", .box): break
         case ("mlp", _):
             problems.append("the mlp encoder takes box observations, this environment has \(observationSpace); set encoder: attention")

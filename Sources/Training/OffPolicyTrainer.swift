@@ -69,9 +69,11 @@ public final class OffPolicyTrainer: RecordingTrainer {
                                                    + "\(config.env) with these options is not one"])
             }
             hindsight = HindsightReplayBuffer(
-                buffer: buffer, layout: goals.layout,
+                buffer: buffer, layout: goals.goalLayout,
                 strategy: HindsightReplayBuffer.Strategy(rawValue: hyperparameters.goalSelectionStrategy) ?? .future,
-                sampledGoals: hyperparameters.nSampledGoal, batchSize: hyperparameters.batchSize, reward: goals.reward)
+                sampledGoals: hyperparameters.nSampledGoal, batchSize: hyperparameters.batchSize) { achieved, desired, count, rewards in
+                goals.computeReward(achieved: achieved, desired: desired, count: count, into: rewards)
+            }
         } else {
             hindsight = nil
         }

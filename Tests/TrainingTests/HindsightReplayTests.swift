@@ -6,9 +6,11 @@ import Testing
 /// achieves 1000c + 100e + t before the step and one more after it, so every goal names its copy, episode and step.
 private func filledRing(steps: Int, strategy: HindsightReplayBuffer.Strategy, episodeLengths: [[Int]], vectorSteps: Int)
     -> HindsightReplayBuffer {
-    let buffer = TransitionBuffer(capacity: steps * 2, copies: 2, observationSpace: .box(low: -1e6, high: 1e6, shape: [3]),
-                                  observationKind: .continuous, actionWidth: 1)
-    let her = HindsightReplayBuffer(buffer: buffer, layout: GoalLayout(achievedOffset: 0, desiredOffset: 1, size: 1),
+    let space = Space.dictionary(["achieved_goal": .box(low: -1e6, high: 1e6, shape: [1]),
+                                  "desired_goal": .box(low: -1e6, high: 1e6, shape: [1]),
+                                  "observation": .box(low: -1, high: 1, shape: [1])])
+    let buffer = TransitionBuffer(capacity: steps * 2, copies: 2, observationSpace: space, observationKind: .continuous, actionWidth: 1)
+    let her = HindsightReplayBuffer(buffer: buffer, layout: GoalLayout(space: space)!,
                                     strategy: strategy, sampledGoals: 4, batchSize: 64) { achieved, desired, count, rewards in
         for k in 0..<count { rewards[k] = abs(achieved[k] - desired[k]) < 0.5 ? 0 : -1 }
     }
