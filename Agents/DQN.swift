@@ -57,6 +57,11 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var prioritizedReplay: Bool = false
     public var priorityAlpha: Double = 0.6
     public var priorityBeta0: Double = 0.4
+    /// "replaybuffer", or "herreplaybuffer" for hindsight relabelling of goal-conditioned tasks (SB3's
+    /// `replay_buffer_class`, lowercased), with its relabelled goals per real transition and where they come from.
+    public var replayBufferClass: String = "replaybuffer"
+    public var nSampledGoal: Int = 4
+    public var goalSelectionStrategy: String = "future"
 
     public init() {}
 
@@ -72,6 +77,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case attentionHeads = "attention_heads", lstmHidden = "lstm_hidden", sequenceLength = "sequence_length"
         case burnIn = "burn_in", doubleQ = "double_q", dueling, nStep = "n_step"
         case prioritizedReplay = "prioritized_replay", priorityAlpha = "priority_alpha", priorityBeta0 = "priority_beta0"
+        case replayBufferClass = "replay_buffer_class", nSampledGoal = "n_sampled_goal", goalSelectionStrategy = "goal_selection_strategy"
     }
 
     /// Decodes a partial config: missing keys keep their defaults.
@@ -97,7 +103,13 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         doubleQ = try value(.doubleQ, doubleQ); dueling = try value(.dueling, dueling); nStep = try value(.nStep, nStep)
         prioritizedReplay = try value(.prioritizedReplay, prioritizedReplay)
         priorityAlpha = try value(.priorityAlpha, priorityAlpha); priorityBeta0 = try value(.priorityBeta0, priorityBeta0)
+        replayBufferClass = try value(.replayBufferClass, replayBufferClass).lowercased()
+        nSampledGoal = try value(.nSampledGoal, nSampledGoal)
+        goalSelectionStrategy = try value(.goalSelectionStrategy, goalSelectionStrategy)
     }
+
+    /// Whether the replay relabels goals.
+    public var usesHindsight: Bool { replayBufferClass == "herreplaybuffer" }
 
     /// Problems with these values for the given spaces, each saying what to change (empty when valid).
     public func problems(observationSpace: Space, actionSpace: Space) -> [String] {
@@ -140,6 +152,15 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         require(Activation.Function(rawValue: activationFn) != nil,
                 "activation_fn must be one of \(Activation.Function.allCases.map(\.rawValue).joined(separator: ", ")) (got \(activationFn))")
         require(priorityAlpha >= 0 && (0...1).contains(priorityBeta0), "priority_alpha must be ≥ 0 and priority_beta0 in [0, 1]")
+        require(["replaybuffer", "herreplaybuffer"].contains(replayBufferClass),
+                "replay_buffer_class must be ReplayBuffer or HerReplayBuffer (got \(replayBufferClass))")
+        require((1...1_000).contains(nSampledGoal), "n_sampled_goal must be in 1...1000 (got \(nSampledGoal))")
+        require(HindsightReplayBuffer.Strategy(rawValue: goalSelectionStrategy) != nil,
+                "goal_selection_strategy must be future, final or episode (got \(goalSelectionStrategy))")
+        if usesHindsight && (nStep != 1 || prioritizedReplay || encoder == "lstm") {
+            problems.append("HerReplayBuffer relabels one-step transitions sampled uniformly: set n_step: 1, "
+                            + "prioritized_replay: false and an mlp or attention encoder")
+        }
         if case .discrete = actionSpace {} else {
             problems.append("DQN needs a discrete action space, this environment has \(actionSpace); use a discretized-action option or PPO")
         }
@@ -238,6 +259,31 @@ public final class DQNAgent {
     @discardableResult
     public func train(on buffer: ReplayBuffer, beta: Double, rng: inout SeededGenerator) -> Float {
         buffer.sample(into: batch, beta: beta, using: &rng)
+        let loss = trainOnBatch()
+        buffer.updatePriorities(indices: batch.indices, errors: tdErrors, count: batch.size)
+        return loss
+    }
+
+    /// One gradient step on transitions from a continuous-action-style replay (hindsight relabelling): one-step
+    /// targets, uniform weights. The actions are indices stored as floats.
+    @discardableResult
+    public func train(on replay: any TransitionSampler, transitions: TransitionBuffer.Batch, rng: inout SeededGenerator) -> Float {
+        replay.sample(into: transitions, using: &rng)
+        let B = batch.size, width = observationSize
+        batch.observations.update(from: transitions.observations, count: B * width)
+        batch.nextObservations.update(from: transitions.nextObservations, count: B * width)
+        batch.rewards.update(from: transitions.rewards, count: B)
+        batch.terminated.update(from: transitions.terminated, count: B)
+        for k in 0..<B {
+            batch.actions[k] = Int32(transitions.actions[k])
+            batch.discounts[k] = Float(config.gamma)
+            batch.weights[k] = 1
+        }
+        return trainOnBatch()
+    }
+
+    /// One gradient step on `batch` as sampled; leaves the TD errors in `tdErrors`.
+    private func trainOnBatch() -> Float {
         let B = batch.size, A = actionCount
         // Bootstrapped targets: y = r + γ^k (1 − terminated) Q_target(s', a*), a* from the online net for Double DQN.
         if config.doubleQ {
@@ -267,7 +313,6 @@ public final class DQNAgent {
         online.backward(qGradient)
         Regularization.clipGradientNorm(onlineParameters, maxNorm: Float(config.maxGradNorm))
         optimizer.step()
-        buffer.updatePriorities(indices: batch.indices, errors: tdErrors, count: B)
         return Float(loss)
     }
 

@@ -42,7 +42,7 @@ extension DQNTrainer {
             .init("prioritized_replay", .flag, "proportional prioritized replay"),
             .init("priority_alpha", .number, "priority exponent α"),
             .init("priority_beta0", .number, "importance-sampling exponent β at the start (annealed to 1)"),
-        ],
+        ] + hindsightSpecs,
         problems: { config, observationSpace, actionSpace, _ in
             config.problems(observationSpace: observationSpace, actionSpace: actionSpace)
         },
@@ -112,6 +112,16 @@ extension ActorCriticTrainer {
     }
 }
 
+/// Hindsight replay's settings, the same for every algorithm that offers it.
+let hindsightSpecs: [HyperparameterSpec] = [
+    .init("replay_buffer_class", .choice(["replaybuffer", "herreplaybuffer"]),
+          "HerReplayBuffer relabels goals in hindsight (goal-conditioned tasks such as arm goal=true)", sb3: "replay_buffer_class"),
+    .init("n_sampled_goal", .integer, "hindsight replay: relabelled goals per real transition", sb3: "replay_buffer_kwargs.n_sampled_goal"),
+    .init("goal_selection_strategy", .choice(HindsightReplayBuffer.Strategy.allCases.map(\.rawValue)),
+          "hindsight replay: goals from later steps of the episode (future), its last step (final) or any step (episode)",
+          sb3: "replay_buffer_kwargs.goal_selection_strategy"),
+]
+
 extension OffPolicyTrainer {
     /// Soft Actor-Critic with Stable-Baselines3's defaults.
     public static let sac = algorithm(.sac, summary: "Soft actor-critic (continuous actions; learned temperature, twin critics)",
@@ -158,18 +168,10 @@ extension OffPolicyTrainer {
             .init("activation_fn", .choice(Activation.Function.allCases.map(\.rawValue)), "hidden-layer nonlinearity",
                   sb3: "policy_kwargs.activation_fn"),
             .init("n_critics", .integer, "Q-networks; targets take their minimum", sb3: "policy_kwargs.n_critics"),
-            .init("replay_buffer_class", .choice(["replaybuffer", "herreplaybuffer"]),
-                  "HerReplayBuffer relabels goals in hindsight (goal-conditioned tasks such as arm goal=true)",
-                  sb3: "replay_buffer_class"),
-            .init("n_sampled_goal", .integer, "hindsight replay: relabelled goals per real transition",
-                  sb3: "replay_buffer_kwargs.n_sampled_goal"),
-            .init("goal_selection_strategy", .choice(HindsightReplayBuffer.Strategy.allCases.map(\.rawValue)),
-                  "hindsight replay: goals from later steps of the episode (future), its last step (final) or any step (episode)",
-                  sb3: "replay_buffer_kwargs.goal_selection_strategy"),
             .init("encoder", .choice(["mlp", "attention"]), "observation encoder: mlp, or attention (entity sets)"),
             .init("embed_dim", .integer, "ego-attention embedding width"),
             .init("attention_heads", .integer, "ego-attention heads (embed_dim must be a multiple)"),
-        ]
+        ] + hindsightSpecs
         return Algorithm(
             id: kind.rawValue, summary: summary, defaults: defaults, hyperparameters: specs,
             problems: { config, observationSpace, actionSpace, copies in

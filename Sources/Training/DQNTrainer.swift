@@ -75,9 +75,15 @@ public final class DQNTrainer: RecordingTrainer {
         let observationSpace = environments.environments[0].observationSpace
         observationSize = observationSpace.flatCount
         let actionSpace = environments.environments[0].actionSpace
+        let goals = environments.environments[0].goalConditioned
+        if hyperparameters.usesHindsight && goals == nil {
+            throw TrainingError.invalidConfig(["replay_buffer_class HerReplayBuffer needs a goal-conditioned environment (observation "
+                                               + "with achieved_goal and desired_goal, such as arm goal=true); \(config.env) with "
+                                               + "these options is not one"])
+        }
         learner = hyperparameters.makeLearner(observationSpace: observationSpace,
                                               observationKind: environments.environments[0].observationKind,
-                                              actionSpace: actionSpace, copies: config.nEnvs, rng: &networkRNG)
+                                              actionSpace: actionSpace, copies: config.nEnvs, goals: goals, rng: &networkRNG)
         actionCount = learner.actionCount
         let copies = config.nEnvs
         previousObservations = .allocate(capacity: copies * observationSize)

@@ -38,6 +38,97 @@ protocol QLearner: AnyObject {
     func restore(from state: SafeTensors.File, path: String, replayCounters: (count: Int, position: Int)) throws
 }
 
+/// DQN on goal-conditioned tasks with hindsight relabelling (replay_buffer_class HerReplayBuffer): one-step
+/// transitions in the off-policy agents' replay, goals relabelled by ``HindsightReplayBuffer``.
+final class HindsightQLearner: QLearner {
+    let agent: DQNAgent
+    let buffer: TransitionBuffer
+    let hindsight: HindsightReplayBuffer
+    private let transitions: TransitionBuffer.Batch
+    private let copies: Int
+
+    init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
+         goals: any GoalConditionedEnvironment, rng: inout SeededGenerator) {
+        agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+        buffer = TransitionBuffer(capacity: hyperparameters.bufferSize, copies: copies, observationSpace: observationSpace,
+                                  observationKind: observationKind, actionWidth: 1)
+        hindsight = HindsightReplayBuffer(
+            buffer: buffer, layout: goals.goalLayout,
+            strategy: HindsightReplayBuffer.Strategy(rawValue: hyperparameters.goalSelectionStrategy) ?? .future,
+            sampledGoals: hyperparameters.nSampledGoal, batchSize: hyperparameters.batchSize) { achieved, desired, count, rewards in
+            goals.computeReward(achieved: achieved, desired: desired, count: count, into: rewards)
+        }
+        transitions = TransitionBuffer.Batch(size: hyperparameters.batchSize, observationSize: observationSpace.flatCount, actionWidth: 1)
+        self.copies = copies
+    }
+
+    var actionCount: Int { agent.actionCount }
+    var optimizer: Adam { agent.optimizer }
+    var onlineParameters: ParameterArena { agent.onlineParameters }
+    var onlineNetwork: any Module { agent.online }
+    var modelEntries: [StateEntry] { agent.online.stateEntries(prefix: "q_net.") + agent.target.stateEntries(prefix: "q_net_target.") }
+    var canLearn: Bool { hindsight.canSample }
+    var replayCounters: (count: Int, position: Int) { (buffer.filledSteps, buffer.position) }
+
+    func begin(observations: UnsafePointer<Float>) {}
+
+    func act(_ observations: UnsafePointer<Float>, into actions: UnsafeMutablePointer<Float>) {
+        agent.greedyActions(observations, rows: copies, into: actions)
+    }
+
+    /// Stores the step; the ring moves on once the last copy has stored.
+    func store(copy i: Int, observation: UnsafePointer<Float>, action: Int32, reward: Float, next: UnsafePointer<Float>,
+               current: UnsafePointer<Float>, done: Bool, terminated: Bool) {
+        var value = Float(action)
+        hindsight.store(copy: i, observation: observation, action: &value, reward: reward, nextObservation: next,
+                        terminated: terminated, ended: done)
+        if i == copies - 1 { hindsight.advance() }
+    }
+
+    func learn(beta: Double, rng: inout SeededGenerator) -> Float { agent.train(on: hindsight, transitions: transitions, rng: &rng) }
+    func updateTarget() { agent.updateTarget() }
+    func greedyPolicy() -> any EvaluationPolicy { GreedyPolicy(agent: agent) }
+
+    func save(into file: inout SafeTensors.File) {
+        let slots = buffer.count
+        file.append("buffer.observations", buffer.observations.checkpointValue(rows: 2 * slots))
+        file.append("buffer.actions", Checkpoint.floats(buffer.actions, slots))
+        file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
+        file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
+        file.append("buffer.her_episodes", Checkpoint.words(hindsight.savedBookkeeping.map(\.stateWord)))
+    }
+
+    /// `replayCounters` are the ring's filled rows and write position (vector steps).
+    func restore(from state: SafeTensors.File, path: String, replayCounters: (count: Int, position: Int)) throws {
+        let (filled, position) = replayCounters
+        guard filled <= buffer.steps, position < buffer.steps, filled == buffer.steps || position == filled else {
+            throw TrainingError.corruptCheckpoint("\(path): the replay's counters (\(filled) rows, position \(position)) do not "
+                                                  + "fit its \(buffer.steps) rows")
+        }
+        let slots = filled * copies
+        guard buffer.observations.fits(state.tensors["buffer.observations"], rows: 2 * slots) else {
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold the observations of \(slots) transitions")
+        }
+        let actions = try state.float32("buffer.actions", path: path, count: slots)
+        let rewards = try state.float32("buffer.rewards", path: path, count: slots)
+        let terminated = try state.float32("buffer.terminated", path: path, count: slots)
+        guard actions.scalars.allSatisfy({ $0 >= 0 && $0 < Float(actionCount) && $0 == $0.rounded() }),
+              terminated.scalars.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+            throw TrainingError.corruptCheckpoint("\(path): buffer.actions must hold action indices in 0..<\(actionCount) and "
+                                                  + "buffer.terminated 0 or 1")
+        }
+        let bookkeeping = try state.integers("buffer.her_episodes", path: path, in: 0...Checkpoint.maximumCount)
+        buffer.observations.restore(state.tensors["buffer.observations"], rows: 2 * slots)
+        actions.copy(to: buffer.actions)
+        rewards.copy(to: buffer.rewards)
+        terminated.copy(to: buffer.terminated)
+        buffer.restoreCounters(filledSteps: filled, position: position)
+        if let problem = hindsight.restore(bookkeeping: bookkeeping) {
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.her_episodes': \(problem)")
+        }
+    }
+}
+
 /// DQN on single observations: a replay of n-step transitions (prioritized if asked), built from per-copy queues of
 /// the last n steps.
 final class FeedForwardQLearner: QLearner {
@@ -270,8 +361,12 @@ extension DQNConfig {
     /// The learner these hyperparameters describe (`encoder: lstm` makes the recurrent one).
     /// `observationKind` decides how the replay stores observations.
     func makeLearner(observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
-                     rng: inout SeededGenerator) -> any QLearner {
-        encoder == "lstm"
+                     goals: (any GoalConditionedEnvironment)? = nil, rng: inout SeededGenerator) -> any QLearner {
+        if usesHindsight, let goals {
+            return HindsightQLearner(hyperparameters: self, observationSpace: observationSpace, observationKind: observationKind,
+                                     actionSpace: actionSpace, copies: copies, goals: goals, rng: &rng)
+        }
+        return encoder == "lstm"
             ? RecurrentQLearner(hyperparameters: self, observationSpace: observationSpace, observationKind: observationKind,
                                 actionSpace: actionSpace, copies: copies, rng: &rng)
             : FeedForwardQLearner(hyperparameters: self, observationSpace: observationSpace, observationKind: observationKind,

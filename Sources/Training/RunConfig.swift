@@ -390,6 +390,12 @@ public enum Presets {
             c.gamma = 0.98; c.bufferSize = 200_000; c.learningStarts = 5_000; c.noiseType = "normal"; c.noiseStd = 0.1
             c.learningRate = 1e-3; c.netArch = [64, 64]
         },
+        offPolicyPreset("arm-reach-sac", "SAC on the two-link arm's goal-conditioned reach with a dense reward (−distance to the target)",
+                        target: "success ≥ 99% (fingertip within 2 cm at the end)", env: RobotArm.id,
+                        options: ["task": "reach", "goal": "true", "reward": "dense"], algorithm: OffPolicyTrainer.sac, steps: 30_000,
+                        evalFreq: 5_000) { c in
+            c.learningRate = 1e-3; c.gamma = 0.95; c.learningStarts = 1_000; c.netArch = [64, 64]; c.bufferSize = 100_000
+        },
     ]
 
     /// An off-policy preset (SAC or TD3 from SB3's defaults, tuned by `tune`), evaluated every `evalFreq` steps so

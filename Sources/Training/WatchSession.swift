@@ -273,6 +273,13 @@ public final class WatchSession {
                 lines.append("\(name) " + String(format: "%.3f", value) + (metric.unit.isEmpty ? "" : " " + metric.unit.uppercased()))
             }
         }
+        if let layout = environment.goalConditioned?.goalLayout, observation.count == layout.flatCount {
+            // The goal as the agent sees it (relabelled in training, the task's target when watching), and where it is.
+            func goal(_ offset: Int) -> String {
+                observation[offset..<(offset + layout.goalSize)].map { String(format: "%+.3f", $0) }.joined(separator: " ")
+            }
+            lines.append("GOAL " + goal(layout.desiredOffset) + "  ACHIEVED " + goal(layout.achievedOffset))
+        }
         if !actionMeans.isEmpty {
             let spread = actionSpreads.isEmpty ? "" : "  ±" + actionSpreads.map { String(format: "%.2f", $0) }.joined(separator: " ±")
             lines.append("POLICY " + actionMeans.map { String(format: "%+.2f", $0) }.joined(separator: " ") + spread)

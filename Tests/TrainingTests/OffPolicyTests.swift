@@ -137,3 +137,59 @@ func smallOffPolicyRun(agent: String, steps: Int = 1_200) -> RunConfig {
         #expect(set.sac.entropyCoefficient?.initial == 0.1 && set.sac.targetEntropy(actionDimensions: 1) == -0.5)
     }
 }
+
+@Suite struct HindsightTrainingTests {
+    /// A short hindsight-replay run on a goal-conditioned arm task: SAC on push, DQN on reach with discrete torques.
+    static func run(agent: String) -> RunConfig {
+        var config = RunConfig()
+        config.env = "arm"
+        config.use(agent)
+        config.envOptions = agent == "dqn" ? ["task": "reach", "goal": "true", "action": "discrete"] : ["task": "push", "goal": "true"]
+        config.totalTimesteps = 1_200
+        config.nEnvs = 2
+        config.seed = 9
+        config.evalFreq = 600
+        config.nEvalEpisodes = 2
+        config.logInterval = 200
+        if agent == "dqn" {
+            var c = DQNConfig()
+            c.replayBufferClass = "herreplaybuffer"; c.bufferSize = 500; c.learningStarts = 200; c.batchSize = 16; c.netArch = [16]
+            c.trainFreq = 1; c.targetUpdateInterval = 100; c.goalSelectionStrategy = "final"
+            config.dqn = c
+        } else {
+            var c = OffPolicyConfig.sac
+            c.replayBufferClass = "herreplaybuffer"; c.bufferSize = 500; c.learningStarts = 200; c.batchSize = 16; c.netArch = [16]
+            config.sac = c
+        }
+        return config
+    }
+
+    @Test("Hindsight replay (SAC on push, DQN on reach): same seed, same bits; stop and resume across the ring's wrap gives the same checkpoint",
+          arguments: ["sac", "dqn"])
+    func determinismAndResume(agent: String) throws {
+        let a = temporaryDirectory("her-a"), b = temporaryDirectory("her-b"), interrupted = temporaryDirectory("her-int")
+        _ = try makeTrainer(config: Self.run(agent: agent), directory: a).run(progress: nil, stopAt: nil)
+        _ = try makeTrainer(config: Self.run(agent: agent), directory: b).run(progress: nil, stopAt: nil)
+        let first = try makeTrainer(config: Self.run(agent: agent), directory: interrupted).run(progress: nil, stopAt: 700)
+        #expect(first.interrupted)
+        _ = try makeTrainer(config: Self.run(agent: agent), directory: interrupted, resume: true).run(progress: nil, stopAt: nil)
+        for file in ["checkpoints/last/model.safetensors", "checkpoints/last/state.safetensors"] {
+            #expect(fileBytes("\(a)/\(file)") != nil)
+            #expect(fileBytes("\(a)/\(file)") == fileBytes("\(b)/\(file)"), "\(file) differs between identical runs")
+            #expect(fileBytes("\(a)/\(file)") == fileBytes("\(interrupted)/\(file)"), "\(file) differs after resume")
+        }
+        let state = try SafeTensors.read(from: "\(a)/checkpoints/last/state.safetensors")
+        #expect(state.tensors["buffer.her_episodes"] != nil)
+    }
+
+    @Test("Hindsight replay needs a goal-conditioned environment, one-step uniform replay for DQN, and a known strategy")
+    func validation() throws {
+        var notGoal = Self.run(agent: "sac")
+        notGoal.envOptions = ["task": "push"]
+        #expect(throws: TrainingError.self) { try makeTrainer(config: notGoal, directory: temporaryDirectory("her-bad")) }
+        var nStep = Self.run(agent: "dqn")
+        nStep.dqn.nStep = 3
+        #expect(nStep.problems().contains { $0.contains("n_step: 1") })
+        #expect(throws: TrainingError.self) { try nStep.set(["goal_selection_strategy": .string("later")], source: "--set") }
+    }
+}
