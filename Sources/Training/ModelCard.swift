@@ -44,6 +44,8 @@ public enum ModelCard {
         case let q as QNetwork: describe(q, names, into: &card)
         case let q as RecurrentQNetwork: describe(q, names, into: &card)
         case let policy as ActorCriticPolicy: describe(policy, actionSpace: actionSpace, names, into: &card)
+        case let actor as SquashedGaussianActor: describe(actor, actionSpace: actionSpace, names, into: &card)
+        case let actor as DeterministicActor: describe(actor, actionSpace: actionSpace, names, into: &card)
         default: card["network"] = String(describing: type(of: network))
         }
         if normalizesObservations {
@@ -114,18 +116,57 @@ public enum ModelCard {
             card["distribution"] = ["type": "categorical", "actions": actions, "action_net_gives": "logits"] as [String: Any]
             card["act"] = "deterministic: argmax of the logits, the first index on ties; sampling: Categorical(logits)"
         case .gaussian(let dimensions):
-            var distribution: [String: Any] = [
+            let distribution: [String: Any] = [
                 "type": "diagonal_gaussian", "dimensions": dimensions, "action_net_gives": "means",
                 "log_std": names.name(of: policy.logStd), "std": "exp(log_std), the same for every observation",
                 "squashing": "none: actions are clipped to the action space's bounds before the environment",
             ]
-            if case .box(let low, let high, _) = actionSpace { distribution["low"] = low.map(number); distribution["high"] = high.map(number) }
-            card["distribution"] = distribution
+            card["distribution"] = squashing(actionSpace, distribution)
             card["act"] = "deterministic: the means clipped to [low, high]; sampling: Normal(means, exp(log_std)), "
                 + "then clipped (log-probabilities are those of the unclipped sample)"
         }
         card["forward"] = "features = features_extractor(obs) if it exists else obs; head = "
             + "action_net(mlp_extractor.policy_net(features)) (B, actions); value = value_net(mlp_extractor.value_net(features)) (B, 1)"
+    }
+
+    /// SAC's actor (the critics and targets stored beside it are for resuming; acting needs the actor alone).
+    private static func describe(_ actor: SquashedGaussianActor, actionSpace: Space, _ names: Names, into card: inout [String: Any]) {
+        card["network"] = "sac_actor"
+        card["layout"] = "Stable-Baselines3 SAC Actor: features_extractor (attention only), latent_pi hidden layers, "
+            + "mu and log_std linear heads; critic.qf<i>.* and critic_target.* hold the Q-networks (input: features "
+            + "concatenated with the action in the [-1, 1] scale), log_ent_coef the log-temperature"
+        card["features_extractor"] = actor.encoder.map { encoder($0, names) } ?? NSNull()
+        card["latent_pi"] = actor.latent.map { sequential($0, names) } ?? NSNull()
+        card["mu"] = linear(actor.mu, names)
+        card["log_std"] = linear(actor.logStd, names)
+        card["distribution"] = squashing(actionSpace, [
+            "type": "tanh_squashed_gaussian", "dimensions": actor.actionDimensions,
+            "log_std_clamp": [Double(SquashedGaussianActor.logStdRange.lowerBound), Double(SquashedGaussianActor.logStdRange.upperBound)],
+            "log_prob": "Normal(mu, exp(log_std)).log_prob(u).sum - log(1 - tanh(u)^2 + 1e-6).sum, u = mu + exp(log_std) * eps",
+        ])
+        card["forward"] = "latent = latent_pi(features_extractor(obs) if it exists else obs); mu = mu(latent); "
+            + "log_std = clamp(log_std(latent), -20, 2)"
+        card["act"] = "deterministic: low + (tanh(mu) + 1) / 2 * (high - low); sampling: tanh(mu + exp(log_std) * eps), "
+            + "eps ~ N(0, 1), rescaled the same way"
+    }
+
+    /// TD3's actor.
+    private static func describe(_ actor: DeterministicActor, actionSpace: Space, _ names: Names, into card: inout [String: Any]) {
+        card["network"] = "td3_actor"
+        card["layout"] = "Stable-Baselines3 TD3 Actor: features_extractor (attention only), then mu: hidden layers, a "
+            + "linear output and tanh; actor_target.*, critic.qf<i>.* and critic_target.* are stored for resuming"
+        card["features_extractor"] = actor.encoder.map { encoder($0, names) } ?? NSNull()
+        card["mu"] = sequential(actor.mu, names)
+        card["distribution"] = squashing(actionSpace, ["type": "deterministic", "dimensions": actor.actionDimensions])
+        card["forward"] = "a = mu(features_extractor(obs) if it exists else obs), in [-1, 1]"
+        card["act"] = "low + (a + 1) / 2 * (high - low)"
+    }
+
+    /// A distribution's description with the action space's bounds it is rescaled to.
+    private static func squashing(_ actionSpace: Space, _ description: [String: Any]) -> [String: Any] {
+        var result = description
+        if case .box(let low, let high, _) = actionSpace { result["low"] = low.map(number); result["high"] = high.map(number) }
+        return result
     }
 
     // MARK: Encoders
