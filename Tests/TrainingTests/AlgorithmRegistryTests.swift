@@ -129,6 +129,27 @@ private func request(env: String = "cartpole", agent: String? = nil, set overrid
         #expect(try Presets.named("cartpole-dqn").config.hyperparameters(as: DQNConfig.self) == dqnExpected)
     }
 
+    @Test("The zoo's Pendulum-v1 SAC and TD3 entries, and a HER entry (replay_buffer_class, replay_buffer_kwargs, MultiInputPolicy)")
+    func offPolicyEntries() throws {
+        let sacRun = try request(env: "pendulum", config: Fixtures.path("zoo/sac.yml")).resolve()
+        var sac = OffPolicyConfig.sac
+        sac.learningRate = 1e-3
+        #expect(sacRun.agent == "sac" && sacRun.totalTimesteps == 20_000 && sacRun.nEnvs == 1)
+        #expect(try sacRun.hyperparameters(as: OffPolicyConfig.self) == sac)
+
+        let td3Run = try request(env: "pendulum", config: Fixtures.path("zoo/td3.yml")).resolve()
+        var td3 = OffPolicyConfig.td3
+        td3.gamma = 0.98; td3.bufferSize = 200_000; td3.learningStarts = 10_000; td3.noiseType = "normal"; td3.noiseStd = 0.1
+        td3.learningRate = 1e-3; td3.netArch = [400, 300]
+        #expect(td3Run.agent == "td3")
+        #expect(try td3Run.hyperparameters(as: OffPolicyConfig.self) == td3)
+
+        let herRun = try request(env: "arm", config: Fixtures.path("zoo/sac.yml")).resolve()
+        let her = try herRun.hyperparameters(as: OffPolicyConfig.self)
+        #expect(her.usesHindsight && her.goalSelectionStrategy == "final" && her.nSampledGoal == 8 && her.nCritics == 3)
+        #expect(her.netArch == [128, 128] && her.batchSize == 512 && her.tau == 0.05 && herRun.totalTimesteps == 100_000)
+    }
+
     @Test("policy_kwargs strings, normalize dicts and nn activations map to Dojo's names")
     func policyKeywords() throws {
         let run = try resolve("cartpole-policy-kwargs.yml", agent: "ppo")
