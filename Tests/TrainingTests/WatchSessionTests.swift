@@ -57,6 +57,36 @@ import TestSupport
         #expect(laterStateDisagrees > 0, "every next state agreed with the action before it; the test would not tell the timings apart")
     }
 
+    @Test("HUD for SAC on a goal task: the policy's action equals the action taken, within the bounds, with its spread; the goal line shows the observed goals")
+    func continuousPolicyAndGoal() throws {
+        var config = RunConfig()
+        config.env = "arm"
+        config.envOptions = ["task": "reach", "goal": "true", "reward": "dense"]
+        config.use("sac")
+        config.totalTimesteps = 400
+        config.seed = 2
+        config.evalFreq = 400
+        config.nEvalEpisodes = 1
+        config.sac.learningStarts = 100; config.sac.batchSize = 16; config.sac.netArch = [16]
+        let directory = temporaryDirectory("watch-sac")
+        _ = try makeTrainer(config: config, directory: directory).run(progress: nil, stopAt: nil)
+        let session = try WatchSession(driver: .trained(try TrainedRun(directory: directory)), seed: 3)
+        var steps = 0
+        while session.advance(), steps < 10 {
+            steps += 1
+            let lines = session.display.lines
+            let policy = try #require(lines.first { $0.hasPrefix("POLICY ") })
+            // The display's action is the one the policy chose in the state before the step, as the HUD shows it.
+            #expect(session.actionMeans.count == 2 && session.actionSpreads.count == 2)
+            #expect(session.display.action == session.actionMeans.map { String(format: "%.2f", $0) }.joined(separator: " "))
+            #expect(session.actionMeans.allSatisfy { (-0.5...0.5).contains($0) }, "torques beyond ±torque_limit: \(policy)")
+            #expect(session.actionSpreads.allSatisfy { $0 >= 0 })
+            let goal = try #require(lines.first { $0.hasPrefix("GOAL ") })
+            #expect(goal.contains("ACHIEVED"))
+        }
+        #expect(steps == 10)
+    }
+
     @Test("Highway: a step leaves its simulation frames pending, shown before the state after the step")
     func highwayIntermediateFrames() throws {
         let session = try WatchSession(driver: .random, environment: "highway", options: ["scenario": "highway-fast"], seed: 2)
