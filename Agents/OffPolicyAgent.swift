@@ -52,6 +52,9 @@ public final class OffPolicyAgent {
     public let targetEntropy: Float
     /// Gradient steps taken (SB3's `_n_updates`): TD3's delay and SAC's target interval count them.
     public var updates = 0
+    /// With normalize_observations: the running statistics each sampled minibatch is normalized with (the trainer
+    /// updates them as observations arrive and normalizes what it acts on).
+    public var observationStatistics: RunningStatistics?
 
     public let batch: TransitionBuffer.Batch
     private let noise: UnsafeMutablePointer<Float>            // (B, A): ε for the policy's actions
@@ -214,6 +217,10 @@ public final class OffPolicyAgent {
     @discardableResult
     public func train(on replay: any TransitionSampler, rng: inout SeededGenerator) -> OffPolicyLosses {
         replay.sample(into: batch, using: &rng)
+        if let statistics = observationStatistics {
+            statistics.normalize(batch.observations, rows: batch.size, into: batch.observations)
+            statistics.normalize(batch.nextObservations, rows: batch.size, into: batch.nextObservations)
+        }
         let count = batch.size * actionDimensions
         for k in 0..<count { noise[k] = Float(rng.nextGaussian()) }
         for k in 0..<count { nextNoise[k] = Float(rng.nextGaussian()) }

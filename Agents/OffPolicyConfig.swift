@@ -61,6 +61,10 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
     /// Hindsight replay: where relabelled goals come from: future, final or episode.
     public var goalSelectionStrategy: String = "future"
 
+    /// Running normalization of observations (VecNormalize's norm_obs): the replay keeps raw observations and each
+    /// minibatch is normalized with the current statistics, after any relabelling.
+    public var normalizeObservations: Bool = false
+
     /// Whether the replay relabels goals.
     public var usesHindsight: Bool { replayBufferClass == "herreplaybuffer" }
 
@@ -88,6 +92,7 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
         case policyDelay = "policy_delay", targetPolicyNoise = "target_policy_noise", targetNoiseClip = "target_noise_clip"
         case noiseType = "noise_type", noiseStd = "noise_std", replayBufferClass = "replay_buffer_class"
         case nSampledGoal = "n_sampled_goal", goalSelectionStrategy = "goal_selection_strategy"
+        case normalizeObservations = "normalize_observations"
     }
 
     /// Decodes a partial config: missing keys keep their defaults. `ent_coef` and `target_entropy` take a number or
@@ -116,6 +121,7 @@ public struct OffPolicyConfig: Codable, Equatable, Sendable {
         replayBufferClass = try value(.replayBufferClass, replayBufferClass).lowercased()
         nSampledGoal = try value(.nSampledGoal, nSampledGoal)
         goalSelectionStrategy = try value(.goalSelectionStrategy, goalSelectionStrategy)
+        normalizeObservations = try value(.normalizeObservations, normalizeObservations)
     }
 
     /// The temperature's starting value and whether it is learned, or nil when `ent_coef` is not "auto", "auto_X"

@@ -149,6 +149,22 @@ public struct RunningStatistics: Sendable, Equatable {
         self.variance = variance
         self.count = count
     }
+
+    /// Writes `rows` rows of `mean.count` values normalized, (x − mean)/√(var + 1e-8) in float64 and clipped to
+    /// ±`clip` (VecNormalize's observation part), into `output` (which may be `values`).
+    public func normalize(_ values: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, clip: Double = 10) {
+        let size = mean.count
+        mean.withUnsafeBufferPointer { mean in
+            variance.withUnsafeBufferPointer { variance in
+                for r in 0..<rows {
+                    for j in 0..<size {
+                        let value = (Double(values[r * size + j]) - mean[j]) / (variance[j] + 1e-8).squareRoot()
+                        output[r * size + j] = Float(max(-clip, min(clip, value)))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Normalizes observations to zero mean and unit variance with running statistics (Gymnasium's

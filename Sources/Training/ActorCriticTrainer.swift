@@ -119,7 +119,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
             output.update(from: observations, count: rows * observationSize)
             return
         }
-        ObservationNormalizer.apply(statistics, observations, rows: rows, size: observationSize, into: output)
+        statistics.normalize(observations, rows: rows, into: output)
     }
 
     /// The copies' acting state for a recurrent policy (nil otherwise).
@@ -242,7 +242,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
     /// The policy as a checkpoint saves it: the observation statistics rounded to float32, so `dojo eval` (and
     /// PyTorch) act exactly as the evaluation that chose the checkpoint.
     public func currentPolicy() -> any EvaluationPolicy {
-        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(Self.asSaved))
+        ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(ObservationNormalizer.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
 
@@ -258,22 +258,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
             .merging(ModelCard.metadata(network: agent.policy, prefix: "policy.", of: environments.environments[0],
                                         normalizesObservations: observationStatistics != nil)) { $1 })
         for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
-        if let statistics = observationStatistics { Self.append(statistics, to: &model) }
+        if let statistics = observationStatistics { ObservationNormalizer.append(statistics, to: &model) }
         return model
-    }
-
-    /// Appends `obs_rms.mean` (obs), `obs_rms.var` (obs) and `obs_rms.count` (1) as float32 tensors.
-    static func append(_ statistics: RunningStatistics, to model: inout SafeTensors.File) {
-        let size = statistics.mean.count
-        model.append("obs_rms.mean", .float32(Tensor(shape: [size], scalars: statistics.mean.map(Float.init))))
-        model.append("obs_rms.var", .float32(Tensor(shape: [size], scalars: statistics.variance.map(Float.init))))
-        model.append("obs_rms.count", .float32(Tensor(shape: [1], scalars: [Float(statistics.count)])))
-    }
-
-    /// `statistics` as a model file keeps them: each value rounded to float32.
-    static func asSaved(_ statistics: RunningStatistics) -> RunningStatistics {
-        RunningStatistics(mean: statistics.mean.map { Double(Float($0)) }, variance: statistics.variance.map { Double(Float($0)) },
-                          count: Double(Float(statistics.count)))
     }
 
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
@@ -314,8 +300,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
         try Checkpoint.checkFinite(model: model, modelPath: modelPath, state: state, statePath: statePath)
         try Self.loadWeights(agent, from: model, path: modelPath)
         if observationStatistics != nil {
-            _ = try Self.observationStatistics(in: model, path: modelPath, size: agent.observationSize)  // checked as eval reads it
-            observationStatistics = try Self.exactObservationStatistics(in: state, path: statePath, size: agent.observationSize)
+            _ = try ObservationNormalizer.statistics(in: model, path: modelPath, size: agent.observationSize)  // checked as eval reads it
+            observationStatistics = try ObservationNormalizer.exactStatistics(in: state, path: statePath, size: agent.observationSize)
         }
         try agent.optimizer.stateEntries(prefix: "optimizer.").load(from: state, path: statePath, strict: false)
         let counters = try state.integers("counters", path: statePath, count: 2, in: 0...Checkpoint.maximumCount)
@@ -349,47 +335,6 @@ public final class ActorCriticTrainer: RecordingTrainer {
         var weights = SafeTensors.File()
         for name in model.names where name.hasPrefix("policy.") { weights.append(name, model.tensors[name]!) }
         try agent.policy.stateEntries(prefix: "policy.").load(from: weights, path: path)
-    }
-
-    /// The observation statistics saved in a model file (float32 `obs_rms.mean`, `obs_rms.var`, `obs_rms.count`), for
-    /// observations of `size` values: what evaluation and PyTorch users normalize with.
-    static func observationStatistics(in model: SafeTensors.File, path: String, size: Int) throws -> RunningStatistics {
-        let mean = try model.float32("obs_rms.mean", path: path, count: size).scalars
-        let variance = try model.float32("obs_rms.var", path: path, count: size).scalars
-        let count = try model.float32("obs_rms.count", path: path, count: 1).scalars
-        guard (mean + variance + count).allSatisfy(\.isFinite), (variance + count).allSatisfy({ $0 >= 0 }) else {
-            throw TrainingError.corruptCheckpoint("\(path): obs_rms.mean, obs_rms.var and obs_rms.count must be finite, "
-                                                  + "the variances and the count ≥ 0")
-        }
-        return RunningStatistics(mean: mean.map(Double.init), variance: variance.map(Double.init), count: Double(count[0]))
-    }
-
-    /// The exact (float64) observation statistics of a training state, which `--resume` continues from.
-    static func exactObservationStatistics(in state: SafeTensors.File, path: String, size: Int) throws -> RunningStatistics {
-        let bits = try Checkpoint.words("obs_rms", in: state, path: path).map(Double.init(bitPattern:))
-        guard bits.count == 2 * size + 1, bits.allSatisfy(\.isFinite), bits[size...].allSatisfy({ $0 >= 0 }) else {
-            throw TrainingError.corruptCheckpoint("\(path): obs_rms must hold \(2 * size + 1) finite values "
-                                                  + "(\(size) means, \(size) variances ≥ 0, the count)")
-        }
-        return RunningStatistics(mean: Array(bits[0..<size]), variance: Array(bits[size..<(2 * size)]), count: bits[2 * size])
-    }
-
-}
-
-/// Normalization with running statistics: (x − mean)/√(var + 1e-8), clipped to ±10 (VecNormalize's observation part).
-enum ObservationNormalizer {
-    static func apply(_ statistics: RunningStatistics, _ observations: UnsafePointer<Float>, rows: Int, size: Int,
-                      into output: UnsafeMutablePointer<Float>) {
-        statistics.mean.withUnsafeBufferPointer { mean in
-            statistics.variance.withUnsafeBufferPointer { variance in
-                for r in 0..<rows {
-                    for j in 0..<size {
-                        let value = (Double(observations[r * size + j]) - mean[j]) / (variance[j] + 1e-8).squareRoot()
-                        output[r * size + j] = Float(max(-10, min(10, value)))
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -426,7 +371,7 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy 
                                      actionSpace: actionSpace, rolloutRows: 1, rng: &rng)
         try ActorCriticTrainer.loadWeights(agent, from: model, path: path)
         let statistics = hyperparameters.normalizeObservations
-            ? try ActorCriticTrainer.observationStatistics(in: model, path: path, size: agent.observationSize) : nil
+            ? try ObservationNormalizer.statistics(in: model, path: path, size: agent.observationSize) : nil
         self.init(agent: agent, observationStatistics: statistics)
     }
 
@@ -437,7 +382,7 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy 
     public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
         guard agent.recurrent == nil else { return nil }
         if let statistics = observationStatistics {
-            ObservationNormalizer.apply(statistics, observation, rows: 1, size: agent.observationSize, into: input)
+            statistics.normalize(observation, rows: 1, into: input)
         } else {
             input.update(from: observation, count: agent.observationSize)
         }
@@ -460,7 +405,7 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy 
 
     public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
         if let statistics = observationStatistics {
-            ObservationNormalizer.apply(statistics, observation, rows: 1, size: agent.observationSize, into: input)
+            statistics.normalize(observation, rows: 1, into: input)
         } else {
             input.update(from: observation, count: agent.observationSize)
         }

@@ -168,6 +168,8 @@ extension OffPolicyTrainer {
             .init("activation_fn", .choice(Activation.Function.allCases.map(\.rawValue)), "hidden-layer nonlinearity",
                   sb3: "policy_kwargs.activation_fn"),
             .init("n_critics", .integer, "Q-networks; targets take their minimum", sb3: "policy_kwargs.n_critics"),
+            .init("normalize_observations", .flag,
+                  "running normalization of observations (VecNormalize's norm_obs); the replay keeps them raw"),
             .init("encoder", .choice(["mlp", "attention"]), "observation encoder: mlp, or attention (entity sets)"),
             .init("embed_dim", .integer, "ego-attention embedding width"),
             .init("attention_heads", .integer, "ego-attention heads (embed_dim must be a multiple)"),

@@ -38,6 +38,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
     private let previousObservations: UnsafeMutablePointer<Float>  // copies × obs
     private let scaledActions: UnsafeMutablePointer<Float>         // copies × A, in [−1, 1]
     private let environmentActions: UnsafeMutablePointer<Float>    // copies × A, within the bounds
+    private let policyInput: UnsafeMutablePointer<Float>           // copies × obs: normalized when normalize_observations
 
     public init(config: RunConfig, algorithm: OffPolicyAgent.Algorithm, hyperparameters: OffPolicyConfig, directory: String,
                 resume: Bool = false) throws {
@@ -86,17 +87,26 @@ public final class OffPolicyTrainer: RecordingTrainer {
         previousObservations = floats(copies * observationSize)
         scaledActions = floats(copies * actionWidth)
         environmentActions = floats(copies * actionWidth)
+        policyInput = floats(copies * observationSize)
+        if hyperparameters.normalizeObservations { agent.observationStatistics = RunningStatistics(size: observationSize) }
 
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         if resume {
             try restore(from: directory + "/checkpoints/last")
         } else {
             environments.reset(seed: config.seed)
+            updateStatistics()
         }
         try config.writeJSON(inRun: directory, to: directory + "/config.json")
     }
 
-    deinit { previousObservations.deallocate(); scaledActions.deallocate(); environmentActions.deallocate() }
+    deinit { previousObservations.deallocate(); scaledActions.deallocate(); environmentActions.deallocate(); policyInput.deallocate() }
+
+    /// Adds every copy's current observation to the running statistics (when observations are normalized).
+    private func updateStatistics() {
+        guard agent.observationStatistics != nil else { return }
+        for i in 0..<config.nEnvs { agent.observationStatistics?.update(environments.observations + i * observationSize) }
+    }
 
     private var schema: MetricsSchema { agent.algorithm == .sac ? .sac : .td3 }
 
@@ -118,8 +128,13 @@ public final class OffPolicyTrainer: RecordingTrainer {
             if step < d.learningStarts {
                 for k in 0..<(copies * A) { scaledActions[k] = Float(2 * explorationRNG.nextDouble() - 1) }
             } else {
+                if let statistics = agent.observationStatistics {
+                    statistics.normalize(environments.observations, rows: copies, into: policyInput)
+                } else {
+                    policyInput.update(from: environments.observations, count: copies * observationSize)
+                }
                 withUnsafeMutablePointer(to: &explorationRNG) { rng in
-                    agent.act(environments.observations, rows: copies, into: scaledActions, rng: rng)
+                    agent.act(policyInput, rows: copies, into: scaledActions, rng: rng)
                 }
             }
             environmentActions.update(from: scaledActions, count: copies * A)
@@ -145,6 +160,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
                 }
             }
             buffer.advance()
+            updateStatistics()
             // Learn.
             let replay: any TransitionSampler = hindsight ?? buffer
             if step > d.learningStarts && iteration % d.trainFreq == 0 && replay.canSample {
@@ -187,7 +203,10 @@ public final class OffPolicyTrainer: RecordingTrainer {
                                episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
     }
 
-    public func currentPolicy() -> any EvaluationPolicy { OffPolicyPolicyRunner(agent: agent) }
+    /// The current actor, normalizing with the statistics as a checkpoint keeps them (float32).
+    public func currentPolicy() -> any EvaluationPolicy {
+        OffPolicyPolicyRunner(agent: agent, observationStatistics: agent.observationStatistics.map(ObservationNormalizer.asSaved))
+    }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
     var trainedParameters: ParameterArena { agent.actorParameters }
 
@@ -196,8 +215,10 @@ public final class OffPolicyTrainer: RecordingTrainer {
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
             .merging(ModelCard.metadata(network: agent.gaussianActor ?? agent.deterministicActor!, prefix: "actor.",
-                                        of: environments.environments[0])) { $1 })
+                                        of: environments.environments[0],
+                                        normalizesObservations: agent.observationStatistics != nil)) { $1 })
         for entry in agent.modelEntries { model.append(entry.name, entry.value) }
+        if let statistics = agent.observationStatistics { ObservationNormalizer.append(statistics, to: &model) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
     }
 
@@ -223,7 +244,17 @@ public final class OffPolicyTrainer: RecordingTrainer {
         file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
         file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
         if let hindsight { file.append("buffer.her_episodes", Checkpoint.words(hindsight.savedBookkeeping.map(\.stateWord))) }
+        if let statistics = agent.observationStatistics {
+            file.append("obs_rms", Checkpoint.words((statistics.mean + statistics.variance + [statistics.count]).map(\.bitPattern)))
+        }
         return file
+    }
+
+    /// A model file's network tensors (all but the `obs_rms.*` statistics), to load strictly.
+    static func weights(of model: SafeTensors.File) -> SafeTensors.File {
+        var weights = SafeTensors.File()
+        for name in model.names where !name.hasPrefix("obs_rms.") { weights.append(name, model.tensors[name]!) }
+        return weights
     }
 
     func restore(from path: String) throws {
@@ -259,12 +290,18 @@ public final class OffPolicyTrainer: RecordingTrainer {
               running.suffix(4).allSatisfy({ $0 <= UInt64(Checkpoint.maximumCount) }) else {
             throw TrainingError.corruptCheckpoint("\(statePath): loss.running must hold four finite sums and four counts")
         }
+        var statistics: RunningStatistics?
+        if agent.observationStatistics != nil {
+            _ = try ObservationNormalizer.statistics(in: model, path: modelPath, size: observationSize)  // checked as eval reads it
+            statistics = try ObservationNormalizer.exactStatistics(in: state, path: statePath, size: observationSize)
+        }
         var bookkeeping: [Int] = []
         if hindsight != nil {
             bookkeeping = try state.integers("buffer.her_episodes", path: statePath, in: 0...Checkpoint.maximumCount)
         }
         // Everything checked that can be without touching the agent; now load.
-        try agent.modelEntries.load(from: model, path: modelPath)
+        try agent.modelEntries.load(from: Self.weights(of: model), path: modelPath)
+        agent.observationStatistics = statistics
         try optimizerEntries.load(from: state, path: statePath, strict: false)
         explorationRNG = try Checkpoint.generator("rng.exploration", in: state, path: statePath)
         samplingRNG = try Checkpoint.generator("rng.sampling", in: state, path: statePath)
@@ -287,17 +324,29 @@ public final class OffPolicyTrainer: RecordingTrainer {
 /// A trained SAC or TD3 actor acting deterministically (SAC: tanh of the mean) within the action space's bounds.
 public final class OffPolicyPolicyRunner: EvaluationPolicy, ExplainablePolicy {
     let agent: OffPolicyAgent
+    /// Frozen observation statistics (normalize_observations), as the checkpoint keeps them.
+    let observationStatistics: RunningStatistics?
     private let action: UnsafeMutablePointer<Float>, low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>
+    private let input: UnsafeMutablePointer<Float>
 
-    public init(agent: OffPolicyAgent) {
+    public init(agent: OffPolicyAgent, observationStatistics: RunningStatistics?) {
         self.agent = agent
+        self.observationStatistics = observationStatistics
+        input = .allocate(capacity: agent.observationSize); input.initialize(repeating: 0, count: agent.observationSize)
         let A = agent.actionDimensions
         action = .allocate(capacity: A); action.initialize(repeating: 0, count: A)
         low = .allocate(capacity: A); low.initialize(repeating: 0, count: A)
         high = .allocate(capacity: A); high.initialize(repeating: 0, count: A)
     }
 
-    deinit { action.deallocate(); low.deallocate(); high.deallocate() }
+    deinit { action.deallocate(); low.deallocate(); high.deallocate(); input.deallocate() }
+
+    /// The observation as the networks read it.
+    private func prepared(_ observation: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        guard let statistics = observationStatistics else { return observation }
+        statistics.normalize(observation, rows: 1, into: input)
+        return UnsafePointer(input)
+    }
 
     /// The actor of checkpoint `model` (read from `path`).
     convenience init(algorithm: OffPolicyAgent.Algorithm, hyperparameters: OffPolicyConfig, model: SafeTensors.File, path: String,
@@ -306,13 +355,15 @@ public final class OffPolicyPolicyRunner: EvaluationPolicy, ExplainablePolicy {
         let agent = OffPolicyAgent(algorithm: algorithm, config: hyperparameters, observationSpace: observationSpace,
                                    actionSpace: actionSpace, rng: &rng)
         try TrainedRun.checkFinite(model, path: path)
-        try agent.modelEntries.load(from: model, path: path)
-        self.init(agent: agent)
+        try agent.modelEntries.load(from: OffPolicyTrainer.weights(of: model), path: path)
+        let statistics = hyperparameters.normalizeObservations
+            ? try ObservationNormalizer.statistics(in: model, path: path, size: agent.observationSize) : nil
+        self.init(agent: agent, observationStatistics: statistics)
     }
 
     /// The policy's action in the environment's units, SAC's spread around it, and the critics' smallest value of it.
     public func thoughts(about observation: UnsafePointer<Float>) -> PolicyThoughts? {
-        let A = agent.actionDimensions
+        let A = agent.actionDimensions, observation = prepared(observation)
         agent.act(observation, rows: 1, into: action, rng: nil)
         let value = agent.critic.forward(observation, actions: action, rows: 1)
         let q = (0..<agent.critic.count).map { Double(value[$0]) }.min()
@@ -337,7 +388,7 @@ public final class OffPolicyPolicyRunner: EvaluationPolicy, ExplainablePolicy {
     public func beginEpisode() {}
 
     public func act(_ observation: UnsafePointer<Float>, into action: UnsafeMutablePointer<Float>) {
-        agent.act(observation, rows: 1, into: action, rng: nil)
+        agent.act(prepared(observation), rows: 1, into: action, rng: nil)
         agent.unscale(action, rows: 1)
     }
 }

@@ -21,6 +21,7 @@ func smallOffPolicyRun(agent: String, steps: Int = 1_200) -> RunConfig {
     var c = agent == "sac" ? OffPolicyConfig.sac : OffPolicyConfig.td3
     c.bufferSize = 1_000; c.learningStarts = 200; c.batchSize = 32; c.netArch = [16, 16]; c.trainFreq = 2
     c.gradientSteps = 3; c.learningRateEnd = 1e-5; c.policyDelay = 2
+    c.normalizeObservations = agent == "sac"
     if agent == "sac" { config.sac = c } else { config.td3 = c }
     return config
 }
@@ -52,6 +53,7 @@ func smallOffPolicyRun(agent: String, steps: Int = 1_200) -> RunConfig {
         #expect(model.tensors["actor.mu.weight"] != nil || model.tensors["actor.mu.0.weight"] != nil)
         #expect(model.tensors["critic.qf1.4.weight"] != nil && model.tensors["critic_target.qf0.0.weight"] != nil)
         #expect((model.tensors["log_ent_coef"] != nil) == (agent == "sac"))
+        #expect((model.tensors["obs_rms.mean"] != nil) == (agent == "sac"))  // the SAC run normalizes observations
         let trained = try TrainedRun(directory: a, checkpoint: "last")
         #expect(trained.policy is OffPolicyPolicyRunner)
         let (result, _) = try trained.evaluate(episodes: 2, seed: 1)

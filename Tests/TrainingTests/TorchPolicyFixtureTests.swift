@@ -122,9 +122,8 @@ struct PolicyFixture {
                     let sample = (0..<kind.observationSpace.flatCount).map { Float(rng.nextGaussian()) * 3 + Float($0) }
                     running.update(sample)
                 }
-                statistics = ActorCriticTrainer.asSaved(running)  // as `dojo eval` reads them back
-                ObservationNormalizer.apply(statistics!, observations, rows: batch * steps, size: kind.observationSpace.flatCount,
-                                            into: &input)
+                statistics = ObservationNormalizer.asSaved(running)  // as `dojo eval` reads them back
+                statistics!.normalize(observations, rows: batch * steps, into: &input)
             }
             let width = agent.distribution.width
             let (head, values) = starts.withUnsafeBufferPointer { mask in
@@ -142,7 +141,7 @@ struct PolicyFixture {
             metadata.merge(ModelCard.metadata(network: agent.policy, prefix: "policy.", observationSpace: kind.observationSpace,
                                               actionSpace: kind.actionSpace, normalizesObservations: statistics != nil)) { $1 }
             for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
-            if let statistics { ActorCriticTrainer.append(statistics, to: &model) }
+            if let statistics { ObservationNormalizer.append(statistics, to: &model) }
         }
         model.metadata = metadata
         self.model = model
@@ -200,10 +199,10 @@ extension RunningStatistics {
     fileprivate mutating func update(_ values: [Float]) { values.withUnsafeBufferPointer { update($0.baseAddress!) } }
 }
 
-extension ObservationNormalizer {
-    fileprivate static func apply(_ statistics: RunningStatistics, _ observations: [Float], rows: Int, size: Int, into output: inout [Float]) {
+extension RunningStatistics {
+    fileprivate func normalize(_ observations: [Float], rows: Int, into output: inout [Float]) {
         observations.withUnsafeBufferPointer { o in
-            output.withUnsafeMutableBufferPointer { apply(statistics, o.baseAddress!, rows: rows, size: size, into: $0.baseAddress!) }
+            output.withUnsafeMutableBufferPointer { normalize(o.baseAddress!, rows: rows, into: $0.baseAddress!) }
         }
     }
 }
