@@ -281,7 +281,8 @@ public final class WatchSession {
             lines.append("GOAL " + goal(layout.desiredOffset) + "  ACHIEVED " + goal(layout.achievedOffset))
         }
         if !actionMeans.isEmpty {
-            let spread = actionSpreads.isEmpty ? "" : "  ±" + actionSpreads.map { String(format: "%.2f", $0) }.joined(separator: " ±")
+            // The display's font has no ±: the spread gets its own word.
+            let spread = actionSpreads.isEmpty ? "" : "  SPREAD " + actionSpreads.map { String(format: "%.2f", $0) }.joined(separator: " ")
             lines.append("POLICY " + actionMeans.map { String(format: "%+.2f", $0) }.joined(separator: " ") + spread)
         }
         if case .replay = driver { lines.append("REPLAY STEP \(step) / \(replayLength)") }
