@@ -392,11 +392,35 @@ public enum Presets {
         },
         offPolicyPreset("arm-reach-sac", "SAC on the two-link arm's goal-conditioned reach with a dense reward (−distance to the target)",
                         target: "success ≥ 99% (fingertip within 2 cm at the end)", env: RobotArm.id,
-                        options: ["task": "reach", "goal": "true", "reward": "dense"], algorithm: OffPolicyTrainer.sac, steps: 30_000,
+                        options: ["task": "reach", "goal": "true", "reward": "dense"], algorithm: OffPolicyTrainer.sac, steps: 50_000,
                         evalFreq: 5_000) { c in
             c.learningRate = 1e-3; c.gamma = 0.95; c.learningStarts = 1_000; c.netArch = [64, 64]; c.bufferSize = 100_000
+            c.normalizeObservations = true
+        },
+        offPolicyPreset("arm-push-sac-her", "SAC with hindsight replay on the arm's goal-conditioned push (sparse reward)",
+                        target: "success ≥ 90% (disc within 3 cm of the target at the end); see bench/README.md", env: RobotArm.id,
+                        options: pushGoalOptions, algorithm: OffPolicyTrainer.sac, steps: 1_000_000, envs: 4, evalFreq: 20_000) { c in
+            hindsightPush(&c)
+        },
+        offPolicyPreset("arm-push-td3-her", "TD3 with hindsight replay on the arm's goal-conditioned push (sparse reward)",
+                        target: "success ≥ 90% (disc within 3 cm of the target at the end); see bench/README.md", env: RobotArm.id,
+                        options: pushGoalOptions, algorithm: OffPolicyTrainer.td3, steps: 1_000_000, envs: 4, evalFreq: 20_000) { c in
+            hindsightPush(&c)
+            c.noiseStd = 0.2
         },
     ]
+
+    /// The push as a goal task (sparse reward) with a weaker motor than the default, so that a small torque moves the
+    /// fingertip a controlled distance in one step.
+    static let pushGoalOptions = ["task": "push", "goal": "true", "reward": "sparse", "torque_limit": "0.1"]
+
+    /// Hindsight replay on the push, after the HER paper's settings (γ 0.98, τ 0.05, future goals, k = 4) with
+    /// normalized observations, four copies and two gradient steps per vector step.
+    static func hindsightPush(_ c: inout OffPolicyConfig) {
+        c.replayBufferClass = "herreplaybuffer"; c.nSampledGoal = 4; c.goalSelectionStrategy = "future"
+        c.normalizeObservations = true; c.learningRate = 1e-3; c.gamma = 0.98; c.tau = 0.05; c.batchSize = 256
+        c.gradientSteps = 2; c.learningStarts = 2_000; c.netArch = [128, 128]; c.bufferSize = 1_000_000
+    }
 
     /// An off-policy preset (SAC or TD3 from SB3's defaults, tuned by `tune`), evaluated every `evalFreq` steps so
     /// the time to the target shows.
