@@ -390,21 +390,23 @@ public enum Presets {
             c.gamma = 0.98; c.bufferSize = 200_000; c.learningStarts = 5_000; c.noiseType = "normal"; c.noiseStd = 0.1
             c.learningRate = 1e-3; c.netArch = [64, 64]
         },
-        offPolicyPreset("arm-reach-sac", "SAC on the two-link arm's goal-conditioned reach with a dense reward (−distance to the target)",
+        offPolicyPreset("arm-reach-sac", "SAC on the two-link arm's goal-conditioned reach: dense reward (−distance), goals relabelled in hindsight",
                         target: "success ≥ 99% (fingertip within 2 cm at the end)", env: RobotArm.id,
                         options: ["task": "reach", "goal": "true", "reward": "dense"], algorithm: OffPolicyTrainer.sac, steps: 50_000,
-                        evalFreq: 5_000) { c in
+                        evalFreq: 2_500, evalEpisodes: 100) { c in
             c.learningRate = 1e-3; c.gamma = 0.95; c.learningStarts = 1_000; c.netArch = [64, 64]; c.bufferSize = 100_000
-            c.normalizeObservations = true
+            c.normalizeObservations = true; c.replayBufferClass = "herreplaybuffer"
         },
         offPolicyPreset("arm-push-sac-her", "SAC with hindsight replay on the arm's goal-conditioned push (sparse reward)",
                         target: "success ≥ 90% (disc within 3 cm of the target at the end); see bench/README.md", env: RobotArm.id,
-                        options: pushGoalOptions, algorithm: OffPolicyTrainer.sac, steps: 1_000_000, envs: 4, evalFreq: 20_000) { c in
+                        options: pushGoalOptions, algorithm: OffPolicyTrainer.sac, steps: 1_000_000, envs: 4, evalFreq: 20_000,
+                        evalEpisodes: 100) { c in
             hindsightPush(&c)
         },
         offPolicyPreset("arm-push-td3-her", "TD3 with hindsight replay on the arm's goal-conditioned push (sparse reward)",
                         target: "success ≥ 90% (disc within 3 cm of the target at the end); see bench/README.md", env: RobotArm.id,
-                        options: pushGoalOptions, algorithm: OffPolicyTrainer.td3, steps: 1_000_000, envs: 4, evalFreq: 20_000) { c in
+                        options: pushGoalOptions, algorithm: OffPolicyTrainer.td3, steps: 1_000_000, envs: 4, evalFreq: 20_000,
+                        evalEpisodes: 100) { c in
             hindsightPush(&c)
             c.noiseStd = 0.2
         },
@@ -422,14 +424,15 @@ public enum Presets {
         c.gradientSteps = 2; c.learningStarts = 2_000; c.netArch = [128, 128]; c.bufferSize = 1_000_000
     }
 
-    /// An off-policy preset (SAC or TD3 from SB3's defaults, tuned by `tune`), evaluated every `evalFreq` steps so
-    /// the time to the target shows.
+    /// An off-policy preset (SAC or TD3 from SB3's defaults, tuned by `tune`), evaluated every `evalFreq` steps on
+    /// `evalEpisodes` episodes so the time to the target shows.
     private static func offPolicyPreset(_ name: String, _ summary: String, target: String, env: String, options: [String: String],
-                                        algorithm: Algorithm, steps: Int, envs: Int = 1, evalFreq: Int = 2_000,
+                                        algorithm: Algorithm, steps: Int, envs: Int = 1, evalFreq: Int = 2_000, evalEpisodes: Int = 10,
                                         tune: (inout OffPolicyConfig) -> Void) -> Preset {
         var preset = preset(name, summary, target: target, env: env, options: options, algorithm: algorithm, steps: steps,
                             envs: envs, tune: tune)
         preset.config.evalFreq = evalFreq
+        preset.config.nEvalEpisodes = evalEpisodes
         return preset
     }
 
