@@ -110,6 +110,14 @@ public final class OffPolicyTrainer: RecordingTrainer {
 
     private var schema: MetricsSchema { agent.algorithm == .sac ? .sac : .td3 }
 
+    /// Adds a gradient step's loss `k` (critic, actor, α, α loss) to the sums the next metrics row averages.
+    private func accumulate(_ k: Int, _ value: Float?) throws {
+        guard let value else { return }
+        guard value.isFinite else { throw TrainingError.diverged(step: step, detail: "a loss became \(value)") }
+        sums[k] += Double(value)
+        counts[k] += 1
+    }
+
     public func run(progress: ProgressReporter? = nil, stopAt: Int? = nil) throws -> TrainingSummary {
         let metrics = try MetricsLog(directory: directory, schema: schema, resume: step > 0, resumeStep: step)
         let total = config.totalTimesteps, copies = config.nEnvs, d = hyperparameters
@@ -171,13 +179,10 @@ public final class OffPolicyTrainer: RecordingTrainer {
                 let gradientSteps = d.gradientSteps == -1 ? d.trainFreq * copies : d.gradientSteps
                 for _ in 0..<gradientSteps {
                     let losses = agent.train(on: replay, rng: &samplingRNG)
-                    let values: [Float?] = [losses.critic, losses.actor, losses.entropyCoefficient, losses.entropyCoefficientLoss]
-                    for (k, value) in values.enumerated() {
-                        guard let value else { continue }
-                        guard value.isFinite else { throw TrainingError.diverged(step: step, detail: "a loss became \(value)") }
-                        sums[k] += Double(value)
-                        counts[k] += 1
-                    }
+                    try accumulate(0, losses.critic)
+                    try accumulate(1, losses.actor)
+                    try accumulate(2, losses.entropyCoefficient)
+                    try accumulate(3, losses.entropyCoefficientLoss)
                 }
             }
             // Log, evaluate, checkpoint.
