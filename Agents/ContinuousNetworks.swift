@@ -174,6 +174,8 @@ public final class TwinCritic: Module {
     public let actionDimensions: Int
     public let encoder: (any ObservationEncoder)?
     public let qNetworks: [Sequential]
+    /// Each Q-network's linear layers, whose parameter gradients `backward` switches on or off.
+    private let linearLayers: [[Linear]]
     public var isTraining = true
     /// Features per row before the action is appended.
     public let featureWidth: Int
@@ -197,6 +199,7 @@ public final class TwinCritic: Module {
                                       rng: &rng)?.layers ?? []
             return Sequential(layers + [Linear(inputFeatures: config.netArch.last ?? width, outputFeatures: 1, rng: &rng)])
         }
+        linearLayers = qNetworks.map { $0.layers.compactMap { $0 as? Linear } }
     }
 
     public var count: Int { qNetworks.count }
@@ -217,7 +220,7 @@ public final class TwinCritic: Module {
             (x + r * W + F).update(from: actions + r * A, count: A)
         }
         let q = values.reserve(count * rows)
-        for (i, network) in qNetworks.enumerated() { (q + i * rows).update(from: network.forward(x, rows: rows), count: rows) }
+        for i in 0..<count { (q + i * rows).update(from: qNetworks[i].forward(x, rows: rows), count: rows) }
         return q
     }
 
@@ -230,8 +233,8 @@ public final class TwinCritic: Module {
         let F = featureWidth, A = actionDimensions, W = F + A
         let da = actionGradient.reserve(rows * A)
         da.update(repeating: 0, count: rows * A)
-        for network in qNetworks[0..<critics] {
-            for case let linear as Linear in network.layers { linear.computesParameterGradients = parameterGradients }
+        for i in 0..<critics {
+            for j in 0..<linearLayers[i].count { linearLayers[i][j].computesParameterGradients = parameterGradients }
         }
         let encoderGradient = parameterGradients ? encoder.map { _ in featureGradient.reserve(rows * F) } : nil
         encoderGradient?.update(repeating: 0, count: rows * F)

@@ -154,7 +154,8 @@ public final class OffPolicyAgent {
 
     /// The temperature α the next step uses.
     public var entropyCoefficient: Float {
-        logEntropyCoefficient.map { expf($0.value[0]) } ?? fixedEntropyCoefficient
+        guard let logEntropyCoefficient else { return fixedEntropyCoefficient }
+        return expf(logEntropyCoefficient.value[0])
     }
 
     /// Every trained weight and target under SB3's names (`actor.*`, `critic.*`, `critic_target.*`, TD3's

@@ -1,6 +1,7 @@
 import Agents
 import Sim
 import Testing
+import TestSupport
 
 /// A ring of 2 copies whose observations are [achieved goal, desired goal, marker]: copy c's episode e at step t
 /// achieves 1000c + 100e + t before the step and one more after it, so every goal names its copy, episode and step.
@@ -90,5 +91,40 @@ private func filledRing(steps: Int, strategy: HindsightReplayBuffer.Strategy, ep
         #expect(copy.restore(bookkeeping: bad) != nil)
         #expect(copy.restore(bookkeeping: Array(saved.dropLast())) != nil)
         #expect(copy.savedBookkeeping == saved)
+    }
+}
+
+@Suite struct OffPolicyAllocationTests {
+    @Test("A steady-state SAC or TD3 gradient step (sampling, relabelling, normalizing, updating) and acting make no heap allocation",
+          arguments: [OffPolicyAgent.Algorithm.sac, .td3])
+    func noAllocation(algorithm: OffPolicyAgent.Algorithm) {
+        let space = Space.dictionary(["achieved_goal": .box(low: -1, high: 1, shape: [2]), "desired_goal": .box(low: -1, high: 1, shape: [2]),
+                                      "observation": .box(low: -1, high: 1, shape: [3])])
+        var config = algorithm == .sac ? OffPolicyConfig.sac : OffPolicyConfig.td3
+        config.batchSize = 32; config.netArch = [16, 16]; config.policyDelay = 2
+        var rng = SeededGenerator(seed: 6)
+        let agent = OffPolicyAgent(algorithm: algorithm, config: config, observationSpace: space,
+                                   actionSpace: .box(low: -1, high: 1, shape: [2]), rng: &rng)
+        agent.observationStatistics = RunningStatistics(size: 7)
+        let buffer = TransitionBuffer(capacity: 200, copies: 2, observationSpace: space, observationKind: .continuous, actionWidth: 2)
+        let her = HindsightReplayBuffer(buffer: buffer, layout: GoalLayout(space: space)!, strategy: .future, sampledGoals: 4,
+                                        batchSize: 32) { achieved, desired, count, rewards in
+            for k in 0..<count { rewards[k] = abs(achieved[2 * k] - desired[2 * k]) < 0.1 ? 0 : -1 }
+        }
+        var observation = [Float](repeating: 0.1, count: 7), action: [Float] = [0.2, -0.3], actions = [Float](repeating: 0, count: 4)
+        for t in 0..<120 {
+            for copy in 0..<2 {
+                observation[0] = Float(t) / 120
+                her.store(copy: copy, observation: &observation, action: &action, reward: -1, nextObservation: &observation,
+                          terminated: false, ended: t % 10 == 9)
+            }
+            her.advance()
+        }
+        var observations = observation + observation
+        for _ in 0..<3 { agent.train(on: her, rng: &rng) }  // buffers grow to their size
+        withUnsafeMutablePointer(to: &rng) { agent.act(&observations, rows: 2, into: &actions, rng: $0) }
+        let training = allocationCount { for _ in 0..<4 { agent.train(on: her, rng: &rng) } }
+        let acting = allocationCount { withUnsafeMutablePointer(to: &rng) { agent.act(&observations, rows: 2, into: &actions, rng: $0) } }
+        #expect(training == 0 && acting == 0, "\(training) allocations in 4 gradient steps, \(acting) in acting")
     }
 }
