@@ -278,7 +278,13 @@ public final class WatchSession {
             func goal(_ offset: Int) -> String {
                 observation[offset..<(offset + layout.goalSize)].map { String(format: "%+.3f", $0) }.joined(separator: " ")
             }
-            lines.append("GOAL " + goal(layout.desiredOffset) + "  ACHIEVED " + goal(layout.achievedOffset))
+            // A replay restores states, not observations: its achieved goal is in the frame, the desired one holds
+            // for the whole episode.
+            if case .replay = driver {
+                lines.append("GOAL " + goal(layout.desiredOffset))
+            } else {
+                lines.append("GOAL " + goal(layout.desiredOffset) + "  ACHIEVED " + goal(layout.achievedOffset))
+            }
         }
         if !actionMeans.isEmpty {
             // The display's font has no ±: the spread gets its own word.
