@@ -37,6 +37,7 @@ def dojo_run(dojo, preset, seed, steps):
     evaluation = subprocess.run([dojo, "eval", out, "--checkpoint", "last", "--episodes", str(EPISODES), "--seed", "77",
                                  "--json"], check=True, capture_output=True, text=True)
     record = json.loads(evaluation.stdout)
+    print(f"  dojo trained in {seconds:.0f} s: {record['success_rate']:.0%} of {EPISODES}", flush=True)
     return out, seconds, record["success_rate"]
 
 
@@ -71,26 +72,30 @@ def sb3_run(config, seed):
     started = time.perf_counter()
     model.learn(total_timesteps=config["total_timesteps"])
     seconds = time.perf_counter() - started
+    print(f"  sb3 trained {config['total_timesteps']} steps in {seconds:.0f} s", flush=True)
     return seconds, evaluate(model, env, options, seed)
 
 
 def evaluate(model, train_env, options, seed):
-    """Success rate over EPISODES deterministic episodes on a fresh environment (its statistics frozen)."""
+    """Success rate over EPISODES deterministic episodes on a fresh environment: the disc within success_distance of
+    the target in the episode's last observation (what Dojo's info["success"] reports at the end). Observations are
+    normalized with the training statistics, frozen, when the preset normalizes them."""
     from stable_baselines3.common.vec_env import VecNormalize
 
     from dojo_rl.sb3 import DojoVecEnv
 
+    radius = float(options.get("success_distance", 0.03))
     env = DojoVecEnv("Dojo/ArmPushGoal-v0", num_envs=1, seed=seed + 10_000, **options)
-    if isinstance(train_env, VecNormalize):
-        env = VecNormalize(env, norm_obs=True, norm_reward=False, clip_obs=10.0, training=False)
-        env.obs_rms = train_env.obs_rms
+    normalizer = train_env if isinstance(train_env, VecNormalize) else None
     successes = []
     observation = env.reset()
     while len(successes) < EPISODES:
-        action, _ = model.predict(observation, deterministic=True)
+        policy_input = normalizer.normalize_obs(observation) if normalizer else observation
+        action, _ = model.predict(policy_input, deterministic=True)
         observation, _, dones, infos = env.step(action)
         if dones[0]:
-            successes.append(float(infos[0]["success"]))
+            last = infos[0]["terminal_observation"]
+            successes.append(float(np.linalg.norm(last["achieved_goal"] - last["desired_goal"]) <= radius))
     return float(np.mean(successes))
 
 
