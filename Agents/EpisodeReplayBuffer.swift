@@ -165,7 +165,7 @@ extension EpisodeReplayBuffer {
 
     /// Adds the buffer's complete contents (rows, episodes, episodes in progress) to a checkpoint under `prefix`.
     public func save(into file: inout SafeTensors.File, prefix: String) {
-        file.append(prefix + "observations", observationRows.checkpointValue(rows: capacity))
+        observationRows.save(rows: capacity, as: prefix + "observations", into: &file)
         file.append(prefix + "actions", Self.words((0..<capacity).map { Int(actions[$0]) }))
         file.append(prefix + "rewards", .float32(Tensor(shape: [capacity], copying: rewards)))
         file.append(prefix + "states", .float32(Tensor(shape: [capacity * 2 * stateSize], copying: states)))
@@ -186,10 +186,7 @@ extension EpisodeReplayBuffer {
             .inconsistent(path: path, tensor: prefix + tensor, detail: detail)
         }
         let actionRange = 0...Int64(actionCount - 1)
-        let savedObservations = file.tensors[prefix + "observations"]
-        guard observationRows.fits(savedObservations, rows: capacity) else {
-            throw corrupt("observations", "does not hold \(capacity * observationSize) values of the buffer's kind")
-        }
+        let savedObservations = try observationRows.saved(rows: capacity, as: prefix + "observations", in: file, path: path)
         let savedActions = try file.integers(prefix + "actions", path: path, count: capacity, in: actionRange)
         let savedRewards = try file.float32(prefix + "rewards", path: path, count: capacity)
         let savedStates = try file.float32(prefix + "states", path: path, count: capacity * 2 * stateSize)
@@ -211,7 +208,7 @@ extension EpisodeReplayBuffer {
                                rewards: try file.float32(stagePrefix + "rewards", path: path, count: steps).scalars,
                                states: try file.float32(stagePrefix + "states", path: path, count: steps * 2 * stateSize).scalars)
         }
-        observationRows.restore(savedObservations, rows: capacity)
+        observationRows.restore(savedObservations)
         for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
         savedRewards.copy(to: rewards)
         savedStates.copy(to: states)

@@ -1,46 +1,60 @@
 import Neural
 import Sim
 
-/// Rows of observations in memory allocated once, the storage both replay buffers share: one byte per value for
-/// observations an environment declares binary (one-hot grids: exact, four times smaller), float32 otherwise. The
-/// storage follows the declared ``ObservationKind``, never the space's bounds, so features that merely lie in [0, 1]
-/// are kept as they are.
+/// Rows of observations in memory allocated once, the storage the replay buffers share: one bit per value for
+/// observations an environment declares binary (one-hot grids: exact, 32 times smaller than float32), float32
+/// otherwise. The storage follows the declared ``ObservationKind``, never the space's bounds, so features that merely
+/// lie in [0, 1] are kept as they are.
+///
+/// In checkpoints, bit rows are one zlib stream (level 1: planes of one-hot grids are mostly zero and shrink many
+/// times over) named `NAME_bits_zlib`; float rows are the F32 tensor `NAME`, uncompressed (real values barely shrink
+/// and compressing them would slow every checkpoint).
 public final class ObservationRows {
     public let rows: Int
     public let width: Int
     public let kind: ObservationKind
-    private let bytes: UnsafeMutablePointer<UInt8>?
+    /// Bytes per row of packed bits: value i of a row is bit i % 8 of byte i / 8 (binary rows only).
+    public let bytesPerRow: Int
+    private let bits: UnsafeMutablePointer<UInt8>?
     private let floats: UnsafeMutablePointer<Float>?
 
     public init(rows: Int, width: Int, kind: ObservationKind) {
         self.rows = rows
         self.width = width
         self.kind = kind
-        let count = rows * width
+        bytesPerRow = (width + 7) / 8
         if kind == .binary {
-            let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
-            storage.initialize(repeating: 0, count: count)
-            bytes = storage
+            let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * bytesPerRow)
+            storage.initialize(repeating: 0, count: rows * bytesPerRow)
+            bits = storage
             floats = nil
         } else {
-            let storage = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            storage.initialize(repeating: 0, count: count)
+            let storage = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+            storage.initialize(repeating: 0, count: rows * width)
             floats = storage
-            bytes = nil
+            bits = nil
         }
     }
 
-    deinit { bytes?.deallocate(); floats?.deallocate() }
+    deinit { bits?.deallocate(); floats?.deallocate() }
 
-    /// Whether values are kept as bytes.
-    public var storesBytes: Bool { bytes != nil }
+    /// Whether values are kept as bits.
+    public var storesBits: Bool { bits != nil }
+
+    /// Memory the rows take (bytes).
+    public var byteCount: Int { storesBits ? rows * bytesPerRow : rows * width * MemoryLayout<Float>.size }
 
     /// Stores `values` (width floats) in `row`; a binary row keeps whether each value is nonzero.
     @inline(__always)
     public func write(_ values: UnsafePointer<Float>, row: Int) {
-        if let bytes {
-            let destination = bytes + row * width
-            for i in 0..<width { destination[i] = values[i] != 0 ? 1 : 0 }
+        if let bits {
+            let destination = bits + row * bytesPerRow
+            for byte in 0..<bytesPerRow {
+                let first = byte * 8, last = min(first + 8, width)
+                var packed: UInt8 = 0
+                for i in first..<last where values[i] != 0 { packed |= 1 << UInt8(i - first) }
+                destination[byte] = packed
+            }
         } else if let floats {
             (floats + row * width).update(from: values, count: width)
         }
@@ -49,38 +63,68 @@ public final class ObservationRows {
     /// Copies `row` into `destination` (width floats).
     @inline(__always)
     public func read(row: Int, into destination: UnsafeMutablePointer<Float>) {
-        if let bytes {
-            let source = bytes + row * width
-            for i in 0..<width { destination[i] = Float(source[i]) }
+        if let bits {
+            let source = bits + row * bytesPerRow
+            for i in 0..<width { destination[i] = Float((source[i >> 3] >> UInt8(i & 7)) & 1) }
         } else if let floats {
             destination.update(from: floats + row * width, count: width)
         }
     }
 
-    /// The first `count` rows as a checkpoint tensor: U8 for binary rows, F32 otherwise.
-    public func checkpointValue(rows count: Int) -> SafeTensors.Value {
-        let values = count * width
-        if let bytes { return .uint8(shape: [values], values: Array(UnsafeBufferPointer(start: bytes, count: values))) }
-        guard let floats else { return .float32(Tensor(shape: [0], scalars: [])) }
-        return .float32(Tensor(shape: [values], copying: floats))
-    }
-
-    /// Whether `value` can restore the first `count` rows: the storage's type (U8 or F32) and `count × width` values.
-    public func fits(_ value: SafeTensors.Value?, rows count: Int) -> Bool {
-        switch value {
-        case .uint8(_, let values)? where storesBytes && values.count == count * width: return true
-        case .float32(let tensor)? where !storesBytes && tensor.count == count * width: return true
-        default: return false
+    /// Adds the first `count` rows to a checkpoint under `name` (see the type's note for the two forms).
+    public func save(rows count: Int, as name: String, into file: inout SafeTensors.File) {
+        if let bits {
+            let stream = Zlib.compress(UnsafeRawBufferPointer(start: bits, count: count * bytesPerRow), level: 1)
+            file.append(name + "_bits_zlib", .uint8(shape: [stream.count], values: stream))
+        } else if let floats {
+            file.append(name, .float32(Tensor(shape: [count * width], copying: floats)))
         }
     }
 
-    /// Restores the first `count` rows from a value that ``fits(_:rows:)``; any other value changes nothing.
-    public func restore(_ value: SafeTensors.Value?, rows count: Int) {
-        guard fits(value, rows: count) else { return }
-        switch value {
-        case .uint8(_, let values)?: bytes?.update(from: values, count: count * width)
-        case .float32(let tensor)?: if let floats { tensor.copy(to: floats) }
-        default: break
+    /// Rows read back from a checkpoint, checked, not yet copied in.
+    public struct Saved {
+        fileprivate let bits: [UInt8]?
+        fileprivate let floats: Tensor?
+    }
+
+    /// The first `count` rows `save` wrote under `name`, after checking their form and size: a stream that does not
+    /// decode to exactly `count` rows, or rows of the other kind, throws naming the tensor. Binary rows also load from
+    /// the one-byte-per-value U8 tensor `name` of earlier checkpoints.
+    public func saved(rows count: Int, as name: String, in file: SafeTensors.File, path: String) throws -> Saved {
+        if storesBits {
+            if case .uint8(_, let stream)? = file.tensors[name + "_bits_zlib"] {
+                guard let packed = Zlib.decompress(stream, expectedCount: count * bytesPerRow) else {
+                    throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bits_zlib", detail:
+                        "is not a zlib stream of \(count) rows of \(bytesPerRow) bytes (\(width) bits each); the file was "
+                        + "altered or cut: resume from another checkpoint")
+                }
+                return Saved(bits: packed, floats: nil)
+            }
+            if case .uint8(_, let values)? = file.tensors[name], values.count == count * width, values.allSatisfy({ $0 <= 1 }) {
+                return Saved(bits: pack(bytes: values, rows: count), floats: nil)
+            }
+            throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bits_zlib", detail:
+                "is missing or malformed: expected \(count) binary observation rows of \(width) values")
         }
+        guard case .float32(let tensor)? = file.tensors[name], tensor.count == count * width else {
+            throw SafeTensorsError.inconsistent(path: path, tensor: name, detail:
+                "is missing or malformed: expected \(count * width) F32 values (\(count) rows of \(width))")
+        }
+        return Saved(bits: nil, floats: tensor)
+    }
+
+    /// Copies rows that ``saved(rows:as:in:path:)`` returned into the first rows.
+    public func restore(_ saved: Saved) {
+        if let bits, let packed = saved.bits { bits.update(from: packed, count: min(packed.count, rows * bytesPerRow)) }
+        if let floats, let tensor = saved.floats { tensor.copy(to: floats) }
+    }
+
+    /// One-byte-per-value rows (0 or 1) as packed bits.
+    private func pack(bytes: [UInt8], rows count: Int) -> [UInt8] {
+        var packed = [UInt8](repeating: 0, count: count * bytesPerRow)
+        for r in 0..<count {
+            for i in 0..<width where bytes[r * width + i] != 0 { packed[r * bytesPerRow + (i >> 3)] |= 1 << UInt8(i & 7) }
+        }
+        return packed
     }
 }

@@ -11,10 +11,7 @@ extension Canvas {
             raw.append(0)
             raw.append(contentsOf: pixels[(y * width * 4)..<((y + 1) * width * 4)])
         }
-        var compressedLength = compressBound(uLong(raw.count))
-        var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
-        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), 6)
-        precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
+        let compressed = raw.withUnsafeBytes { Zlib.compress($0, level: 6) }
 
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         func chunk(_ type: String, _ body: [UInt8]) {
@@ -27,7 +24,7 @@ extension Canvas {
         }
         func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
         chunk("IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 6, 0, 0, 0])
-        chunk("IDAT", Array(compressed[0..<Int(compressedLength)]))
+        chunk("IDAT", compressed)
         chunk("IEND", [])
         return png
     }

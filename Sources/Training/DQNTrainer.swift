@@ -263,53 +263,69 @@ public final class DQNTrainer: RecordingTrainer {
 }
 
 extension ReplayBuffer {
-    /// Saves the filled part (observations as stored: bytes or floats), actions, rewards, flags and priorities.
+    /// Saves the observation rows written (bits compressed, or floats), the transitions held from oldest to newest
+    /// (their rows' numbers, actions, returns, flags) and priorities.
     func save(into file: inout SafeTensors.File) {
-        let filled = count
-        file.append("buffer.observations", observations.checkpointValue(rows: 2 * filled))
-        file.append("buffer.actions", Checkpoint.words((0..<filled).map { Int(actions[$0]).stateWord }))
-        file.append("buffer.rewards", Checkpoint.floats(rewards, filled))
-        file.append("buffer.terminated", Checkpoint.floats(terminated, filled))
-        file.append("buffer.discounts", Checkpoint.floats(discounts, filled))
+        let held = (0..<count).map { slot(ofOldest: $0) }
+        observations.save(rows: min(rowsWritten, observations.rows), as: "buffer.observations", into: &file)
+        file.append("buffer.rows", Checkpoint.words(([rowsWritten] + held.flatMap { [observationRows[$0], nextObservationRows[$0]] })
+            .map(\.stateWord)))
+        file.append("buffer.actions", Checkpoint.words(held.map { Int(actions[$0]).stateWord }))
+        func floats(_ values: UnsafeMutablePointer<Float>) -> SafeTensors.Value {
+            .float32(Tensor(shape: [held.count], scalars: held.map { values[$0] }))
+        }
+        file.append("buffer.rewards", floats(rewards))
+        file.append("buffer.terminated", floats(terminated))
+        file.append("buffer.discounts", floats(discounts))
         if let tree = priorities {
-            file.append("buffer.priorities_bits", Checkpoint.words((0..<filled).map { tree.value($0).bitPattern } + [maxPriorityForCheckpoint.bitPattern]))
+            file.append("buffer.priorities_bits", Checkpoint.words(held.map { tree.value($0).bitPattern } + [maxPriorityForCheckpoint.bitPattern]))
         }
     }
 
-    /// Restores the filled part `save` wrote, checking every size and range first.
-    func restore(count filled: Int, position: Int, state: SafeTensors.File, path: String, actionCount: Int) throws {
-        guard filled <= capacity, position < capacity, filled == capacity || position == filled else {
-            throw TrainingError.corruptCheckpoint("\(path): the replay buffer's counters (\(filled) transitions, position "
+    /// Restores what `save` wrote, checking every size, row number and range first.
+    func restore(count held: Int, position: Int, state: SafeTensors.File, path: String, actionCount: Int) throws {
+        guard held <= capacity, position < capacity else {
+            throw TrainingError.corruptCheckpoint("\(path): the replay buffer's counters (\(held) transitions, position "
                                                   + "\(position)) do not fit its capacity \(capacity)")
         }
-        let savedObservations = state.tensors["buffer.observations"]
-        guard observations.fits(savedObservations, rows: 2 * filled) else {
-            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold \(2 * filled * observationSize) "
-                                                  + (observations.storesBytes ? "U8" : "F32") + " values for \(filled) transitions")
+        let rows = try state.integers("buffer.rows", path: path, count: 1 + 2 * held, in: 0...Checkpoint.maximumCount)
+        let written = rows[0], inRing = max(written - observations.rows, 0)..<written
+        guard stride(from: 1, to: rows.count, by: 2).allSatisfy({ inRing.contains(rows[$0]) && rows[$0] < rows[$0 + 1]
+                                                                   && inRing.contains(rows[$0 + 1]) }) else {
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.rows' must name, for each transition, an observation "
+                                                  + "row before its next one, both among the last \(observations.rows) of the "
+                                                  + "\(written) written")
         }
-        let savedActions = try state.integers("buffer.actions", path: path, count: filled, in: 0...Int64(actionCount - 1))
-        let savedRewards = try state.float32("buffer.rewards", path: path, count: filled)
-        let savedTerminated = try state.float32("buffer.terminated", path: path, count: filled)
-        let savedDiscounts = try state.float32("buffer.discounts", path: path, count: filled)
+        let savedObservations = try observations.saved(rows: min(written, observations.rows), as: "buffer.observations",
+                                                       in: state, path: path)
+        let savedActions = try state.integers("buffer.actions", path: path, count: held, in: 0...Int64(actionCount - 1))
+        let savedRewards = try state.float32("buffer.rewards", path: path, count: held)
+        let savedTerminated = try state.float32("buffer.terminated", path: path, count: held)
+        let savedDiscounts = try state.float32("buffer.discounts", path: path, count: held)
         guard savedTerminated.scalars.allSatisfy({ $0 == 0 || $0 == 1 }), savedDiscounts.scalars.allSatisfy({ $0.isFinite }) else {
             throw TrainingError.corruptCheckpoint("\(path): buffer.terminated must hold 0 or 1 and buffer.discounts finite values")
         }
         var savedPriorities: [Double] = []
-        if let tree = priorities {
+        if priorities != nil {
             savedPriorities = try Checkpoint.words("buffer.priorities_bits", in: state, path: path).map(Double.init(bitPattern:))
-            guard savedPriorities.count == filled + 1, savedPriorities.allSatisfy({ $0.isFinite && $0 >= 0 }),
-                  savedPriorities[filled] > 0 else {
-                throw TrainingError.corruptCheckpoint("\(path): buffer.priorities_bits must hold \(filled + 1) finite, "
+            guard savedPriorities.count == held + 1, savedPriorities.allSatisfy({ $0.isFinite && $0 >= 0 }),
+                  savedPriorities[held] > 0 else {
+                throw TrainingError.corruptCheckpoint("\(path): buffer.priorities_bits must hold \(held + 1) finite, "
                                                       + "non-negative priorities (the last positive)")
             }
-            for k in 0..<filled { tree.set(k, savedPriorities[k]) }
-            maxPriorityForCheckpoint = savedPriorities[filled]
         }
-        for (k, a) in savedActions.enumerated() { actions[k] = Int32(a) }
-        savedRewards.copy(to: rewards)
-        savedTerminated.copy(to: terminated)
-        savedDiscounts.copy(to: discounts)
-        observations.restore(savedObservations, rows: 2 * filled)
-        restoreCounters(count: filled, position: position)
+        restoreCounters(count: held, position: position, rowsWritten: written)
+        observations.restore(savedObservations)
+        for k in 0..<held {
+            let slot = slot(ofOldest: k)
+            observationRows[slot] = rows[1 + 2 * k]
+            nextObservationRows[slot] = rows[2 + 2 * k]
+            actions[slot] = Int32(savedActions[k])
+            rewards[slot] = savedRewards.scalars[k]
+            terminated[slot] = savedTerminated.scalars[k]
+            discounts[slot] = savedDiscounts.scalars[k]
+            priorities?.set(slot, savedPriorities[k])
+        }
+        if priorities != nil { maxPriorityForCheckpoint = savedPriorities[held] }
     }
 }

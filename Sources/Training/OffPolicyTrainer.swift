@@ -244,7 +244,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
         record.save(into: &file)
         Checkpoint.save(environments, into: &file)
         let slots = buffer.count
-        file.append("buffer.observations", buffer.observations.checkpointValue(rows: 2 * slots))
+        buffer.observations.save(rows: 2 * slots, as: "buffer.observations", into: &file)
         file.append("buffer.actions", Checkpoint.floats(buffer.actions, slots * actionWidth))
         file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
         file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
@@ -280,10 +280,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
                                                   + "\(copies) copies, episodes ≤ steps, replay rows ≤ \(buffer.steps) filled in order)")
         }
         let slots = filled * copies
-        guard buffer.observations.fits(state.tensors["buffer.observations"], rows: 2 * slots) else {
-            throw TrainingError.corruptCheckpoint("\(statePath): tensor 'buffer.observations' does not hold "
-                                                  + "\(2 * slots * observationSize) values for \(slots) transitions")
-        }
+        let observations = try buffer.observations.saved(rows: 2 * slots, as: "buffer.observations", in: state, path: statePath)
         let actions = try state.float32("buffer.actions", path: statePath, count: slots * actionWidth)
         let rewards = try state.float32("buffer.rewards", path: statePath, count: slots)
         let terminated = try state.float32("buffer.terminated", path: statePath, count: slots)
@@ -315,7 +312,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
         step = counters[0]; iteration = counters[1]; episodes = counters[2]; agent.updates = counters[3]
         sums = running.prefix(4).map(Double.init(bitPattern:))
         counts = running.suffix(4).map { Int($0) }
-        buffer.observations.restore(state.tensors["buffer.observations"], rows: 2 * slots)
+        buffer.observations.restore(observations)
         actions.copy(to: buffer.actions)
         rewards.copy(to: buffer.rewards)
         terminated.copy(to: buffer.terminated)

@@ -91,7 +91,7 @@ final class HindsightQLearner: QLearner {
 
     func save(into file: inout SafeTensors.File) {
         let slots = buffer.count
-        file.append("buffer.observations", buffer.observations.checkpointValue(rows: 2 * slots))
+        buffer.observations.save(rows: 2 * slots, as: "buffer.observations", into: &file)
         file.append("buffer.actions", Checkpoint.floats(buffer.actions, slots))
         file.append("buffer.rewards", Checkpoint.floats(buffer.rewards, slots))
         file.append("buffer.terminated", Checkpoint.floats(buffer.terminated, slots))
@@ -106,9 +106,7 @@ final class HindsightQLearner: QLearner {
                                                   + "fit its \(buffer.steps) rows")
         }
         let slots = filled * copies
-        guard buffer.observations.fits(state.tensors["buffer.observations"], rows: 2 * slots) else {
-            throw TrainingError.corruptCheckpoint("\(path): tensor 'buffer.observations' does not hold the observations of \(slots) transitions")
-        }
+        let observations = try buffer.observations.saved(rows: 2 * slots, as: "buffer.observations", in: state, path: path)
         let actions = try state.float32("buffer.actions", path: path, count: slots)
         let rewards = try state.float32("buffer.rewards", path: path, count: slots)
         let terminated = try state.float32("buffer.terminated", path: path, count: slots)
@@ -118,7 +116,7 @@ final class HindsightQLearner: QLearner {
                                                   + "buffer.terminated 0 or 1")
         }
         let bookkeeping = try state.integers("buffer.her_episodes", path: path, in: 0...Checkpoint.maximumCount)
-        buffer.observations.restore(state.tensors["buffer.observations"], rows: 2 * slots)
+        buffer.observations.restore(observations)
         actions.copy(to: buffer.actions)
         rewards.copy(to: buffer.rewards)
         terminated.copy(to: buffer.terminated)
@@ -130,13 +128,16 @@ final class HindsightQLearner: QLearner {
 }
 
 /// DQN on single observations: a replay of n-step transitions (prioritized if asked), built from per-copy queues of
-/// the last n steps.
+/// the last n steps. Every observation goes to the replay's rows once, when it is seen; the queues and transitions
+/// name rows.
 final class FeedForwardQLearner: QLearner {
     let agent: DQNAgent
     let buffer: ReplayBuffer
     private let copies: Int, observationSize: Int, n: Int, gamma: Float
-    // n-step queues: per copy a ring of the last n (observation, action, reward).
-    private let queueObservations: UnsafeMutablePointer<Float>  // copies × n × obs
+    /// The replay row of each copy's current observation.
+    private var currentRows: [Int]
+    // n-step queues: per copy a ring of the last n (observation row, action, reward).
+    private let queueRows: UnsafeMutablePointer<Int>            // copies × n
     private let queueActions: UnsafeMutablePointer<Int32>       // copies × n
     private let queueRewards: UnsafeMutablePointer<Float>       // copies × n
     private var queueCounts: [Int]
@@ -145,22 +146,23 @@ final class FeedForwardQLearner: QLearner {
     init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
          rng: inout SeededGenerator) {
         agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+        // Between a row's write and the last transition naming it: up to n + 1 vector steps of two rows per copy.
         buffer = ReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
                               observationKind: observationKind, prioritized: hyperparameters.prioritizedReplay,
-                              alpha: hyperparameters.priorityAlpha)
+                              alpha: hyperparameters.priorityAlpha, reuseWindow: 2 * copies * (hyperparameters.nStep + 1))
         self.copies = copies
         observationSize = observationSpace.flatCount
         n = hyperparameters.nStep
         gamma = Float(hyperparameters.gamma)
-        queueObservations = .allocate(capacity: copies * n * observationSize)
-        queueObservations.initialize(repeating: 0, count: copies * n * observationSize)
+        currentRows = [Int](repeating: 0, count: copies)
+        queueRows = .allocate(capacity: copies * n); queueRows.initialize(repeating: 0, count: copies * n)
         queueActions = .allocate(capacity: copies * n); queueActions.initialize(repeating: 0, count: copies * n)
         queueRewards = .allocate(capacity: copies * n); queueRewards.initialize(repeating: 0, count: copies * n)
         queueCounts = [Int](repeating: 0, count: copies)
         queueHeads = [Int](repeating: 0, count: copies)
     }
 
-    deinit { queueObservations.deallocate(); queueActions.deallocate(); queueRewards.deallocate() }
+    deinit { queueRows.deallocate(); queueActions.deallocate(); queueRewards.deallocate() }
 
     var actionCount: Int { agent.actionCount }
     var optimizer: Adam { agent.optimizer }
@@ -170,21 +172,25 @@ final class FeedForwardQLearner: QLearner {
     var canLearn: Bool { true }
     var replayCounters: (count: Int, position: Int) { (buffer.count, buffer.position) }
 
-    func begin(observations: UnsafePointer<Float>) {}
+    func begin(observations: UnsafePointer<Float>) {
+        for i in 0..<copies { currentRows[i] = buffer.appendObservation(observations + i * observationSize) }
+    }
 
     func act(_ observations: UnsafePointer<Float>, into actions: UnsafeMutablePointer<Float>) {
         agent.greedyActions(observations, rows: copies, into: actions)
     }
 
     /// Queues the step and emits the n-step transitions that are complete: the oldest once n are queued, all of them
-    /// when the episode ends (bootstrapping only if it was truncated, not terminated).
+    /// when the episode ends (bootstrapping only if it was truncated, not terminated). `next` goes to the replay's
+    /// rows; after an episode's end so does `current`, the first observation of the next.
     func store(copy i: Int, observation: UnsafePointer<Float>, action: Int32, reward: Float, next: UnsafePointer<Float>,
                current: UnsafePointer<Float>, done: Bool, terminated: Bool) {
         let slot = (queueHeads[i] + queueCounts[i]) % n
-        (queueObservations + (i * n + slot) * observationSize).update(from: observation, count: observationSize)
+        queueRows[i * n + slot] = currentRows[i]
         queueActions[i * n + slot] = action
         queueRewards[i * n + slot] = reward
         queueCounts[i] += 1
+        let nextRow = buffer.appendObservation(next)
         func emitOldest(terminated: Bool) {
             let head = queueHeads[i], count = queueCounts[i]
             var total: Float = 0, discount: Float = 1
@@ -192,16 +198,18 @@ final class FeedForwardQLearner: QLearner {
                 total += discount * queueRewards[i * n + (head + k) % n]
                 discount *= gamma
             }
-            buffer.add(observation: queueObservations + (i * n + head) * observationSize, action: Int(queueActions[i * n + head]),
-                       reward: total, nextObservation: next, terminated: terminated, discount: discount)
+            buffer.add(observationRow: queueRows[i * n + head], action: Int(queueActions[i * n + head]), reward: total,
+                       nextObservationRow: nextRow, terminated: terminated, discount: discount)
             queueHeads[i] = (head + 1) % n
             queueCounts[i] -= 1
         }
         if done {
             while queueCounts[i] > 0 { emitOldest(terminated: terminated) }
             queueHeads[i] = 0
-        } else if queueCounts[i] == n {
-            emitOldest(terminated: false)
+            currentRows[i] = buffer.appendObservation(current)
+        } else {
+            if queueCounts[i] == n { emitOldest(terminated: false) }
+            currentRows[i] = nextRow
         }
     }
 
@@ -210,7 +218,7 @@ final class FeedForwardQLearner: QLearner {
     func greedyPolicy() -> any EvaluationPolicy { GreedyPolicy(agent: agent) }
 
     func save(into file: inout SafeTensors.File) {
-        file.append("nstep.observations", Checkpoint.floats(queueObservations, copies * n * observationSize))
+        file.append("nstep.rows", Checkpoint.words(((0..<(copies * n)).map { queueRows[$0] } + currentRows).map(\.stateWord)))
         file.append("nstep.actions", Checkpoint.words((0..<(copies * n)).map { Int(queueActions[$0]).stateWord }))
         file.append("nstep.rewards", Checkpoint.floats(queueRewards, copies * n))
         file.append("nstep.counts", Checkpoint.words(queueCounts.map(\.stateWord) + queueHeads.map(\.stateWord)))
@@ -218,14 +226,28 @@ final class FeedForwardQLearner: QLearner {
     }
 
     func restore(from state: SafeTensors.File, path: String, replayCounters: (count: Int, position: Int)) throws {
-        try Checkpoint.floats("nstep.observations", in: state, path: path, into: queueObservations, count: copies * n * observationSize)
+        if state.tensors["nstep.rows"] == nil && state.tensors["nstep.observations"] != nil {
+            throw TrainingError.corruptCheckpoint("\(path): this training state is from an earlier Dojo, whose replay stored "
+                                                  + "every observation twice; this version cannot continue it. Start a new "
+                                                  + "run (the trained model still evaluates and plays: dojo eval, dojo watch)")
+        }
+        let rows = try state.integers("nstep.rows", path: path, count: copies * (n + 1), in: 0...Checkpoint.maximumCount)
         let queuedActions = try state.integers("nstep.actions", path: path, count: copies * n, in: 0...Int64(actionCount - 1))
         for (k, action) in queuedActions.enumerated() { queueActions[k] = Int32(action) }
         try Checkpoint.floats("nstep.rewards", in: state, path: path, into: queueRewards, count: copies * n)
         let queue = try state.integers("nstep.counts", path: path, count: 2 * copies, in: 0...Int64(n - 1))
-        queueCounts = Array(queue[0..<copies]); queueHeads = Array(queue[copies...])
         try buffer.restore(count: replayCounters.count, position: replayCounters.position, state: state, path: path,
                            actionCount: actionCount)
+        // The queued and current rows must still be in the ring, and within reach of the transitions they will start.
+        let kept = max(buffer.rowsWritten - buffer.reuseWindow, 0)..<buffer.rowsWritten
+        let queued = (0..<copies).flatMap { i in (0..<queue[i]).map { k in rows[i * n + (queue[copies + i] + k) % n] } }
+        guard (queued + rows[(copies * n)...]).allSatisfy({ kept.contains($0) }) else {
+            throw TrainingError.corruptCheckpoint("\(path): tensor 'nstep.rows' names replay rows outside the last "
+                                                  + "\(buffer.reuseWindow) written (rows \(kept))")
+        }
+        for k in 0..<(copies * n) { queueRows[k] = rows[k] }
+        currentRows = Array(rows[(copies * n)...])
+        queueCounts = Array(queue[0..<copies]); queueHeads = Array(queue[copies...])
     }
 }
 

@@ -358,7 +358,7 @@ private let randomSearch = Algorithm(
         let features: [Float] = [0.37, 1, 0.001], next: [Float] = [0.5, 0, 0.25]
         let continuous = ReplayBuffer(capacity: 4, observationSpace: space, observationKind: .continuous)
         continuous.add(observation: features, action: 1, reward: 0, nextObservation: next, terminated: false, discount: 1)
-        #expect(!continuous.observations.storesBytes)
+        #expect(!continuous.observations.storesBits)
         var read = [Float](repeating: -1, count: 3)
         continuous.observations.read(row: 0, into: &read)
         #expect(read == features)
@@ -368,7 +368,7 @@ private let randomSearch = Algorithm(
         let binary = ReplayBuffer(capacity: 4, observationSpace: space, observationKind: .binary)
         binary.add(observation: [1, 0, 1], action: 0, reward: 0, nextObservation: [0, 1, 0], terminated: true, discount: 1)
         binary.observations.read(row: 0, into: &read)
-        #expect(binary.observations.storesBytes && read == [1, 0, 1])
+        #expect(binary.observations.storesBits && read == [1, 0, 1])
 
         // The environments declare it: gridworld's one-hot planes are binary, the others real-valued.
         for id in EnvironmentRegistry.ids {
@@ -381,7 +381,7 @@ private let randomSearch = Algorithm(
             config.env = env
             config.envOptions = [:]
             let trainer = try DQNTrainer(config: config, directory: temporaryDirectory("storage-\(env)"))
-            #expect(try #require(trainer.learner as? FeedForwardQLearner).buffer.observations.storesBytes == bytes, "\(env)")
+            #expect(try #require(trainer.learner as? FeedForwardQLearner).buffer.observations.storesBits == bytes, "\(env)")
         }
     }
 

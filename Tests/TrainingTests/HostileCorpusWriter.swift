@@ -194,6 +194,8 @@ extension HostileCorpus {
         try save(state, "states/rng-all-zero.safetensors") { f in put(&f, "rng.sampling", [0, 0, 0, 0]) }
         try save(state, "states/action-2-to-the-40.safetensors") { f in var a = words(f, "buffer.actions"); a[0] = 1 << 40; put(&f, "buffer.actions", a) }
         try save(state, "states/nstep-counts-one-value.safetensors") { f in put(&f, "nstep.counts", [1]) }
+        try save(state, "states/rows-beyond-written.safetensors") { f in var r = words(f, "buffer.rows"); r[2] = r[0] + 5; put(&f, "buffer.rows", r) }
+        try save(state, "states/nstep-rows-evicted.safetensors") { f in put(&f, "nstep.rows", [Int64](repeating: 0, count: words(f, "nstep.rows").count)) }
         try save(state, "states/negative-step.safetensors") { f in var c = words(f, "counters"); c[0] = -5; put(&f, "counters", c) }
         try save(state, "states/env-nan.safetensors") { f in
             var e = words(f, "env.0"); e[1] = Int64(bitPattern: Double.nan.bitPattern); put(&f, "env.0", e)
