@@ -15,6 +15,8 @@ public final class ActorCriticAgent {
         public var stoppedEarly = false
     }
 
+    /// Charged with the parts of each gradient step when set (`dojo train --profile`).
+    public var clock: PhaseClock?
     public let config: ActorCriticConfig
     public let algorithm: Algorithm
     public let policy: ActorCriticPolicy
@@ -243,6 +245,7 @@ public final class ActorCriticAgent {
             var start = 0
             while start < units {
                 let count = min(unitsPerBatch, units - start)
+                clock?.enter(.sampling)
                 let rows: Int
                 if recurrent != nil {
                     gatherSequences(buffer, from: start, count: count)
@@ -343,6 +346,7 @@ public final class ActorCriticAgent {
     func gradientStep(rows: Int, clip: Float) -> StepStatistics {
         let s = lossAndGradients(rows: rows, clip: clip)
         guard s.applied else { return s }
+        clock?.enter(.optimizer)
         Regularization.clipGradientNorm(parameters, maxNorm: Float(config.maxGradNorm))
         optimizer.step()
         return s
@@ -352,6 +356,7 @@ public final class ActorCriticAgent {
     /// loss in `parameters.grads` (zeroed first).
     func lossAndGradients(rows: Int, clip: Float) -> StepStatistics {
         var s = StepStatistics()
+        clock?.enter(.forward)
         parameters.zeroGrad()
         if let recurrent {
             recurrent.prepare(batch: batchSequences, steps: rows / batchSequences, initialHidden: batchInitialHidden,
@@ -419,6 +424,7 @@ public final class ActorCriticAgent {
                                                     logStdGradient: logStd.grad)
             for j in 0..<d { logStd.grad[j] += -entCoef }  // dH/d log σ_j = 1 in every row
         }
+        clock?.enter(.backward)
         policy.backward(head: headGradient, values: valueGradient)
         return s
     }

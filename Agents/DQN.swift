@@ -203,6 +203,8 @@ public final class DQNAgent {
     public let targetParameters: ParameterArena
     public let optimizer: Adam
     public let batch: ReplayBuffer.Batch
+    /// Charged with the parts of each gradient step when set (`dojo train --profile`).
+    public var clock: PhaseClock?
 
     private let qGradient: UnsafeMutablePointer<Float>        // (batch, actions)
     private let targets: UnsafeMutablePointer<Float>          // (batch)
@@ -258,8 +260,10 @@ public final class DQNAgent {
     /// One gradient step on a minibatch from `buffer`. Returns the loss (Huber, importance-weighted mean).
     @discardableResult
     public func train(on buffer: ReplayBuffer, beta: Double, rng: inout SeededGenerator) -> Float {
+        clock?.enter(.sampling)
         buffer.sample(into: batch, beta: beta, using: &rng)
         let loss = trainOnBatch()
+        clock?.enter(.sampling)
         buffer.updatePriorities(indices: batch.indices, errors: tdErrors, count: batch.size)
         return loss
     }
@@ -268,6 +272,7 @@ public final class DQNAgent {
     /// targets, uniform weights. The actions are indices stored as floats.
     @discardableResult
     public func train(on replay: any TransitionSampler, transitions: TransitionBuffer.Batch, rng: inout SeededGenerator) -> Float {
+        clock?.enter(.sampling)
         replay.sample(into: transitions, using: &rng)
         let B = batch.size, width = observationSize
         batch.observations.update(from: transitions.observations, count: B * width)
@@ -285,6 +290,7 @@ public final class DQNAgent {
     /// One gradient step on `batch` as sampled; leaves the TD errors in `tdErrors`.
     private func trainOnBatch() -> Float {
         let B = batch.size, A = actionCount
+        clock?.enter(.forward)
         // Bootstrapped targets: y = r + γ^k (1 − terminated) Q_target(s', a*), a* from the online net for Double DQN.
         if config.doubleQ {
             let qNextOnline = online.forward(batch.nextObservations, rows: B)
@@ -310,12 +316,17 @@ public final class DQNAgent {
             loss += Double(weight * term)
             qGradient[index] = weight * slope
         }
+        clock?.enter(.backward)
         online.backward(qGradient)
+        clock?.enter(.optimizer)
         Regularization.clipGradientNorm(onlineParameters, maxNorm: Float(config.maxGradNorm))
         optimizer.step()
         return Float(loss)
     }
 
     /// Moves the target network toward the online one: θ′ ← τθ + (1 − τ)θ′ (τ = 1: copy).
-    public func updateTarget() { targetParameters.moveToward(onlineParameters, tau: Float(config.tau)) }
+    public func updateTarget() {
+        clock?.enter(.optimizer)
+        targetParameters.moveToward(onlineParameters, tau: Float(config.tau))
+    }
 }

@@ -52,6 +52,8 @@ public final class OffPolicyAgent {
     public let targetEntropy: Float
     /// Gradient steps taken (SB3's `_n_updates`): TD3's delay and SAC's target interval count them.
     public var updates = 0
+    /// Charged with the parts of each gradient step when set (`dojo train --profile`).
+    public var clock: PhaseClock?
     /// With normalize_observations: the running statistics each sampled minibatch is normalized with (the trainer
     /// updates them as observations arrive and normalizes what it acts on).
     public var observationStatistics: RunningStatistics?
@@ -217,6 +219,7 @@ public final class OffPolicyAgent {
     /// batch's observations, then for its next observations; TD3: the target smoothing noise).
     @discardableResult
     public func train(on replay: any TransitionSampler, rng: inout SeededGenerator) -> OffPolicyLosses {
+        clock?.enter(.sampling)
         replay.sample(into: batch, using: &rng)
         if let statistics = observationStatistics {
             statistics.normalize(batch.observations, rows: batch.size, into: batch.observations)
@@ -243,6 +246,7 @@ public final class OffPolicyAgent {
         guard let actor = gaussianActor else { preconditionFailure("SAC step without a Gaussian actor") }
         let B = batch.size, A = actionDimensions, n = critic.count, gamma = Float(config.gamma)
         var losses = OffPolicyLosses()
+        clock?.enter(.forward)
         // The next observations' actions first: the actor keeps the current observations' pass for its backward.
         let next = actor.sample(batch.nextObservations, rows: B, noise: nextNoise)
         nextActions.update(from: next.actions, count: B * A)
@@ -258,7 +262,9 @@ public final class OffPolicyAgent {
             mean /= Double(B)
             losses.entropyCoefficientLoss = -logAlpha.value[0] * Float(mean)
             logAlpha.grad[0] = -Float(mean)
+            clock?.enter(.optimizer)
             optimizer.step()
+            clock?.enter(.forward)
         }
 
         // Critic: y = r + γ(1 − terminated)(min_i Q′_i(s′, a′) − α log π(a′|s′)); loss ½ Σ_i mean((Q_i(s, a) − y)²).
@@ -271,6 +277,7 @@ public final class OffPolicyAgent {
         losses.critic = regressCritics(batch, halfSquaredError: true)
 
         // Actor: mean(α log π − min_i Q_i(s, a_π)), through the updated critics.
+        clock?.enter(.forward)
         let q = critic.forward(batch.observations, actions: actionsPi, rows: B)
         qGradient.update(repeating: 0, count: n * B)
         var actorLoss: Double = 0
@@ -282,9 +289,11 @@ public final class OffPolicyAgent {
             logProbabilityGradient[r] = alpha / Float(B)
         }
         losses.actor = Float(actorLoss / Double(B))
+        clock?.enter(.backward)
         let actionGradient = critic.backward(qGradient, critics: n, parameterGradients: false)
         actorParameters.zeroGrad()
         actor.backward(actionGradient: actionGradient, logProbabilityGradient: logProbabilityGradient)
+        clock?.enter(.optimizer)
         actorOptimizer.step()
 
         if updates % config.targetUpdateInterval == 0 {
@@ -299,6 +308,7 @@ public final class OffPolicyAgent {
         }
         let B = batch.size, A = actionDimensions, n = critic.count, gamma = Float(config.gamma)
         var losses = OffPolicyLosses()
+        clock?.enter(.forward)
         // Target actions smoothed with clipped noise: clip(μ′(s′) + clip(σ ε, −c, c), −1, 1).
         let sigma = Float(config.targetPolicyNoise), clip = Float(config.targetNoiseClip)
         let mu = target.forward(batch.nextObservations, rows: B)
@@ -316,6 +326,7 @@ public final class OffPolicyAgent {
 
         if updates % config.policyDelay == 0 {
             // Actor: −mean Q_0(s, μ(s)), through the first critic only; then both targets move.
+            clock?.enter(.forward)
             let actions = actor.forward(batch.observations, rows: B)
             let q = critic.forward(batch.observations, actions: actions, rows: B)
             var actorLoss: Double = 0
@@ -324,9 +335,11 @@ public final class OffPolicyAgent {
                 qGradient[r] = -1 / Float(B)
             }
             losses.actor = Float(actorLoss / Double(B))
+            clock?.enter(.backward)
             let actionGradient = critic.backward(qGradient, critics: 1, parameterGradients: false)
             actorParameters.zeroGrad()
             actor.backward(actionGradient: actionGradient)
+            clock?.enter(.optimizer)
             actorOptimizer.step()
             criticTargetParameters.moveToward(criticParameters, tau: Float(config.tau))
             targetParameters.moveToward(actorParameters, tau: Float(config.tau))
@@ -348,8 +361,10 @@ public final class OffPolicyAgent {
                 qGradient[i * B + r] = scale * error / Float(B)
             }
         }
+        clock?.enter(.backward)
         criticParameters.zeroGrad()
         critic.backward(qGradient, critics: n, parameterGradients: true)
+        clock?.enter(.optimizer)
         criticOptimizer.step()
         return Float(loss / Double(B) * (halfSquaredError ? 0.5 : 1))
     }

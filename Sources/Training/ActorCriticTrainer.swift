@@ -146,6 +146,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
             buffer.initialHidden.update(from: hidden, count: copies * stateSize)
             buffer.initialCell.update(from: cell, count: copies * stateSize)
             for _ in 0..<h.nSteps {
+                clock?.enter(.acting)
                 normalize(environments.observations, rows: copies, into: policyInput)
                 agent.act(policyInput, rows: copies, deterministic: false, rng: &policyRNG, environmentActions: environmentActions,
                           rawActions: rawActions, values: values, logProbabilities: logProbabilities, state: actingState)
@@ -157,15 +158,20 @@ public final class ActorCriticTrainer: RecordingTrainer {
                     buffer.logProbabilities[row] = logProbabilities[i]
                     buffer.episodeStarts[row] = episodeStarts[i]
                 }
+                clock?.enter(.environment)
                 environments.step(environmentActions)
+                clock?.enter(.other)
                 step += copies
                 try recordStep(gamma: gamma)
             }
             // Advantages from the values of the observations after the rollout.
+            clock?.enter(.acting)
             normalize(environments.observations, rows: copies, into: policyInput)
             agent.predictValues(policyInput, rows: copies, into: finalValues, state: actingState)
+            clock?.enter(.sampling)
             buffer.computeAdvantages(lastValues: finalValues, lastStarts: episodeStarts, gamma: gamma, lambda: Float(h.gaeLambda))
             let update = agent.update(on: buffer, progress: config.progress(atStep: step), rng: &updateRNG)
+            clock?.enter(.other)
             guard update.policyLoss.isFinite && update.valueLoss.isFinite else {
                 throw TrainingError.diverged(step: step, detail: "loss is \(update.policyLoss + update.valueLoss)")
             }
@@ -245,6 +251,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
         ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(ObservationNormalizer.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    public var clock: PhaseClock? { didSet { agent.clock = clock } }
 
     var trainedParameters: ParameterArena { agent.parameters }
 

@@ -123,11 +123,14 @@ public final class DQNTrainer: RecordingTrainer {
             // Act: ε-greedy over all copies with one forward pass.
             let epsilon = epsilonSchedule.value(progress: config.progress(atStep: step))
             previousObservations.update(from: environments.observations, count: copies * observationSize)
+            clock?.enter(.acting)
             learner.act(environments.observations, into: actions)
             for i in 0..<copies where explorationRNG.nextDouble() < epsilon {
                 actions[i] = Float(explorationRNG.nextInt(below: actionCount))
             }
+            clock?.enter(.environment)
             environments.step(actions)
+            clock?.enter(.other)
             step += copies
             iteration += 1
             // Store transitions (n-step) and episode statistics.
@@ -150,6 +153,7 @@ public final class DQNTrainer: RecordingTrainer {
                     optimizer.learningRate = Float(learningRateSchedule(end: end).value(progress: config.progress(atStep: step)))
                 }
                 for _ in 0..<d.gradientSteps {
+                    clock?.enter(.forward)
                     let loss = learner.learn(beta: beta, rng: &samplingRNG)
                     guard loss.isFinite else {
                         throw TrainingError.diverged(step: step, detail: "loss is \(loss)")
@@ -159,6 +163,7 @@ public final class DQNTrainer: RecordingTrainer {
                 }
             }
             if iteration % targetEvery == 0 { learner.updateTarget() }
+            clock?.enter(.other)
             // Log, evaluate, checkpoint.
             if step % config.logInterval < copies || step >= total {
                 let elapsed = Date().timeIntervalSince(started)
@@ -186,6 +191,7 @@ public final class DQNTrainer: RecordingTrainer {
 
     public func currentPolicy() -> any EvaluationPolicy { learner.greedyPolicy() }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    public var clock: PhaseClock? { didSet { learner.attach(clock) } }
 
     var onlineParameters: ParameterArena { learner.onlineParameters }
 

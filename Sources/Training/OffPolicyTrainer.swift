@@ -133,6 +133,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
             }
             // Act: uniform actions until learning starts, then the exploring policy.
             previousObservations.update(from: environments.observations, count: copies * observationSize)
+            clock?.enter(.acting)
             if step < d.learningStarts {
                 for k in 0..<(copies * A) { scaledActions[k] = Float(2 * explorationRNG.nextDouble() - 1) }
             } else {
@@ -147,7 +148,9 @@ public final class OffPolicyTrainer: RecordingTrainer {
             }
             environmentActions.update(from: scaledActions, count: copies * A)
             agent.unscale(environmentActions, rows: copies)
+            clock?.enter(.environment)
             environments.step(environmentActions)
+            clock?.enter(.other)
             step += copies
             iteration += 1
             for i in 0..<copies {
@@ -184,6 +187,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
                     try accumulate(2, losses.entropyCoefficient)
                     try accumulate(3, losses.entropyCoefficientLoss)
                 }
+                clock?.enter(.other)
             }
             // Log, evaluate, checkpoint.
             if step % config.logInterval < copies || step >= total {
@@ -213,6 +217,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
         OffPolicyPolicyRunner(agent: agent, observationStatistics: agent.observationStatistics.map(ObservationNormalizer.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    public var clock: PhaseClock? { didSet { agent.clock = clock } }
     var trainedParameters: ParameterArena { agent.actorParameters }
 
     // MARK: Checkpoints

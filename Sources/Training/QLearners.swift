@@ -38,6 +38,14 @@ protocol QLearner: AnyObject {
     func restore(from state: SafeTensors.File, path: String, replayCounters: (count: Int, position: Int)) throws
 }
 
+extension QLearner {
+    /// Lets the agent charge the parts of its gradient steps to `clock` (the recurrent agent's count as learning
+    /// forward).
+    func attach(_ clock: PhaseClock?) {
+        if let agent = (self as? FeedForwardQLearner)?.agent ?? (self as? HindsightQLearner)?.agent { agent.clock = clock }
+    }
+}
+
 /// DQN on goal-conditioned tasks with hindsight relabelling (replay_buffer_class HerReplayBuffer): one-step
 /// transitions in the off-policy agents' replay, goals relabelled by ``HindsightReplayBuffer``.
 final class HindsightQLearner: QLearner {

@@ -12,6 +12,16 @@ public protocol Trainer: AnyObject {
     func run(progress: ProgressReporter?, stopAt: Int?) throws -> TrainingSummary
     /// Called after each evaluation with the current policy (`dojo train --watch` shows an episode of it).
     var onEvaluation: ((any EvaluationPolicy) throws -> Void)? { get set }
+    /// When set, charged with where the run's time goes (`dojo train --profile`); set it before `run`.
+    var clock: PhaseClock? { get set }
+}
+
+extension Trainer {
+    /// Trainers that do not profile (from outside this module, say) ignore the clock.
+    public var clock: PhaseClock? {
+        get { nil }
+        set {}
+    }
 }
 
 /// A finished run's headline figures.
@@ -198,6 +208,8 @@ protocol RecordingTrainer: Trainer {
 extension RecordingTrainer {
     /// Logs a metrics row (and a learning-curve point) and moves the progress bar.
     func log(_ row: MetricsLog.Row, to metrics: MetricsLog, progress: ProgressReporter?) throws {
+        clock?.enter(.logging)
+        defer { clock?.enter(.other) }
         try metrics.write(row)
         if let value = row.returnMean { record.history.append((Double(row.step), value)) }
         progress?.update(step: row.step, recentReturn: row.returnMean,
@@ -206,8 +218,11 @@ extension RecordingTrainer {
 
     /// Evaluates, logs the evaluation, keeps the best checkpoint (and its episode's replay) and writes the last one.
     func evaluateAndCheckpoint(metrics: MetricsLog, started: Date) throws {
+        defer { clock?.enter(.other) }
+        clock?.enter(.evaluation)
         try checkParametersFinite()
         let evaluation = try evaluate(episodes: nil)
+        clock?.enter(.checkpoint)
         record.lastEvaluation = evaluation.result
         try metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
         record.evaluationHistory.append((Double(step), evaluation.result.meanReturn))
@@ -218,11 +233,14 @@ extension RecordingTrainer {
         }
         try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
         try writeLearningCurve()
+        clock?.enter(.other)
         try onEvaluation?(currentPolicy())
     }
 
     /// Ends a session: a resumable checkpoint when interrupted, flushed logs, the summary.
     func finish(interrupted: Bool, episodes: Int, metrics: MetricsLog, progress: ProgressReporter?) throws -> TrainingSummary {
+        clock?.enter(.checkpoint)
+        defer { clock?.enter(.other) }
         if interrupted {
             try checkParametersFinite()
             try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)

@@ -78,6 +78,8 @@ struct Train: ParsableCommand {
     var resume: String?
     @Flag(help: "Show an episode of the current policy in a window after each evaluation (training pauses meanwhile).")
     var watch = false
+    @Flag(help: "Print where the run's wall-clock went: environment steps, acting, replay sampling, learning (forward, backward, optimizer), logging, evaluation, checkpoints.")
+    var profile = false
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -88,6 +90,7 @@ struct Train: ParsableCommand {
         if let jobs, jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be in 1...64 (got \(jobs)).") }
         if seeds != nil, seed != nil { throw ValidationError("--seeds and --seed exclude each other: --seeds 3-3 trains seed 3 alone in a group.") }
         if seeds != nil, watch { throw ValidationError("--watch shows one run; train one seed with --seed to watch it.") }
+        if seeds != nil, profile { throw ValidationError("--profile measures one run; train one seed with --seed to profile it.") }
         if jobs != nil, seeds == nil, resume == nil { throw ValidationError("--jobs goes with --seeds (or --resume of a group).") }
         if let resume {
             // A resumed run continues exactly as configured; only its budget can grow.
@@ -124,7 +127,10 @@ struct Train: ParsableCommand {
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
         if watch { try attachWindow(to: trainer) }
+        let startStep = trainer.step
+        if profile { trainer.clock = PhaseClock() }
         let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step), stopAt: nil)
+        if let clock = trainer.clock { print(clock.report(steps: summary.steps - startStep)) }
         let directory = trainer.directory
         if summary.interrupted {
             print("interrupted at step \(summary.steps); checkpoint saved. Continue with: dojo train --resume \(directory)")

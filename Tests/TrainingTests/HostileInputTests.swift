@@ -192,7 +192,7 @@ struct HostileCorpus {
         for (key, value) in hostile.environment { if value.isEmpty { environment[key] = nil } else { environment[key] = value } }
         process.environment = environment
         let errorPath = scratch + "/stderr"
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -1,0 +1,46 @@
+import Foundation
+import Neural
+import Testing
+import TestSupport
+@testable import Training
+
+/// `dojo train --profile`: the phases add up to the run's wall-clock and each trainer charges its parts.
+@Suite(.serialized) struct ProfileTests {
+    init() { pinBLASToOneThread() }
+
+    /// Small runs of each trainer: DQN, PPO, SAC.
+    static let runs: [(String, RunConfig)] = [("dqn", smallRun(steps: 2_000)), ("ppo", smallActorCriticRun(env: "cartpole")),
+                                              ("sac", smallOffPolicyRun(agent: "sac"))]
+
+    @Test("The phases add up to the run's wall-clock, and environment, acting, learning, logging, evaluation and checkpoints are all charged",
+          arguments: [0, 1, 2])
+    func phasesAddUp(run: Int) throws {
+        let (name, config) = Self.runs[run]
+        let trainer = try makeTrainer(config: config, directory: temporaryDirectory("profile-\(name)"))
+        let clock = PhaseClock()
+        trainer.clock = clock
+        let started = Date()
+        _ = try trainer.run(progress: nil, stopAt: nil)
+        let wall = Date().timeIntervalSince(started), total = clock.total()
+        #expect(abs(total - wall) < 0.05 * wall + 0.01, "\(name): phases add to \(total) s, the run took \(wall) s")
+        for phase: PhaseClock.Phase in [.environment, .acting, .sampling, .forward, .backward, .optimizer, .logging, .evaluation,
+                                        .checkpoint] {
+            #expect(clock.seconds[phase.rawValue] > 0 && clock.entries[phase.rawValue] > 0, "\(name): nothing charged to \(phase.name)")
+        }
+        #expect(clock.report(steps: trainer.step).contains("network work"))
+    }
+
+    @Test("Without a clock nothing is charged and the trained weights are the same as with one")
+    func clockChangesNothing() throws {
+        var config = smallRun(steps: 1_000)
+        config.evalFreq = 10_000
+        let plain = temporaryDirectory("profile-off"), profiled = temporaryDirectory("profile-on")
+        _ = try makeTrainer(config: config, directory: plain).run(progress: nil, stopAt: nil)
+        let trainer = try makeTrainer(config: config, directory: profiled)
+        trainer.clock = PhaseClock()
+        _ = try trainer.run(progress: nil, stopAt: nil)
+        let a = try Data(contentsOf: URL(fileURLWithPath: plain + "/checkpoints/last/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: profiled + "/checkpoints/last/model.safetensors"))
+        #expect(a == b)
+    }
+}
