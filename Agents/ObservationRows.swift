@@ -64,12 +64,18 @@ public final class ObservationRows {
     @inline(__always)
     public func read(row: Int, into destination: UnsafeMutablePointer<Float>) {
         if let bits {
-            let source = bits + row * bytesPerRow
-            for i in 0..<width { destination[i] = Float((source[i >> 3] >> UInt8(i & 7)) & 1) }
+            let source = bits + row * bytesPerRow, wholeBytes = width / 8
+            Self.unpackedBytes.withUnsafeBufferPointer { table in
+                for byte in 0..<wholeBytes { (destination + 8 * byte).update(from: table.baseAddress! + 8 * Int(source[byte]), count: 8) }
+            }
+            for i in (8 * wholeBytes)..<width { destination[i] = Float((source[i >> 3] >> UInt8(i & 7)) & 1) }
         } else if let floats {
             destination.update(from: floats + row * width, count: width)
         }
     }
+
+    /// The 8 floats (0 or 1) each byte value unpacks to, bit 0 first: reading a row copies 8 values per byte.
+    private static let unpackedBytes: [Float] = (0..<256).flatMap { byte in (0..<8).map { Float((byte >> $0) & 1) } }
 
     /// Adds the first `count` rows to a checkpoint under `name` (see the type's note for the two forms).
     public func save(rows count: Int, as name: String, into file: inout SafeTensors.File) {

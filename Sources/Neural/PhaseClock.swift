@@ -87,7 +87,8 @@ public final class PhaseClock {
         var lines = [String(format: "where the time went: %.1f s for %d steps (%.0f steps/s)", total, steps, Double(steps) / total)]
         for phase in Phase.allCases {
             lines.append("  " + phase.name.padding(toLength: 28, withPad: " ", startingAt: 0)
-                         + String(format: "%9.2f s  %5.1f%%", seconds[phase.rawValue], 100 * seconds[phase.rawValue] / total))
+                         + String(format: "%9.2f s  %5.1f%%", seconds[phase.rawValue], 100 * seconds[phase.rawValue] / total)
+                         + ([.evaluation, .checkpoint].contains(phase) ? "  (\(entries[phase.rawValue]) times)" : ""))
         }
         let share = { (phases: [Phase]) in 100 * phases.reduce(0) { $0 + self.seconds[$1.rawValue] } / total }
         let network = share([.acting, .forward, .backward, .optimizer]), environment = share([.environment])

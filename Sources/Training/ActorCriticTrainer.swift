@@ -262,12 +262,15 @@ public final class ActorCriticTrainer: RecordingTrainer {
     /// are in the training state).
     func modelFile() -> SafeTensors.File {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
-            .merging(ModelCard.metadata(network: agent.policy, prefix: "policy.", of: environments.environments[0],
-                                        normalizesObservations: observationStatistics != nil)) { $1 })
+            .merging(modelCard) { $1 })
         for entry in agent.policy.stateEntries(prefix: "policy.") { model.append(entry.name, entry.value) }
         if let statistics = observationStatistics { ObservationNormalizer.append(statistics, to: &model) }
         return model
     }
+
+    /// The model card (the architecture does not change during a run).
+    private lazy var modelCard = ModelCard.metadata(network: agent.policy, prefix: "policy.", of: environments.environments[0],
+                                                    normalizesObservations: observationStatistics != nil)
 
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
         try Checkpoint.writeFolder(path, model: modelFile(), state: includeTrainingState ? trainingState() : nil, config: config)

@@ -24,6 +24,19 @@ enum CheckpointFolder {
     struct SimulatedCrash: Error {}
 
     /// Writes a checkpoint folder (model, optional training state, config) at `path` as described above.
+    /// The last config encoded, with what it was encoded for: a run writes the same one at every checkpoint, and
+    /// encoding it costs more than a small model's tensors.
+    private static let encoded = Mutex<(config: RunConfig, run: String, folder: String, json: Data)?>(nil)
+
+    /// `config` as `config.json` stores it for run folder `run`.
+    static func encodedConfig(_ config: RunConfig, inRun run: String) throws -> Data {
+        let folder = FileManager.default.currentDirectoryPath
+        if let last = encoded.withLock({ $0 }), last.config == config, last.run == run, last.folder == folder { return last.json }
+        let json = try config.stored(in: run).encodedJSON()
+        encoded.withLock { $0 = (config, run, folder, json) }
+        return json
+    }
+
     static func write(_ path: String, model: SafeTensors.File, state: SafeTensors.File?, config: RunConfig) throws {
         let manager = FileManager.default
         let temporary = path + ".tmp", old = path + ".old"
@@ -44,7 +57,7 @@ enum CheckpointFolder {
         try done(.wroteState)
         // The run's config, file options relative to the run directory (two folders up).
         let run = ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-        try config.writeJSON(inRun: run, to: temporary + "/config.json")
+        try Durable.write(try encodedConfig(config, inRun: run), to: temporary + "/config.json")
         try done(.wroteConfig)
         try Durable.write(Data("a complete Dojo checkpoint\n".utf8), to: temporary + "/" + completeMarker)
         try Durable.sync(temporary)

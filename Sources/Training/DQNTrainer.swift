@@ -202,11 +202,14 @@ public final class DQNTrainer: RecordingTrainer {
 
     // MARK: Checkpoints
 
+    /// The model card (the architecture does not change during a run).
+    private lazy var modelCard = ModelCard.metadata(network: learner.onlineNetwork, prefix: "q_net.", copies: ["q_net_target."],
+                                                    of: environments.environments[0])
+
     /// Writes the `best` (weights) or `last` (weights and training state) checkpoint folder atomically.
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
-            .merging(ModelCard.metadata(network: learner.onlineNetwork, prefix: "q_net.",
-                                        copies: ["q_net_target."], of: environments.environments[0])) { $1 })
+            .merging(modelCard) { $1 })
         for entry in modelEntries { model.append(entry.name, entry.value) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)
     }

@@ -222,11 +222,14 @@ public final class OffPolicyTrainer: RecordingTrainer {
 
     // MARK: Checkpoints
 
+    /// The model card (the architecture does not change during a run).
+    private lazy var modelCard = ModelCard.metadata(network: agent.gaussianActor ?? agent.deterministicActor!, prefix: "actor.",
+                                                    of: environments.environments[0],
+                                                    normalizesObservations: agent.observationStatistics != nil)
+
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws {
         var model = SafeTensors.File(metadata: ["format": "pt", "agent": config.agent, "env": config.env, "step": String(step)]
-            .merging(ModelCard.metadata(network: agent.gaussianActor ?? agent.deterministicActor!, prefix: "actor.",
-                                        of: environments.environments[0],
-                                        normalizesObservations: agent.observationStatistics != nil)) { $1 })
+            .merging(modelCard) { $1 })
         for entry in agent.modelEntries { model.append(entry.name, entry.value) }
         if let statistics = agent.observationStatistics { ObservationNormalizer.append(statistics, to: &model) }
         try Checkpoint.writeFolder(path, model: model, state: includeTrainingState ? trainingState() : nil, config: config)

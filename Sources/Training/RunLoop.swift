@@ -145,6 +145,8 @@ final class RunRecord {
     var evaluationHistory: [(step: Double, value: Double)] = []
     var bestEvaluation = -Double.infinity
     var lastEvaluation: EvaluationResult?
+    /// When learning_curve.png was last drawn (not saved: a resumed run draws at its first evaluation).
+    var curveDrawnAt: Date?
 
     func episodeFinished(return value: Double, length: Int) {
         recentReturns.append(value)
@@ -232,7 +234,11 @@ extension RecordingTrainer {
             try evaluation.best.write(to: directory + "/best_episode.replay")
         }
         try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
-        try writeLearningCurve()
+        // Drawing and compressing the curve costs more than a small model's checkpoint: at most every 10 s, and at
+        // the end.
+        if step >= config.totalTimesteps || record.curveDrawnAt.map({ Date().timeIntervalSince($0) >= 10 }) ?? true {
+            try writeLearningCurve()
+        }
         clock?.enter(.other)
         try onEvaluation?(currentPolicy())
     }
@@ -260,6 +266,7 @@ extension RecordingTrainer {
     }
 
     func writeLearningCurve() throws {
+        record.curveDrawnAt = Date()
         let title = "\(config.preset ?? config.env) - \(config.agent) - seed \(config.seed)"
         try LearningCurve.render(title: title, training: record.history, evaluation: record.evaluationHistory)
             .writePNG(to: directory + "/learning_curve.png")
