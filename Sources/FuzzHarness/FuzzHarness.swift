@@ -146,14 +146,15 @@ final class PreparedRun: @unchecked Sendable {
         model = try SafeTensors.read(from: last + "/model.safetensors")
         state = try SafeTensors.read(from: last + "/state.safetensors")
         let modelPath = last + "/model.safetensors", statePath = last + "/state.safetensors"
-        if config.agent == DQNTrainer.algorithm.id {
-            let dqn = try DQNTrainer(config: config, directory: directory, resume: true)
-            trainer = dqn
-            restore = { try dqn.restore(model: $0, modelPath: modelPath, state: $1, statePath: statePath) }
-        } else {
-            let actorCritic = try ActorCriticTrainer(config: config, directory: directory, resume: true)
-            trainer = actorCritic
+        let resumed = try makeTrainer(config: config, directory: directory, resume: true)
+        trainer = resumed
+        switch resumed {
+        case let dqn as DQNTrainer: restore = { try dqn.restore(model: $0, modelPath: modelPath, state: $1, statePath: statePath) }
+        case let actorCritic as ActorCriticTrainer:
             restore = { try actorCritic.restore(model: $0, modelPath: modelPath, state: $1, statePath: statePath) }
+        case let offPolicy as OffPolicyTrainer:
+            restore = { try offPolicy.restore(model: $0, modelPath: modelPath, state: $1, statePath: statePath) }
+        default: throw TrainingError.invalidConfig(["the fuzz harness cannot restore a \(config.agent) run"])
         }
         self.round = round
     }
@@ -185,6 +186,44 @@ final class PreparedRun: @unchecked Sendable {
         return prepared(config.agent, config, trainedSteps: 64, round: 32)
     }()
 
+    /// A tiny DQN four-rooms run: binary observations, so the replay's rows are bits in one zlib stream.
+    static let gridworld: PreparedRun? = {
+        var config = RunConfig()
+        config.env = GridWorld.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.evalFreq = 200; config.nEvalEpisodes = 1; config.logInterval = 100
+        do {
+            try config.setAgent(DQNTrainer.algorithm.id)
+            try config.set(["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(4), "net_arch": .list([.int(4)]),
+                            "n_step": .int(2), "train_freq": .int(4)], source: "fuzz harness")
+        } catch { return nil }
+        return prepared("gridworld-dqn", config, trainedSteps: 200, round: 8)
+    }()
+
+    /// A tiny SAC run with hindsight replay and normalized observations on the arm's goal reach.
+    static let sac: PreparedRun? = {
+        var config = RunConfig()
+        config.env = RobotArm.id; config.envOptions = ["task": "reach", "goal": "true"]
+        config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.evalFreq = 200; config.nEvalEpisodes = 1; config.logInterval = 100
+        do {
+            try config.setAgent(OffPolicyTrainer.sac.id)
+            try config.set(["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(8), "net_arch": .list([.int(8)]),
+                            "replay_buffer_class": .string("HerReplayBuffer"), "normalize_observations": .bool(true)],
+                           source: "fuzz harness")
+        } catch { return nil }
+        return prepared("sac-her", config, trainedSteps: 200, round: 4)
+    }()
+
+    /// The prepared run a state input's first byte picks: bit 0 and bit 3 (DQN, PPO, gridworld DQN, SAC + HER).
+    static func picked(by header: UInt8) -> PreparedRun? {
+        switch Int(header & 1) | Int((header >> 2) & 2) {
+        case 0: return dqn
+        case 1: return ppo
+        case 2: return gridworld
+        default: return sac
+        }
+    }
+
     private static func prepared(_ name: String, _ config: RunConfig, trainedSteps: Int, round: Int) -> PreparedRun? {
         do { return try PreparedRun(name: name, config: config, trainedSteps: trainedSteps, round: round) } catch {
             FileHandle.standardError.write(Data("fuzz: cannot prepare the \(name) run: \(error)\n".utf8))
@@ -193,14 +232,15 @@ final class PreparedRun: @unchecked Sendable {
     }
 }
 
-/// A `last` checkpoint's state or model file, restored by a resumed DQN or PPO trainer (in memory, through the same
-/// checks `--resume` runs). The first byte picks the trainer (bit 0), the file (bit 1: model instead of state) and
-/// how the rest is read (bit 2): the file's bytes as they are, or edits to the valid file, since random bytes rarely
-/// make a safetensors header. A file that restores is trained on for one more round.
+/// A `last` checkpoint's state or model file, restored by a resumed trainer (in memory, through the same checks
+/// `--resume` runs). The first byte picks the trainer (bits 0 and 3: DQN, PPO, gridworld DQN, SAC with hindsight
+/// replay), the file (bit 1: model instead of state) and how the rest is read (bit 2): the file's bytes as they are,
+/// or edits to the valid file, since random bytes rarely make a safetensors header. A file that restores is trained
+/// on for one more round.
 public func fuzzTrainingState(_ data: Data) {
     var reader = ByteReader(data)
     let header = reader.byte()
-    guard let run = header & 1 == 0 ? PreparedRun.dqn : PreparedRun.ppo else {
+    guard let run = PreparedRun.picked(by: header) else {
         fatalError("fuzz: the prepared run is missing (see the message above)")
     }
     let fuzzingModel = header & 2 != 0
@@ -258,7 +298,8 @@ func edit(_ file: inout SafeTensors.File, with reader: inout ByteReader) {
 /// Writes the seeds no committed file provides: the prepared runs' `config.json` for the config target, and their
 /// state and model files (raw, and a few edits) for the state target. `corpus` is `fuzz/corpus`.
 public func writeSeeds(into corpus: String) throws {
-    for (name, run, flag) in [(DQNTrainer.algorithm.id, PreparedRun.dqn, UInt8(0)), (ActorCriticTrainer.ppo.id, PreparedRun.ppo, UInt8(1))] {
+    for (name, run, flag) in [(DQNTrainer.algorithm.id, PreparedRun.dqn, UInt8(0)), (ActorCriticTrainer.ppo.id, PreparedRun.ppo, UInt8(1)),
+                              ("gridworld-dqn", PreparedRun.gridworld, UInt8(8)), ("sac-her", PreparedRun.sac, UInt8(9))] {
         guard let run else { throw TrainingError.invalidConfig(["the \(name) run could not be prepared"]) }
         let runConfig = scratchFolder + "/\(name)/config.json"
         try Data(contentsOf: URL(fileURLWithPath: runConfig)).write(to: URL(fileURLWithPath: corpus + "/config/run-\(name).json"))

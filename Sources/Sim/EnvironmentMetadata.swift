@@ -126,9 +126,11 @@ public struct EvaluationMetric: Sendable, Equatable, Codable {
     public var isRate: Bool { unit == "%" }
 
     /// `value` (a mean over episodes) as a summary phrase: "success 90.0%", "mean speed 24.5100 m/s".
-    public func phrase(_ value: Double) -> String {
-        isRate ? "\(label) " + String(format: "%.1f%%", value * 100)
-            : "\(label) " + String(format: "%.4f", value) + (unit.isEmpty ? "" : " \(unit)")
+    public func phrase(_ value: Double) -> String { "\(label) " + formatted(value) }
+
+    /// `value` in the metric's unit: "90.0%", "24.5000 m/s".
+    public func formatted(_ value: Double) -> String {
+        isRate ? String(format: "%.1f%%", value * 100) : String(format: "%.4f", value) + (unit.isEmpty ? "" : " \(unit)")
     }
 }
 

@@ -30,6 +30,16 @@ public struct EvaluationResult: Codable, Sendable {
     }
     public var meanLength: Double { Double(lengths.reduce(0, +)) / Double(lengths.count) }
 
+    /// The standard error of the mean of `values`: the sample standard deviation (n − 1) over √n (0 for one value).
+    public static func standardError(_ values: [Double]) -> Double {
+        guard values.count > 1 else { return 0 }
+        let n = Double(values.count), mean = values.reduce(0, +) / n
+        return (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1) / n).squareRoot()
+    }
+
+    /// The standard error of the mean return.
+    public var returnStandardError: Double { Self.standardError(returns) }
+
     /// The mean over episodes of the metric called `name` (e.g. "success_rate"), nil when the environment has none.
     public func mean(of name: String) -> Double? { metrics.first { $0.metric.name == name }?.mean }
     /// The per-episode values of the metric called `name`.
@@ -49,6 +59,13 @@ public struct EvaluationResult: Codable, Sendable {
     /// The optimal return is left to the caller, which sets the achieved return against it.
     public var details: [String] {
         metrics.filter { $0.metric.name != "optimal_return" }.map { $0.metric.phrase($0.mean) }
+    }
+
+    /// `details` with each figure's standard error over the episodes ("success 86.0% ± 3.5%").
+    public var detailsWithErrors: [String] {
+        metrics.filter { $0.metric.name != "optimal_return" }.map {
+            $0.metric.phrase($0.mean) + " ± " + $0.metric.formatted(Self.standardError($0.values))
+        }
     }
 }
 

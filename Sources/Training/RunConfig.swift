@@ -29,6 +29,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Environment steps between evaluations, and episodes per evaluation (greedy).
     public var evalFreq: Int = 10_000
     public var nEvalEpisodes: Int = 10
+    /// Episodes of the evaluation at the end of the budget (the figure a run reports): at least `n_eval_episodes`.
+    public var nFinalEvalEpisodes: Int = 100
     /// Environment steps between metric rows.
     public var logInterval: Int = 1_000
 
@@ -104,7 +106,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     /// The top-level keys; the agent's section is keyed by its id.
     static let topLevelKeys = ["env", "env_options", "agent", "preset", "total_timesteps", "schedule_timesteps", "seed", "n_envs",
-                               "eval_freq", "n_eval_episodes", "log_interval"]
+                               "eval_freq", "n_eval_episodes", "n_final_eval_episodes", "log_interval"]
 
     /// What to do with a section of hyperparameters for another algorithm than the run's agent.
     enum OtherSections {
@@ -150,6 +152,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if let copies = integer("n_envs", 1...1_024) { nEnvs = copies }
         if let frequency = integer("eval_freq", 1...Self.maximumTimesteps) { evalFreq = frequency }
         if let episodes = integer("n_eval_episodes", 1...1_000_000) { nEvalEpisodes = episodes }
+        if let episodes = integer("n_final_eval_episodes", 1...1_000_000) { nFinalEvalEpisodes = episodes }
         if let interval = integer("log_interval", 1...Self.maximumTimesteps) { logInterval = interval }
         if let value = dictionary["seed"] {
             switch value {
@@ -207,6 +210,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try c.encode(nEnvs, forKey: Key("n_envs"))
         try c.encode(evalFreq, forKey: Key("eval_freq"))
         try c.encode(nEvalEpisodes, forKey: Key("n_eval_episodes"))
+        try c.encode(nFinalEvalEpisodes, forKey: Key("n_final_eval_episodes"))
         try c.encode(logInterval, forKey: Key("log_interval"))
         try c.encode(hyperparameters, forKey: Key(agent))
     }
@@ -222,7 +226,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
             problems.append("schedule_timesteps must be in 1...\(Self.maximumTimesteps) (got \(horizon))")
         }
         if nEnvs < 1 || nEnvs > 1024 { problems.append("n_envs must be in 1...1024 (got \(nEnvs))") }
-        if evalFreq < 1 || nEvalEpisodes < 1 { problems.append("eval_freq and n_eval_episodes must be positive") }
+        if evalFreq < 1 || nEvalEpisodes < 1 || nFinalEvalEpisodes < 1 {
+            problems.append("eval_freq, n_eval_episodes and n_final_eval_episodes must be positive")
+        }
         if logInterval < 1 { problems.append("log_interval must be positive") }
         do {
             let algorithm = try algorithm

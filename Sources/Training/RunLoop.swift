@@ -223,7 +223,9 @@ extension RecordingTrainer {
         defer { clock?.enter(.other) }
         clock?.enter(.evaluation)
         try checkParametersFinite()
-        let evaluation = try evaluate(episodes: nil)
+        // The run's reported figure, at the end of the budget, on more episodes.
+        let final = step >= config.totalTimesteps
+        let evaluation = try evaluate(episodes: final ? max(config.nEvalEpisodes, config.nFinalEvalEpisodes) : nil)
         clock?.enter(.checkpoint)
         record.lastEvaluation = evaluation.result
         try metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))

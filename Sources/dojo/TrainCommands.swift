@@ -137,9 +137,10 @@ struct Train: ParsableCommand {
             throw ExitCode(130)
         }
         if let evaluation = summary.lastEvaluation {
-            print(String(format: "done: %d steps, %d episodes; final evaluation: return %.3f ± %.3f over %d episodes",
-                         summary.steps, summary.episodes, evaluation.meanReturn, evaluation.stdReturn, evaluation.returns.count)
-                  + evaluation.details.map { ", " + $0 }.joined()
+            print(String(format: "done: %d steps, %d episodes; final evaluation over %d episodes: return %.3f ± %.3f "
+                         + "(standard error; std %.3f)", summary.steps, summary.episodes, evaluation.returns.count,
+                         evaluation.meanReturn, evaluation.returnStandardError, evaluation.stdReturn)
+                  + evaluation.detailsWithErrors.map { ", " + $0 }.joined()
                   + (evaluation.meanOptimalReturn.map { String(format: " (optimal %.3f)", $0) } ?? ""))
         }
         print("""
@@ -216,7 +217,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "Run directory (from dojo train).")
     var directory: String
     @Option(help: "Episodes to run.")
-    var episodes: Int = 10
+    var episodes: Int = 100
     @Option(help: "Checkpoint: best or last.")
     var checkpoint: String = "best"
     @Option(help: "Evaluation seed (episode k is seeded from it).")
@@ -257,9 +258,9 @@ struct Eval: ParsableCommand {
             return String(format: "mean %.4f  std %.4f  min %.4f  max %.4f", mean, std, values.min()!, values.max()!)
         }
         print("\(directory) (\(checkpoint) checkpoint), \(environment), \(episodes) greedy episodes")
-        print("  return: \(stats(result.returns))")
+        print("  return: \(stats(result.returns))" + String(format: "  standard error %.4f", result.returnStandardError))
         print("  length: \(stats(result.lengths.map(Double.init)))")
-        for detail in result.details { print("  " + detail) }
+        for detail in result.detailsWithErrors { print("  " + detail + " (standard error)") }
         if let optimal = result.meanOptimalReturn {
             print(String(format: "  optimal return (BFS): mean %.4f; achieved %.2f%% of it", optimal, 100 * result.meanReturn / optimal))
         }

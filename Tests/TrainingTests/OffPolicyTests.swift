@@ -68,6 +68,7 @@ func smallOffPolicyRun(agent: String, steps: Int = 1_200) -> RunConfig {
         config.totalTimesteps = 3_000
         config.evalFreq = 3_000
         config.nEvalEpisodes = 5
+        config.nFinalEvalEpisodes = 5  // the measurement this smoke test was calibrated on: one evaluation of 5 episodes
         var c = OffPolicyConfig.sac
         c.learningRate = 1e-3; c.netArch = [64, 64]; c.batchSize = 128
         config.sac = c

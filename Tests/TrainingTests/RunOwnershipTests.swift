@@ -37,6 +37,9 @@ import TestSupport
           arguments: ["dqn", "ppo"])
     func extendBudget(agent: String) throws {
         var short = agent == "dqn" ? smallRun(steps: 2_000) : smallActorCriticRun(agent: "ppo", env: "cartpole", steps: 1_024)
+        // The end of a budget evaluates on n_final_eval_episodes, a step the uninterrupted run evaluates as any other:
+        // the same count keeps the two records equal.
+        short.nFinalEvalEpisodes = short.nEvalEpisodes
         let longer = agent == "dqn" ? 3_000 : 2_048
         let extended = temporaryDirectory("extended"), straight = temporaryDirectory("straight-long")
         _ = try makeTrainer(config: short, directory: extended).run(progress: nil, stopAt: nil)
