@@ -111,30 +111,45 @@ public enum NeuralBenchmark {
         public let iterations: Int
     }
 
-    /// Times `workload`: warm-up, then the median over `repeats` runs of enough iterations to last ≥ `minimumSeconds`.
-    public static func measure(_ workload: NeuralWorkload, minimumSeconds: Double = 0.3, repeats: Int = 5) -> Result {
-        // Warm up and size the run.
+    /// Measures the sgemm ceiling and `workloads` in `rounds` interleaved rounds (the ceiling, then each workload for
+    /// about `secondsPerRound`), keeping the best round of each. Other processes only ever slow a round down, so on a
+    /// shared machine the best rounds, taken close together in time, give the steadiest figures and shares.
+    public static func measureInterleaved(_ workloads: [NeuralWorkload], rounds: Int = 5,
+                                          secondsPerRound: Double = 0.3) -> (ceiling: Double, results: [Result]) {
+        let sizes = workloads.map { iterations(for: $0, seconds: secondsPerRound) }
+        var ceiling = 0.0
+        var best = [Double](repeating: .infinity, count: workloads.count)
+        for _ in 0..<max(rounds, 1) {
+            ceiling = max(ceiling, sgemmCeiling(repeats: 5))
+            for (k, workload) in workloads.enumerated() {
+                best[k] = min(best[k], secondsPerIteration(workload, iterations: sizes[k]))
+            }
+        }
+        let results = workloads.indices.map { k in
+            Result(name: workloads[k].name, summary: workloads[k].summary, millisecondsPerIteration: best[k] * 1e3,
+                   gflops: workloads[k].flopsPerIteration / best[k] / 1e9, flopsPerIteration: workloads[k].flopsPerIteration,
+                   iterations: sizes[k])
+        }
+        return (ceiling, results)
+    }
+
+    /// Mean seconds per iteration over `iterations` iterations of `workload`.
+    static func secondsPerIteration(_ workload: NeuralWorkload, iterations: Int) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<iterations { _ = workload.iterate() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
+    }
+
+    /// Iterations of `workload` that last about `seconds` (after warming it up).
+    static func iterations(for workload: NeuralWorkload, seconds: Double) -> Int {
         var iterations = 1
         while true {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<iterations { _ = workload.iterate() }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if elapsed >= minimumSeconds / 4 || iterations >= 1 << 20 {
-                iterations = max(1, Int(Double(iterations) * minimumSeconds / max(elapsed, 1e-9)))
-                break
+            let elapsed = secondsPerIteration(workload, iterations: iterations) * Double(iterations)
+            if elapsed >= seconds / 4 || iterations >= 1 << 20 {
+                return max(1, Int(Double(iterations) * seconds / max(elapsed, 1e-9)))
             }
             iterations *= 4
         }
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<iterations { _ = workload.iterate() }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations))
-        }
-        let median = times.sorted()[repeats / 2]
-        return Result(name: workload.name, summary: workload.summary, millisecondsPerIteration: median * 1e3,
-                      gflops: workload.flopsPerIteration / median / 1e9, flopsPerIteration: workload.flopsPerIteration,
-                      iterations: iterations)
     }
 
     /// The machine's matrix-product ceiling: GFLOP/s of a 512³ sgemm at the current thread count.

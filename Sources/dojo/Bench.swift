@@ -25,15 +25,19 @@ extension Bench {
                 lstm-small (in 64, hidden 128, batch 16, seq 32), attention (E 64, 4 heads, batch 64, 16 tokens,
                 padding mask), lstm-large (in 256, hidden 512, batch 64, seq 64). Each iteration: zero gradients,
                 forward, MSE loss, backward, Adam step. GFLOP/s counts matrix-product work; the ceiling is a 512³
-                sgemm measured in the same run. Compare with PyTorch: python3 bench/nn_vs_torch.py
+                sgemm measured in the same run: in --rounds rounds, the ceiling and then each workload, and each
+                figure is its best round (other processes only slow a round down). Compare with PyTorch:
+                python3 bench/nn_vs_torch.py
                 """
         )
 
         @OptionGroup var compute: ComputeOptions
         @Option(help: "Run only these workloads (comma-separated names).")
         var only: String?
-        @Option(help: "Seconds per timed repeat (five repeats, median reported).")
+        @Option(help: "Seconds each workload runs per round.")
         var seconds: Double = 0.3
+        @Option(help: "Rounds of the ceiling and every workload, interleaved; each figure is its best round.")
+        var rounds: Int = 5
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
@@ -42,25 +46,24 @@ extension Bench {
             for name in selectedNames ?? [] where !known.contains(name) {
                 throw ValidationError("unknown workload '\(name)'; choose from \(known.joined(separator: ", ")).")
             }
-            guard seconds > 0 else { throw ValidationError("--seconds must be positive (got \(seconds)).") }
+            guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600] (got \(seconds)).") }
+            guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be in 1...100 (got \(rounds)).") }
         }
 
         var selectedNames: [String]? { only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
         func run() throws {
             BLASThreads.set(compute.threads)
-            let ceiling = NeuralBenchmark.sgemmCeiling()
             let workloads = NeuralBenchmark.workloads().filter { selectedNames?.contains($0.name) ?? true }
+            let (ceiling, results) = NeuralBenchmark.measureInterleaved(workloads, rounds: rounds, secondsPerRound: seconds)
             if !json {
                 print("Dojo neural benchmark: \(compute.threads) thread(s), OpenBLAS core \(BLASThreads.coreName), "
-                      + "sgemm ceiling \(String(format: "%.1f", ceiling)) GFLOP/s (512³, this run)")
+                      + "sgemm ceiling \(String(format: "%.1f", ceiling)) GFLOP/s (512³, best of \(rounds) rounds interleaved "
+                      + "with the workloads)")
                 print(pad("workload", 12) + pad("ms/iter", 11, right: true) + pad("GFLOP/s", 10, right: true)
                       + pad("% ceiling", 11, right: true) + "  shape")
             }
-            var results: [NeuralBenchmark.Result] = []
-            for workload in workloads {
-                let result = NeuralBenchmark.measure(workload, minimumSeconds: seconds)
-                results.append(result)
+            for result in results {
                 if !json {
                     print(pad(result.name, 12) + pad(String(format: "%.4f", result.millisecondsPerIteration), 11, right: true)
                           + pad(String(format: "%.1f", result.gflops), 10, right: true)
