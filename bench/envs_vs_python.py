@@ -7,6 +7,10 @@ Pendulum with 1 and 64 copies against Gymnasium Pendulum-v1 (one env).
 Python anchors: Gymnasium CartPole-v1 (one env), EnvPool CartPole-v1 (1, 8, 64 envs, num_threads=1),
 MiniGrid-FourRooms-v0 and MiniGrid-Empty-8x8-v0 (one env), highway-env highway-v0 and highway-fast-v0 (default
 configurations, one env), and Gymnasium's MuJoCo Reacher-v5 against the robot arm (when MuJoCo installs).
+At large batch, against JAX (when installed: `pip install "jax[cpu]" gymnax navix`): gymnax CartPole-v1 and
+Pendulum-v1, and navix Navix-FourRooms-v0 / Navix-Empty-8x8-v0 (MiniGrid in JAX, 7×7 view), vmapped over 64 and 4096 copies
+inside one jitted `lax.scan` of random actions, one core (the process is pinned and XLA's CPU threads confined to
+it), against Dojo's vectorized environments at the same copy counts on one thread. JAX's compile time is left out.
 
 Usage: .venv-anchors/bin/python bench/envs_vs_python.py [--seconds 1] [--dojo .build/release/dojo]
 """
@@ -135,6 +139,89 @@ def reacher(seconds):
     return rate(step, seconds)
 
 
+def jax_vmapped(make, num_envs, seconds, steps=200):
+    """Steps per second of `num_envs` copies of a JAX environment, vmapped and scanned over `steps` steps in one
+    jitted call (compiled before timing). `make` returns (reset(key) -> state, step(key, state) -> state)."""
+    import jax
+    reset, step = make()
+    state = jax.jit(jax.vmap(reset))(jax.random.split(jax.random.PRNGKey(0), num_envs))
+
+    @jax.jit
+    def run(state, key):
+        def body(state, key):
+            return jax.vmap(step)(jax.random.split(key, num_envs), state), None
+        return jax.lax.scan(body, state, jax.random.split(key, steps))[0]
+
+    key = jax.random.PRNGKey(1)
+    state = jax.block_until_ready(run(state, key))  # compile
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        key, sub = jax.random.split(key)
+        state = jax.block_until_ready(run(state, sub))
+        count += steps * num_envs
+    return count / (time.perf_counter() - start)
+
+
+def gymnax_env(name):
+    """gymnax `name` with random actions and reset when done (its step auto-resets)."""
+    def make():
+        import jax
+        import gymnax
+        env, params = gymnax.make(name)
+        space = env.action_space(params)
+
+        def reset(key):
+            return env.reset(key, params)[1]
+
+        def step(key, state):
+            action_key, step_key = jax.random.split(key)
+            return env.step(step_key, state, space.sample(action_key), params)[1]
+        return reset, step
+    return make
+
+
+def navix_env(name):
+    """navix `name` (MiniGrid in JAX) with MiniGrid's 7×7 first-person symbolic view, as Dojo's configuration, and
+    random actions among MiniGrid's 7."""
+    def make():
+        import jax
+        import navix as nx
+        env = nx.make(name, observation_fn=nx.observations.symbolic_first_person)
+
+        def reset(key):
+            return env.reset(key)
+
+        def step(key, timestep):
+            return env.step(timestep, jax.random.randint(key, (), 0, 7))
+        return reset, step
+    return make
+
+
+def jax_rows(args, dojo_rate):
+    """Dojo against gymnax and navix at 64 and 4096 copies, one core; empty when JAX is not installed."""
+    try:
+        import jax  # noqa: F401
+        import gymnax  # noqa: F401
+    except ImportError:
+        print("JAX or gymnax not installed: skipping the large-batch comparison", file=sys.stderr)
+        return []
+    rows = []
+    pairs = [("cartpole", "gymnax CartPole-v1", gymnax_env("CartPole-v1")),
+             ("pendulum", "gymnax Pendulum-v1", gymnax_env("Pendulum-v1"))]
+    try:
+        import navix  # noqa: F401
+        pairs += [("gridworld-four-rooms", "navix Navix-FourRooms-v0", navix_env("Navix-FourRooms-v0")),
+                  ("gridworld-empty-8x8", "navix Navix-Empty-8x8-v0", navix_env("Navix-Empty-8x8-v0"))]
+    except ImportError:
+        print("navix not installed: skipping the gridworld comparison", file=sys.stderr)
+    for dojo_name, anchor, make in pairs:
+        for n in (64, 4096):
+            if (dojo_name, n, 1) in dojo_rate:
+                rows.append((f"{dojo_name}, {n} copies, 1 thread", dojo_rate[(dojo_name, n, 1)], f"{anchor} x{n}",
+                             jax_vmapped(make, n, args.seconds)))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.0)
@@ -146,9 +233,14 @@ def main():
         subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
     command = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2)]
     dojo = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    large = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2), "--copies", "64,4096", "--threads", "1",
+             "--only", "cartpole,pendulum,gridworld-four-rooms,gridworld-empty-8x8"]
+    dojo += json.loads(subprocess.run(large, check=True, capture_output=True, text=True).stdout)
     dojo_rate = {(r["configuration"], r["copies"], r["threads"]): r["stepsPerSecond"] for r in dojo}
     if args.cpu >= 0 and shutil.which("taskset"):
         os.sched_setaffinity(0, {args.cpu})
+    # XLA's CPU backend: one intra-op thread, on the pinned core.
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
     rows = []
     gym_rate = gymnasium_cartpole(args.seconds)
@@ -175,6 +267,8 @@ def main():
         for dojo_name in ("arm-reach", "arm-push"):
             if (dojo_name, 1, 1) in dojo_rate:
                 rows.append((f"{dojo_name}, 1 env", dojo_rate[(dojo_name, 1, 1)], "MuJoCo Reacher-v5", reacher_rate))
+
+    rows += jax_rows(args, dojo_rate)
 
     print(f"{'Dojo':<40}{'steps/s':>14}   {'anchor':<32}{'steps/s':>12}{'ratio':>10}")
     print("-" * 110)

@@ -241,8 +241,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
 
     /// Deterministic evaluation of the current policy (observation statistics frozen).
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
+        try evaluate(currentPolicy(), episodes: episodes ?? config.nEvalEpisodes)
     }
 
     /// The policy as a checkpoint saves it: the observation statistics rounded to float32, so `dojo eval` (and

@@ -185,8 +185,7 @@ public final class DQNTrainer: RecordingTrainer {
 
     /// Greedy evaluation of the current online network.
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
+        try evaluate(currentPolicy(), episodes: episodes ?? config.nEvalEpisodes)
     }
 
     public func currentPolicy() -> any EvaluationPolicy { learner.greedyPolicy() }

@@ -208,8 +208,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
 
     /// Deterministic evaluation of the current actor.
     public func evaluate(episodes: Int? = nil) throws -> (result: EvaluationResult, best: Replay) {
-        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
-                               episodes: episodes ?? config.nEvalEpisodes, policy: currentPolicy())
+        try evaluate(currentPolicy(), episodes: episodes ?? config.nEvalEpisodes)
     }
 
     /// The current actor, normalizing with the statistics as a checkpoint keeps them (float32).

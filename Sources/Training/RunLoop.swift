@@ -218,14 +218,26 @@ extension RecordingTrainer {
                          extra: record.lastEvaluation.map { String(format: "eval %.3f", $0.meanReturn) } ?? "")
     }
 
+    /// `policy` on `episodes` evaluation episodes, the same episodes for every policy of the run.
+    func evaluate(_ policy: any EvaluationPolicy, episodes: Int) throws -> (result: EvaluationResult, best: Replay) {
+        try Evaluator.evaluate(env: config.env, options: config.envOptions, seed: config.seed ^ 0x5EED_E7A1,
+                               episodes: episodes, policy: policy)
+    }
+
     /// Evaluates, logs the evaluation, keeps the best checkpoint (and its episode's replay) and writes the last one.
+    /// At the end of the budget the evaluation runs `n_final_eval_episodes` episodes, and the best checkpoint, picked
+    /// on fewer, is judged again on the same episodes: the better of the two stays `best`.
     func evaluateAndCheckpoint(metrics: MetricsLog, started: Date) throws {
         defer { clock?.enter(.other) }
         clock?.enter(.evaluation)
         try checkParametersFinite()
-        // The run's reported figure, at the end of the budget, on more episodes.
-        let final = step >= config.totalTimesteps
-        let evaluation = try evaluate(episodes: final ? max(config.nEvalEpisodes, config.nFinalEvalEpisodes) : nil)
+        let finalEpisodes = max(config.nEvalEpisodes, config.nFinalEvalEpisodes)
+        let final = step >= config.totalTimesteps && finalEpisodes > config.nEvalEpisodes
+        let evaluation = try evaluate(episodes: final ? finalEpisodes : nil)
+        if final, record.bestEvaluation > -.infinity {
+            let best = try TrainedRun(directory: directory, checkpoint: "best")
+            record.bestEvaluation = try evaluate(best.policy, episodes: finalEpisodes).result.meanReturn
+        }
         clock?.enter(.checkpoint)
         record.lastEvaluation = evaluation.result
         try metrics.writeEvaluation(step: step, evaluation.result, elapsed: Date().timeIntervalSince(started))
