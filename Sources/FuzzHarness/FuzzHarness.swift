@@ -160,59 +160,40 @@ final class PreparedRun: @unchecked Sendable {
     }
 
     /// A tiny DQN cart-pole run (prioritized replay, n-step returns, dueling head) after 300 steps.
-    static let dqn: PreparedRun? = {
-        var config = RunConfig()
-        config.env = CartPole.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
-        config.evalFreq = 300; config.nEvalEpisodes = 1; config.logInterval = 100
-        do {
-            try config.setAgent(DQNTrainer.algorithm.id)
-            try config.set(["buffer_size": .int(400), "learning_starts": .int(100), "batch_size": .int(8), "net_arch": .list([.int(8)]),
-                            "n_step": .int(3), "prioritized_replay": .bool(true), "dueling": .bool(true), "train_freq": .int(2)],
-                           source: "fuzz harness")
-        } catch { return nil }
-        return prepared(config.agent, config, trainedSteps: 300, round: 4)
-    }()
+    static let dqn = tiny(DQNTrainer.algorithm.id, env: CartPole.id, agent: DQNTrainer.algorithm.id, evalFreq: 300, trainedSteps: 300,
+                          round: 4, ["buffer_size": .int(400), "learning_starts": .int(100), "batch_size": .int(8),
+                                     "net_arch": .list([.int(8)]), "n_step": .int(3), "prioritized_replay": .bool(true),
+                                     "dueling": .bool(true), "train_freq": .int(2)])
 
     /// A tiny PPO cart-pole run (observation and reward normalization) after two rollouts.
-    static let ppo: PreparedRun? = {
-        var config = RunConfig()
-        config.env = CartPole.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
-        config.evalFreq = 64; config.nEvalEpisodes = 1; config.logInterval = 32
-        do {
-            try config.setAgent(ActorCriticTrainer.ppo.id)
-            try config.set(["n_steps": .int(16), "batch_size": .int(16), "n_epochs": .int(1), "net_arch": .list([.int(8)]),
-                            "normalize_observations": .bool(true), "normalize_rewards": .bool(true)], source: "fuzz harness")
-        } catch { return nil }
-        return prepared(config.agent, config, trainedSteps: 64, round: 32)
-    }()
+    static let ppo = tiny(ActorCriticTrainer.ppo.id, env: CartPole.id, agent: ActorCriticTrainer.ppo.id, evalFreq: 64, trainedSteps: 64,
+                          round: 32, ["n_steps": .int(16), "batch_size": .int(16), "n_epochs": .int(1), "net_arch": .list([.int(8)]),
+                                      "normalize_observations": .bool(true), "normalize_rewards": .bool(true)])
 
     /// A tiny DQN four-rooms run: binary observations, so the replay's rows are bits in one zlib stream.
-    static let gridworld: PreparedRun? = {
-        var config = RunConfig()
-        config.env = GridWorld.id; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
-        config.evalFreq = 200; config.nEvalEpisodes = 1; config.logInterval = 100
-        do {
-            try config.setAgent(DQNTrainer.algorithm.id)
-            try config.set(["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(4), "net_arch": .list([.int(4)]),
-                            "n_step": .int(2), "train_freq": .int(4)], source: "fuzz harness")
-        } catch { return nil }
-        return prepared("gridworld-dqn", config, trainedSteps: 200, round: 8)
-    }()
+    static let gridworld = tiny("gridworld-dqn", env: GridWorld.id, agent: DQNTrainer.algorithm.id, evalFreq: 200, trainedSteps: 200,
+                                round: 8, ["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(4),
+                                           "net_arch": .list([.int(4)]), "n_step": .int(2), "train_freq": .int(4)])
 
     /// A tiny SAC run with hindsight replay and normalized observations on the arm's goal reach.
-    static let sac: PreparedRun? = {
+    static let sac = tiny("sac-her", env: RobotArm.id, options: ["task": "reach", "goal": "true"], agent: OffPolicyTrainer.sac.id,
+                          evalFreq: 200, trainedSteps: 200, round: 4,
+                          ["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(8), "net_arch": .list([.int(8)]),
+                           "replay_buffer_class": .string("HerReplayBuffer"), "normalize_observations": .bool(true)])
+
+    /// A run of two copies of `env` (seed 3, one-episode evaluations every `evalFreq` steps) with `settings`, trained
+    /// for `trainedSteps`; nil, with a message, when it cannot be prepared.
+    private static func tiny(_ name: String, env: String, options: [String: String] = [:], agent: String, evalFreq: Int,
+                             trainedSteps: Int, round: Int, _ settings: [String: ConfigValue]) -> PreparedRun? {
         var config = RunConfig()
-        config.env = RobotArm.id; config.envOptions = ["task": "reach", "goal": "true"]
-        config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
-        config.evalFreq = 200; config.nEvalEpisodes = 1; config.logInterval = 100
+        config.env = env; config.envOptions = options; config.totalTimesteps = 100_000; config.nEnvs = 2; config.seed = 3
+        config.evalFreq = evalFreq; config.nEvalEpisodes = 1; config.logInterval = max(evalFreq / 2, 1)
         do {
-            try config.setAgent(OffPolicyTrainer.sac.id)
-            try config.set(["buffer_size": .int(300), "learning_starts": .int(100), "batch_size": .int(8), "net_arch": .list([.int(8)]),
-                            "replay_buffer_class": .string("HerReplayBuffer"), "normalize_observations": .bool(true)],
-                           source: "fuzz harness")
+            try config.setAgent(agent)
+            try config.set(settings, source: "fuzz harness")
         } catch { return nil }
-        return prepared("sac-her", config, trainedSteps: 200, round: 4)
-    }()
+        return prepared(name, config, trainedSteps: trainedSteps, round: round)
+    }
 
     /// The prepared run a state input's first byte picks: bit 0 and bit 3 (DQN, PPO, gridworld DQN, SAC + HER).
     static func picked(by header: UInt8) -> PreparedRun? {
