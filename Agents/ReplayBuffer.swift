@@ -98,11 +98,11 @@ public final class ReplayBuffer {
     }
 
     /// Appends a transition between two stored rows (numbers from ``appendObservation(_:)``), overwriting the oldest
-    /// when full. The caller promises both rows were written at most `reuseWindow` rows ago.
+    /// when full. The caller promises both rows were written at most `reuseWindow` rows ago (what keeps a row from
+    /// being overwritten while a transition names it; reads stay inside the ring either way).
     public func add(observationRow: Int, action: Int, reward: Float, nextObservationRow: Int, terminated isTerminal: Bool,
                     discount: Float) {
-        precondition(observationRow < nextObservationRow && nextObservationRow < rowsWritten
-                     && observationRow >= rowsWritten - reuseWindow, "replay rows out of the reuse window")
+        precondition(observationRow < nextObservationRow && nextObservationRow < rowsWritten, "replay rows out of order")
         let slot = position
         observationRows[slot] = observationRow
         nextObservationRows[slot] = nextObservationRow
