@@ -3,6 +3,7 @@ import Environments
 import Foundation
 import Neural
 import Sim
+import Synchronization
 
 /// The on-policy run loop for PPO and A2C, in the same run directory as DQN's (config, metrics, TensorBoard,
 /// evaluations, best and last checkpoints, learning curve, best-episode replay, exact resume): collect `n_steps` from
@@ -137,7 +138,7 @@ public final class ActorCriticTrainer: RecordingTrainer {
         let started = Date()
         let startStep = step
         while step < total {
-            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+            if interruptRequested.load(ordering: .relaxed) || stopRequest.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
                 interrupted = true
                 break
             }
@@ -250,6 +251,10 @@ public final class ActorCriticTrainer: RecordingTrainer {
         ActorCriticPolicyRunner(agent: agent, observationStatistics: observationStatistics.map(ObservationNormalizer.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    /// Set by ``requestStop()``: this trainer alone stops as on Ctrl-C.
+    private let stopRequest = Atomic<Bool>(false)
+    /// Asks this run to stop at the next step with a resumable checkpoint, as Ctrl-C asks every run of the process.
+    public func requestStop() { stopRequest.store(true, ordering: .relaxed) }
     public var clock: PhaseClock? { didSet { agent.clock = clock } }
 
     var trainedParameters: ParameterArena { agent.parameters }

@@ -116,7 +116,7 @@ public final class DQNTrainer: RecordingTrainer {
         let startStep = step
 
         while step < total {
-            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+            if interruptRequested.load(ordering: .relaxed) || stopRequest.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
                 interrupted = true
                 break
             }
@@ -190,6 +190,10 @@ public final class DQNTrainer: RecordingTrainer {
 
     public func currentPolicy() -> any EvaluationPolicy { learner.greedyPolicy() }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    /// Set by ``requestStop()``: this trainer alone stops as on Ctrl-C.
+    private let stopRequest = Atomic<Bool>(false)
+    /// Asks this run to stop at the next step with a resumable checkpoint, as Ctrl-C asks every run of the process.
+    public func requestStop() { stopRequest.store(true, ordering: .relaxed) }
     public var clock: PhaseClock? { didSet { learner.attach(clock) } }
 
     var onlineParameters: ParameterArena { learner.onlineParameters }

@@ -3,6 +3,7 @@ import Environments
 import Foundation
 import Neural
 import Sim
+import Synchronization
 
 /// Trains SAC or TD3 on continuous actions, as Stable-Baselines3's off-policy loop: uniformly random actions for the
 /// first `learning_starts` steps, then the policy's (SAC: a sample; TD3: the action plus exploration noise); each
@@ -127,7 +128,7 @@ public final class OffPolicyTrainer: RecordingTrainer {
         let startStep = step
 
         while step < total {
-            if interruptRequested.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
+            if interruptRequested.load(ordering: .relaxed) || stopRequest.load(ordering: .relaxed) || (stopAt.map { step >= $0 } ?? false) {
                 interrupted = true
                 break
             }
@@ -216,6 +217,10 @@ public final class OffPolicyTrainer: RecordingTrainer {
         OffPolicyPolicyRunner(agent: agent, observationStatistics: agent.observationStatistics.map(ObservationNormalizer.asSaved))
     }
     public var onEvaluation: ((any EvaluationPolicy) throws -> Void)?
+    /// Set by ``requestStop()``: this trainer alone stops as on Ctrl-C.
+    private let stopRequest = Atomic<Bool>(false)
+    /// Asks this run to stop at the next step with a resumable checkpoint, as Ctrl-C asks every run of the process.
+    public func requestStop() { stopRequest.store(true, ordering: .relaxed) }
     public var clock: PhaseClock? { didSet { agent.clock = clock } }
     var trainedParameters: ParameterArena { agent.actorParameters }
 
