@@ -44,3 +44,28 @@ import TestSupport
         #expect(a == b)
     }
 }
+
+/// The end of a budget: more evaluation episodes, and the best checkpoint judged again on them.
+@Suite struct FinalEvaluationTests {
+    init() { pinBLASToOneThread() }
+
+    @Test("The last evaluation runs n_final_eval_episodes; the best checkpoint is then the better of it and the final policy on those episodes")
+    func finalEvaluation() throws {
+        var config = smallRun(steps: 2_000)
+        config.evalFreq = 1_000
+        config.nEvalEpisodes = 2
+        config.nFinalEvalEpisodes = 7
+        let directory = temporaryDirectory("final-evaluation")
+        let trainer = try DQNTrainer(config: config, directory: directory)
+        let summary = try trainer.run()
+        let rows = try metricsLines(directory).filter { $0["eval_episodes"] != nil }
+        #expect(rows.map { $0["eval_episodes"] as? Int } == [2, 7], "\(rows)")
+        let final = try #require(summary.lastEvaluation)
+        #expect(final.returns.count == 7)
+        // The best checkpoint's figure is now its return on the final episodes, at least the final policy's.
+        let best = try TrainedRun(directory: directory, checkpoint: "best")
+        let bestOnFinalEpisodes = try trainer.evaluate(best.policy, episodes: 7).result.meanReturn
+        #expect(summary.bestEvaluationReturn == bestOnFinalEpisodes)
+        #expect(bestOnFinalEpisodes >= final.meanReturn)
+    }
+}
