@@ -12,7 +12,7 @@ import Dispatch
 ///
 /// **Seeding**: `reset(seed:)` seeds copy i with a seed derived from (seed, i), so copies never share a stream and
 /// results do not depend on the number of threads. **Threads**: with `threads > 1` the copies are split into
-/// blocks of whole multiples of 8 copies that the threads of a ``WorkerPool`` claim in turn; each copy is stepped by
+/// blocks (see ``chooseBlocks()``) that the threads of a ``WorkerPool`` claim in turn; each copy is stepped by
 /// one thread per step, so the results are bitwise the same as with one thread. A hand-off between threads costs
 /// about a microsecond, so the split has to pay for it: the first ``calibrationSteps`` steps run on the caller's
 /// thread and are timed, and from then on the copies are split only into blocks of at least
@@ -26,9 +26,20 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     public let observationSize: Int
     public let actionWidth: Int
     /// Threads stepping the copies (the caller's plus `threads − 1` workers): the number asked for, but no more than
-    /// the machine's cores.
-    public let threads: Int
-    private let pool: WorkerPool
+    /// the machine's cores. Setting it starts a new pool and calibrates again; the results stay the same.
+    public var threads: Int {
+        get { pool.threads }
+        set {
+            precondition(newValue >= 1, "VectorEnvironment needs at least one thread")
+            pool = WorkerPool(threads: newValue)
+            blocks = 0
+            calibratedSteps = 0
+            fastestStepNanoseconds = .max
+            chooser = SplitChooser()
+            warmupSteps = SplitChooser.splitWarmupSteps
+        }
+    }
+    private var pool: WorkerPool
     /// What happens to a copy whose episode ends (set before stepping; `reset` clears what a mode left pending).
     public var autoreset = AutoresetMode.sameStep
 
@@ -37,6 +48,8 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// The least work (in nanoseconds, as timed during calibration) worth a block of its own: twice the measured
     /// break-even (see docs/architecture.md, "The simulator's performance model").
     public static var defaultMinimumBlockNanoseconds: Double { 4_000 }
+    /// The work per copy and step (nanoseconds) from which blocks may start on any copy (see ``chooseBlocks()``).
+    static var unalignedCopyNanoseconds: Double { 2_000 }
     /// The least work per block used by this vector; tests set 0 to force the split.
     var minimumBlockNanoseconds = VectorEnvironment.defaultMinimumBlockNanoseconds
     /// Blocks a step is split into (1: stepped on the caller's thread) and copies per block (a multiple of 8);
@@ -50,7 +63,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     private var chooser = SplitChooser()
     private var windowSteps = 0
     private var windowNanoseconds: UInt64 = 0
-    private var warmupSteps = SplitChooser.warmupSteps
+    private var warmupSteps = SplitChooser.splitWarmupSteps
 
     /// (N, obs): current observations.
     public private(set) var observations: UnsafeMutablePointer<Float>
@@ -86,7 +99,6 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         environments = try (0..<count).map(make)
         self.count = count
         pool = WorkerPool(threads: threads)
-        self.threads = pool.threads
         observationSize = environments[0].observationSpace.flatCount
         actionWidth = environments[0].actionSpace.actionWidth
         for (i, env) in environments.enumerated() {
@@ -167,9 +179,15 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         } else if !adaptive {
             stepInBlocks(actions)
         } else if warmupSteps > 0 {
-            // The first steps after a change of mode are not timed: a sleeping worker is still waking up.
-            if chooser.split { stepInBlocks(actions) } else { stepCopies(0..<count, actions) }
-            warmupSteps -= 1
+            // The first steps after a change of mode are not timed: a sleeping worker is still waking up. A split
+            // is timed from the first step the workers take part in (a worker woken on an idle virtual core can
+            // take hundreds of microseconds to run).
+            if chooser.split {
+                warmupSteps = stepInBlocks(actions) > 0 ? 0 : warmupSteps - 1
+            } else {
+                stepCopies(0..<count, actions)
+                warmupSteps -= 1
+            }
         } else {
             let split = chooser.split
             let start = DispatchTime.now().uptimeNanoseconds
@@ -178,7 +196,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
             windowSteps += 1
             if windowSteps == SplitChooser.windowSteps || Double(windowNanoseconds) > chooser.probeBudget {
                 chooser.record(nanosecondsPerStep: Double(windowNanoseconds) / Double(windowSteps))
-                if chooser.split != split { warmupSteps = SplitChooser.warmupSteps }
+                if chooser.split != split { warmupSteps = chooser.split ? SplitChooser.splitWarmupSteps : SplitChooser.warmupSteps }
                 windowSteps = 0
                 windowNanoseconds = 0
             }
@@ -190,16 +208,19 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         }
     }
 
-    /// Splits the copies into blocks of at least `minimumBlockNanoseconds` of work (by the fastest calibration step),
-    /// at least 8 copies each and at most four blocks a thread (more blocks balance better when a thread is late, but
-    /// each claim is a contended atomic operation), in whole rounds of one block a thread where there are more blocks
-    /// than threads.
+    /// Splits the copies into blocks of at least `minimumBlockNanoseconds` of work (by the fastest calibration step)
+    /// and at most four blocks a thread (more blocks balance better when a thread is late, but each claim is a
+    /// contended atomic operation), in whole rounds of one block a thread where there are more blocks than threads.
+    /// Blocks start on multiples of 8 copies, so that no two threads write the same cache line of the per-copy
+    /// arrays, unless a copy's step takes at least ``unalignedCopyNanoseconds``: then a shared line costs little
+    /// against the work and smaller blocks balance better (16 highway copies: 8 blocks of 2, not 2 of 8).
     func chooseBlocks() {
-        let eighths = (count + 7) / 8
-        let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : eighths
-        var wanted = max(1, min(min(eighths, affordable), min(4 * threads, WorkerPool.maximumBlocks)))  // two-argument min: the variadic one allocates
+        let unit = Double(fastestStepNanoseconds) >= Self.unalignedCopyNanoseconds * Double(count) ? 1 : 8
+        let units = (count + unit - 1) / unit
+        let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : units
+        var wanted = max(1, min(min(units, affordable), min(4 * threads, WorkerPool.maximumBlocks)))  // two-argument min: the variadic one allocates
         if wanted > threads { wanted -= wanted % threads }  // whole rounds of blocks: no thread left with an extra one
-        copiesPerBlock = (eighths + wanted - 1) / wanted * 8
+        copiesPerBlock = (units + wanted - 1) / wanted * unit
         blocks = (count + copiesPerBlock - 1) / copiesPerBlock
     }
 
@@ -207,13 +228,14 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// does not pay).
     public var isSplit: Bool { threads > 1 && count >= 16 && blocks > 1 && (!adaptive || chooser.split) }
 
-    private func stepInBlocks(_ actions: UnsafePointer<Float>) {
+    /// Steps the copies in blocks over the pool; returns the number of blocks the workers stepped.
+    @discardableResult
+    private func stepInBlocks(_ actions: UnsafePointer<Float>) -> Int {
         currentActions = actions
-        pool.run(self, blocks: blocks)
+        return pool.run(self, blocks: blocks)
     }
 
-    /// Steps one block of copies. Blocks start on multiples of 8 copies, so no two threads write the same cache line
-    /// of the per-copy arrays.
+    /// Steps one block of copies.
     func performBlock(_ block: Int) {
         stepCopies(block * copiesPerBlock..<min(count, (block + 1) * copiesPerBlock), currentActions)
     }
@@ -268,30 +290,37 @@ public enum AutoresetMode: String, CaseIterable, Sendable {
 
 /// Chooses between stepping on one thread and splitting over the pool from timed windows of steps.
 ///
-/// It keeps a running cost per step for each mode (each window moves it halfway to the window's cost) and prefers
-/// the cheaper. The other mode is tried for one window after `interval` windows, or at once when the preferred mode
-/// has become dearer than the other's running cost (another process took a core). A trial that does not make the
-/// other mode the cheaper doubles the interval (up to 1024 windows, about 0.4 s of 64 gridworlds); one that does
-/// switches. Because a trial only moves the running cost halfway, one lucky window does not switch to a mode that
-/// has been losing. A trial is cut short as soon as it has taken longer than a whole window of the preferred mode,
-/// so a mode that does not pay costs about 1/1024 of the time, plus one stalled step per trial.
+/// Each mode's cost per step is the median of its last three windows, and the cheaper mode is preferred. The
+/// other mode is tried for one window after `interval` windows, or at once when the preferred mode has become dearer
+/// than the other (another process took a core). A trial that leaves the other mode the dearer doubles the interval
+/// (up to 1024 windows, about 0.4 s of 64 gridworlds), unless the trial window itself was cheaper than the preferred
+/// mode: then its older windows are stale and it is tried again at the next window. The median keeps one window
+/// from deciding: a split window in which a worker stalled (common on a virtual machine) does not hand the run to one
+/// thread, and one lucky trial does not switch to a mode that has been losing. A trial is cut short as soon as it
+/// has taken longer than a whole window of the preferred mode, so a mode that does not pay costs about 1/1024 of the
+/// time, plus one stalled step per trial.
 struct SplitChooser {
     /// Steps in a timed window.
     static let windowSteps = 32
-    /// Steps not timed after a change of mode (a worker asleep since the last split takes tens of microseconds to wake).
+    /// Steps not timed after a change to one thread.
     static let warmupSteps = 4
+    /// Steps not timed after a change to the split: until the workers take part, at most this many.
+    static let splitWarmupSteps = 64
     static let longestInterval = 1024
     /// The mode of the next window.
     private(set) var split = true
     /// The mode preferred outside trials.
     private(set) var preferSplit = true
-    /// Running costs per step (nanoseconds) of splitting and of one thread; infinite until measured.
-    private(set) var splitCost = Double.infinity
-    private(set) var singleCost = Double.infinity
+    /// The last three windows' costs per step (nanoseconds) of splitting and of one thread; infinite until measured.
+    private var splitWindows = RecentCosts()
+    private var singleWindows = RecentCosts()
     private var probing = false
     private var interval = 1
     private var countdown = 1
 
+    /// Costs per step (nanoseconds) of splitting and of one thread: the medians of their last three windows.
+    var splitCost: Double { splitWindows.median }
+    var singleCost: Double { singleWindows.median }
     private var preferredCost: Double { preferSplit ? splitCost : singleCost }
     private var otherCost: Double { preferSplit ? singleCost : splitCost }
 
@@ -301,15 +330,13 @@ struct SplitChooser {
 
     /// Records the cost per step of the window just run in mode `split`, and chooses the next window's mode.
     mutating func record(nanosecondsPerStep cost: Double) {
-        if split {
-            splitCost = splitCost.isFinite ? 0.5 * (splitCost + cost) : cost
-        } else {
-            singleCost = singleCost.isFinite ? 0.5 * (singleCost + cost) : cost
-        }
+        if split { splitWindows.record(cost) } else { singleWindows.record(cost) }
         if probing {
             probing = false
             if otherCost < preferredCost {
                 preferSplit.toggle()
+                interval = 1
+            } else if cost < preferredCost {
                 interval = 1
             } else {
                 interval = min(2 * interval, Self.longestInterval)
@@ -320,5 +347,32 @@ struct SplitChooser {
             if countdown <= 0 || preferredCost > otherCost { probing = true }
         }
         split = probing ? !preferSplit : preferSplit
+    }
+
+    /// The last three costs of a mode.
+    private struct RecentCosts {
+        private var costs = (0.0, 0.0, 0.0)
+        /// Costs recorded (at most 3) and the slot of the next.
+        private var recorded = 0
+        private var next = 0
+        /// The median of the last three; of fewer, the dearest (infinite before the first).
+        var median: Double {
+            let (a, b, c) = costs
+            switch recorded {
+            case 0: return .infinity
+            case 1: return a
+            case 2: return max(a, b)
+            default: return max(min(a, b), min(max(a, b), c))
+            }
+        }
+        mutating func record(_ cost: Double) {
+            switch next {
+            case 0: costs.0 = cost
+            case 1: costs.1 = cost
+            default: costs.2 = cost
+            }
+            next = (next + 1) % 3
+            recorded = min(recorded + 1, 3)
+        }
     }
 }

@@ -27,8 +27,12 @@ final class WorkerPool {
     /// How long a worker spins for the next run before it blocks (nanoseconds). Lockstep loops call `run` every few
     /// microseconds, so workers stay awake between steps; a pause longer than this (a training update) puts them to sleep.
     static let workerSpin: UInt64 = 200_000
-    /// How long the caller spins for blocks still being performed by workers before it blocks (nanoseconds).
-    static let callerSpin: UInt64 = 20_000
+    /// How long the caller spins for blocks still being performed by workers before it blocks (nanoseconds). On a
+    /// virtual machine a thread that blocks on an idle core takes 100–400 µs to wake again (the core halts), so the
+    /// caller waits out anything shorter: measured on 64 gridworlds (a 12 µs step), a 20 µs spin let a tenth of the
+    /// split steps stall and the split lost to one thread; at 200 µs it holds (docs/architecture.md, "The
+    /// simulator's performance model").
+    static let callerSpin: UInt64 = 200_000
     /// The most blocks a run may have (one bit each in the claim word).
     static let maximumBlocks = 32
 
@@ -86,12 +90,14 @@ final class WorkerPool {
     }
 
     /// Calls `work.performBlock(b)` once for every `b` in `0..<blocks`, on the caller's thread and the workers,
-    /// and returns when all are done.
-    func run(_ work: some BlockWork, blocks: Int) {
+    /// and returns when all are done, with the number of blocks the workers performed (0 when they were all still
+    /// asleep or late).
+    @discardableResult
+    func run(_ work: some BlockWork, blocks: Int) -> Int {
         precondition(blocks <= Self.maximumBlocks, "a run has at most \(Self.maximumBlocks) blocks")
         if threads == 1 || blocks <= 1 {
             for block in 0..<blocks { work.performBlock(block) }
-            return
+            return 0
         }
         let generation = shared.generation.load(ordering: .relaxed) &+ 1
         shared.work = work
@@ -113,6 +119,7 @@ final class WorkerPool {
             shared.finished.wait { shared.done.load(ordering: .sequentiallyConsistent) >= blocks }
         }
         shared.work = nil
+        return blocks - performed
     }
 
     /// The claim word of a new run: its generation and block count, no block claimed.

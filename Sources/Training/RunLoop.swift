@@ -14,12 +14,19 @@ public protocol Trainer: AnyObject {
     var onEvaluation: ((any EvaluationPolicy) throws -> Void)? { get set }
     /// When set, charged with where the run's time goes (`dojo train --profile`); set it before `run`.
     var clock: PhaseClock? { get set }
+    /// Threads stepping the run's environment copies (the results stay the same); set it before `run`.
+    var environmentThreads: Int { get set }
 }
 
 extension Trainer {
     /// Trainers that do not profile (from outside this module, say) ignore the clock.
     public var clock: PhaseClock? {
         get { nil }
+        set {}
+    }
+    /// Trainers that step no environment copies of their own (from outside this module, say) ignore it.
+    public var environmentThreads: Int {
+        get { 1 }
         set {}
     }
 }
@@ -198,6 +205,7 @@ final class RunRecord {
 
 /// The part of a run loop both trainers share: evaluating and checkpointing on schedule, and stopping cleanly.
 protocol RecordingTrainer: Trainer {
+    var environments: VectorEnvironment<AnyEnvironment> { get }
     var record: RunRecord { get }
     func evaluate(episodes: Int?) throws -> (result: EvaluationResult, best: Replay)
     func saveCheckpoint(to path: String, includeTrainingState: Bool) throws
@@ -208,6 +216,11 @@ protocol RecordingTrainer: Trainer {
 }
 
 extension RecordingTrainer {
+    public var environmentThreads: Int {
+        get { environments.threads }
+        set { environments.threads = newValue }
+    }
+
     /// Logs a metrics row (and a learning-curve point) and moves the progress bar.
     func log(_ row: MetricsLog.Row, to metrics: MetricsLog, progress: ProgressReporter?) throws {
         clock?.enter(.logging)

@@ -26,7 +26,13 @@ let dojoVersion = "0.1.0"
 
 /// Options every command that computes shares.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "OpenBLAS threads. Results are bit-identical only at the same thread count; 1 is fastest for small networks.")
+    @Option(help: ArgumentHelp(
+        "Threads (at most the machine's cores).",
+        discussion: "Training steps its environment copies on this many threads (from 16 copies, when a step is worth "
+                    + "splitting; this never changes a result) and runs matrix products of at least 4.2 M multiply-adds "
+                    + "on this many OpenBLAS threads (this changes the last bits of their sums, so results are "
+                    + "bit-identical only at the same thread count). Smaller products stay on one thread, where small "
+                    + "networks are fastest."))
     var threads: Int = 1
 
     func validate() throws {

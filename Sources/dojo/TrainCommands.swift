@@ -126,6 +126,10 @@ struct Train: ParsableCommand {
             print("training \(config.agent) on \(config.env) \(config.envOptions.isEmpty ? "" : optionList(config.envOptions) + " ")"
                   + "for \(config.totalTimesteps) steps (seed \(config.seed)) → \(directory)")
         }
+        trainer.environmentThreads = compute.threads
+        if trainer.environmentThreads > 1 {
+            print("stepping \(trainer.config.nEnvs) environment copies on \(trainer.environmentThreads) threads (the results stay the same)")
+        }
         if watch { try attachWindow(to: trainer) }
         let startStep = trainer.step
         if profile { trainer.clock = PhaseClock() }

@@ -85,6 +85,25 @@ func scratchFolder(_ name: String) -> String {
     }
 }
 
+@Suite struct TrainingThreadsCLITests {
+    /// Issue 16, item 4: `--threads 2` steps a run's environment copies on two threads, and the run is bit for bit
+    /// the one-thread run (the network's products are far below the size that goes to two BLAS threads).
+    @Test("--threads 2 steps the copies on two threads and trains the same weights as one thread")
+    func threadsKeepTheResults() throws {
+        var models: [Data] = []
+        for threads in ["1", "2"] {
+            let run = scratchFolder("threads\(threads)")
+            let result = try dojo(["train", "cartpole", "--agent", "ppo", "--envs", "16", "--steps", "4096", "--seed", "5",
+                                   "--threads", threads, "--out", run])
+            #expect(result.status == 0, "\(result.output)")
+            let multi = result.output.contains("stepping 16 environment copies on 2 threads")
+            #expect(multi == (threads == "2" && ProcessInfo.processInfo.activeProcessorCount > 1), "\(result.output)")
+            models.append(try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoints/last/model.safetensors")))
+        }
+        #expect(models[0] == models[1])
+    }
+}
+
 @Suite struct RunFilesCLITests {
     /// Issue 11, finding 11: runs named their map by a path relative to where training started, so `eval` failed from
     /// another folder and silently used an edited map.

@@ -176,8 +176,16 @@ private final class TimedEnvironment: Environment {
         let slow = try VectorEnvironment(count: 64, threads: 2) { _ in try TimedEnvironment(cost: 20_000) }
         slow.reset(seed: 1)
         for _ in 0..<VectorEnvironment<TimedEnvironment>.calibrationSteps { slow.step(actions) }
-        // 64 × 20 µs = 1.3 ms a step: as many blocks as 8-copy granularity and four blocks a thread allow.
+        // 64 × 20 µs = 1.3 ms a step: four blocks a thread.
         #expect(slow.blocks == 8)
+
+        // 16 copies of 20 µs: blocks of 2 copies (not 2 blocks of 8), which balance better; 16 of 1 µs: 8-copy blocks.
+        for (cost, blocks) in [(20_000, 8), (1_000, 2)] {
+            let few = try VectorEnvironment(count: 16, threads: 2) { _ in try TimedEnvironment(cost: cost) }
+            few.reset(seed: 1)
+            for _ in 0..<VectorEnvironment<TimedEnvironment>.calibrationSteps { few.step(actions) }
+            #expect(few.blocks == blocks, "16 copies of \(cost) ns: \(few.blocks) blocks")
+        }
     }
 
     @Test("Split stepping is bitwise identical to one thread, with the split forced", arguments: [16, 64, 100])
@@ -264,6 +272,28 @@ private final class TimedEnvironment: Environment {
         while !chooser.split { chooser.record(nanosecondsPerStep: 10_000) }
         chooser.record(nanosecondsPerStep: 5_000)  // a split trial that happened to get both cores
         #expect(!chooser.preferSplit && !chooser.split)
+    }
+
+    @Test("A stalled window does not hand the run to one thread, and a stale cost is retried at once")
+    func stallsAndStaleCosts() {
+        var chooser = SplitChooser()
+        _ = splitShare(&chooser, windows: 100, split: 6_000, single: 10_000)
+        #expect(chooser.preferSplit)
+        // A worker stalls for one window (woken late on a virtual machine): the split stays preferred.
+        chooser.record(nanosecondsPerStep: 300_000)
+        #expect(chooser.preferSplit && chooser.split)
+        #expect(splitShare(&chooser, windows: 100, split: 6_000, single: 10_000) > 0.95)
+        // The split lost for a long time (another process), so its cost is stale once the core is free again:
+        // a trial cheaper than one thread is repeated at the next window instead of waiting twice as long.
+        _ = splitShare(&chooser, windows: 4 * SplitChooser.longestInterval, split: 50_000, single: 10_000)
+        #expect(!chooser.preferSplit)
+        var windows = 0
+        while !chooser.preferSplit && windows < 4 * SplitChooser.longestInterval {
+            chooser.record(nanosecondsPerStep: chooser.split ? 6_000 : 10_000)
+            windows += 1
+        }
+        #expect(chooser.preferSplit && windows <= SplitChooser.longestInterval + 4,
+                "split preferred again after \(windows) windows")
     }
 
     @Test("A trial cut short by its budget counts as lost")
