@@ -11,11 +11,29 @@ public enum Transpose: Sendable {
 /// Shapes: op(A) is (m, k), op(B) is (k, n), C is (m, n). `lda`, `ldb`, `ldc` are row strides (in floats) of the
 /// stored matrices, which lets callers address strided slices such as one time step of a (batch, time, features)
 /// sequence or one head of an attention projection. Every matrix product in Dojo goes through this function.
+///
+/// When a ``PhaseClock`` times products (`dojo bench nn --profile`, `dojo train --profile`), each call is charged to
+/// the clock's current phase.
 @inlinable
 public func gemm(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard let clock = PhaseClock.productClock else {
+        return blasProduct(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+    let start = PhaseClock.now()
+    blasProduct(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    clock.chargeProduct(seconds: PhaseClock.now() - start, multiplyAdds: m * n * k)
+}
+
+/// ``gemm`` without the profiling hook.
+@inlinable
+func blasProduct(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {  // BLAS leaves C untouched only when beta == 1; make the empty product explicit.

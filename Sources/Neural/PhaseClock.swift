@@ -51,8 +51,50 @@ public final class PhaseClock {
 
     public init() {}
 
+    /// Seconds of matrix products (``gemm`` calls) within each phase, their number and their multiply-adds (m·n·k),
+    /// while this clock times products (``timeProducts(_:)``).
+    public private(set) var productSeconds = [Double](repeating: 0, count: Phase.allCases.count)
+    public private(set) var productCalls = [Int](repeating: 0, count: Phase.allCases.count)
+    public private(set) var productMultiplyAdds = [Double](repeating: 0, count: Phase.allCases.count)
+
+    /// Where each thread keeps the clock its ``gemm`` calls are charged to: products are timed per thread, so a
+    /// profile of one thread never touches products other threads compute.
+    private static let productClockKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The clock this thread's ``gemm`` calls are charged to (nil: products are not timed, the default).
+    @usableFromInline static var productClock: PhaseClock? {
+        pthread_getspecific(productClockKey).map { Unmanaged<PhaseClock>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Starts or stops charging this thread's matrix products to this clock's current phase. Stop before the clock
+    /// is released (releasing it on the thread that set it stops it too).
+    public func timeProducts(_ enabled: Bool) {
+        if enabled {
+            pthread_setspecific(Self.productClockKey, Unmanaged.passUnretained(self).toOpaque())
+        } else if Self.productClock === self {
+            pthread_setspecific(Self.productClockKey, nil)
+        }
+    }
+
+    deinit {
+        if pthread_getspecific(Self.productClockKey) == Unmanaged.passUnretained(self).toOpaque() {
+            pthread_setspecific(Self.productClockKey, nil)
+        }
+    }
+
+    @usableFromInline
+    func chargeProduct(seconds: Double, multiplyAdds: Int) {
+        productSeconds[current.rawValue] += seconds
+        productCalls[current.rawValue] += 1
+        productMultiplyAdds[current.rawValue] += Double(multiplyAdds)
+    }
+
     /// Monotonic time in seconds.
-    @inline(__always)
+    @inline(__always) @usableFromInline
     static func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
@@ -94,6 +136,12 @@ public final class PhaseClock {
         let network = share([.acting, .forward, .backward, .optimizer]), environment = share([.environment])
         lines.append(String(format: "  network work %.1f%%, environment steps %.1f%%, everything else %.1f%%", network, environment,
                             100 - network - environment))
+        let productTime = productSeconds.reduce(0, +)
+        if productTime > 0 {
+            lines.append(String(format: "  of the network work, matrix products %.1f%% of the run (%d calls, %.1f GFLOP/s)",
+                                100 * productTime / total, productCalls.reduce(0, +),
+                                2 * productMultiplyAdds.reduce(0, +) / productTime / 1e9))
+        }
         return lines.joined(separator: "\n")
     }
 }

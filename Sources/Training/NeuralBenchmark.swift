@@ -10,8 +10,9 @@ public struct NeuralWorkload {
     public let summary: String
     /// Matrix-product floating-point operations per iteration (forward + backward), counted as 2·m·n·k per product.
     public let flopsPerIteration: Double
-    /// Runs one iteration and returns the loss.
-    public let iterate: () -> Float
+    /// Runs one iteration and returns the loss; with a clock, marks its phases (forward + loss, backward, optimizer
+    /// with the zeroing of gradients).
+    public let iterate: (PhaseClock?) -> Float
 }
 
 public enum NeuralBenchmark {
@@ -42,12 +43,17 @@ public enum NeuralBenchmark {
         var flops = 0.0
         for i in 0..<(sizes.count - 1) { flops += 2 * Double(batch * sizes[i] * sizes[i + 1]) * (i == 0 ? 2 : 3) }
         let shape = sizes.map(String.init).joined(separator: "→")
-        return NeuralWorkload(name: name, summary: "MLP \(shape), batch \(batch)", flopsPerIteration: flops) {
+        return NeuralWorkload(name: name, summary: "MLP \(shape), batch \(batch)", flopsPerIteration: flops) { clock in
+            clock?.enter(.optimizer)
             arena.zeroGrad()
+            clock?.enter(.forward)
             let y = net.forward(x, rows: batch)
             let loss = Loss.meanSquaredError(prediction: y, target: target, count: batch * sizes.last!, gradient: gradient)
+            clock?.enter(.backward)
             _ = net.backward(gradient)
+            clock?.enter(.optimizer)
             adam.step()
+            clock?.enter(.other)
             return loss
         }
     }
@@ -64,12 +70,17 @@ public enum NeuralBenchmark {
         // Forward x·W_ih and h·W_hh, backward dW_ih, dW_hh and dh (no dx).
         let flops = 2 * Double(batch * steps * 4 * hidden) * Double(2 * input + 3 * hidden)
         return NeuralWorkload(name: name, summary: "LSTM in \(input) hidden \(hidden), batch \(batch), seq \(steps)",
-                              flopsPerIteration: flops) {
+                              flopsPerIteration: flops) { clock in
+            clock?.enter(.optimizer)
             arena.zeroGrad()
+            clock?.enter(.forward)
             let y = cell.forward(x, batch: batch, steps: steps)
             let loss = Loss.meanSquaredError(prediction: y, target: target, count: count, gradient: gradient)
+            clock?.enter(.backward)
             _ = cell.backward(gradient)
+            clock?.enter(.optimizer)
             adam.step()
+            clock?.enter(.other)
             return loss
         }
     }
@@ -90,13 +101,18 @@ public enum NeuralBenchmark {
         // In-projection: forward + dW (3 slices); out-projection: forward + dW + dx; scores: 2 forward + 4 backward.
         let flops = 2 * rows * e * e * 3 * 2 + 2 * rows * e * e * 3 + 2 * rows * l * e * 6
         return NeuralWorkload(name: name, summary: "attention E \(embed), \(heads) heads, batch \(batch), \(tokens) tokens, padding mask",
-                              flopsPerIteration: flops) {
+                              flopsPerIteration: flops) { clock in
+            clock?.enter(.optimizer)
             arena.zeroGrad()
+            clock?.enter(.forward)
             let y = mha.forward(query: x, key: x, value: x, batch: batch, queryLength: tokens, keyLength: tokens,
                                 keyPaddingMask: mask)
             let loss = Loss.meanSquaredError(prediction: y, target: target, count: count, gradient: gradient)
+            clock?.enter(.backward)
             mha.backward(gradient)
+            clock?.enter(.optimizer)
             adam.step()
+            clock?.enter(.other)
             return loss
         }
     }
@@ -136,7 +152,7 @@ public enum NeuralBenchmark {
     /// Mean seconds per iteration over `iterations` iterations of `workload`.
     static func secondsPerIteration(_ workload: NeuralWorkload, iterations: Int) -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<iterations { _ = workload.iterate() }
+        for _ in 0..<iterations { _ = workload.iterate(nil) }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
     }
 
@@ -150,6 +166,46 @@ public enum NeuralBenchmark {
             }
             iterations *= 4
         }
+    }
+
+    /// Where one workload's iterations spend their time: each phase (forward + loss, backward, optimizer), and within
+    /// it the matrix products.
+    public struct Profile: Codable, Sendable {
+        public struct Phase: Codable, Sendable {
+            public let name: String
+            public let millisecondsPerIteration: Double
+            public let productMillisecondsPerIteration: Double
+            public let productsPerIteration: Int
+            /// Multiply-adds per product, on average (0 without products).
+            public let meanMultiplyAdds: Double
+        }
+        public let name: String
+        public let summary: String
+        public let phases: [Phase]
+        public let millisecondsPerIteration: Double
+    }
+
+    /// Profiles `workload` over about `seconds` of iterations (timing every product costs two clock reads each, so
+    /// the totals run a little above an unprofiled iteration).
+    public static func profile(_ workload: NeuralWorkload, seconds: Double) -> Profile {
+        let count = iterations(for: workload, seconds: seconds)
+        let clock = PhaseClock()
+        clock.timeProducts(true)
+        defer { clock.timeProducts(false) }
+        clock.enter(.other)
+        for _ in 0..<count { _ = workload.iterate(clock) }
+        _ = clock.total()
+        let n = Double(count)
+        let phases = [PhaseClock.Phase.forward, .backward, .optimizer].map { phase in
+            let calls = clock.productCalls[phase.rawValue]
+            return Profile.Phase(name: phase.name.replacingOccurrences(of: "learning: ", with: ""),
+                                 millisecondsPerIteration: clock.seconds[phase.rawValue] / n * 1e3,
+                                 productMillisecondsPerIteration: clock.productSeconds[phase.rawValue] / n * 1e3,
+                                 productsPerIteration: calls / count,
+                                 meanMultiplyAdds: calls > 0 ? clock.productMultiplyAdds[phase.rawValue] / Double(calls) : 0)
+        }
+        return Profile(name: workload.name, summary: workload.summary, phases: phases,
+                       millisecondsPerIteration: phases.reduce(0) { $0 + $1.millisecondsPerIteration })
     }
 
     /// The machine's matrix-product ceiling: GFLOP/s of a 512³ sgemm at the current thread count.

@@ -28,6 +28,12 @@ extension Bench {
                 sgemm measured in the same run: in --rounds rounds, the ceiling and then each workload, and each
                 figure is its best round (other processes only slow a round down). Compare with PyTorch:
                 python3 bench/nn_vs_torch.py
+
+                --profile shows where each workload's time goes instead: forward + loss, backward and the optimizer,
+                and within each the matrix products (calls, average size, GFLOP/s) and the rest (elementwise passes,
+                copies). Products timed one by one run a little slower than unprofiled.
+
+                  dojo bench nn --profile --only attention
                 """
         )
 
@@ -40,6 +46,8 @@ extension Bench {
         var rounds: Int = 5
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
+        @Flag(help: "Show where each workload's time goes: phases, and matrix products against the rest.")
+        var profile = false
 
         func validate() throws {
             let known = NeuralBenchmark.workloads().map(\.name)
@@ -55,6 +63,7 @@ extension Bench {
         func run() throws {
             BLASThreads.set(compute.threads)
             let workloads = NeuralBenchmark.workloads().filter { selectedNames?.contains($0.name) ?? true }
+            if profile { return try printProfiles(workloads) }
             let (ceiling, results) = NeuralBenchmark.measureInterleaved(workloads, rounds: rounds, secondsPerRound: seconds)
             if !json {
                 print("Dojo neural benchmark: \(compute.threads) thread(s), OpenBLAS core \(BLASThreads.coreName), "
@@ -82,6 +91,48 @@ extension Bench {
                                     workloads: results)
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             }
+        }
+    }
+}
+
+extension Bench.NeuralNetworks {
+    func printProfiles(_ workloads: [NeuralWorkload]) throws {
+        let ceiling = NeuralBenchmark.sgemmCeiling()
+        let profiles = workloads.map { NeuralBenchmark.profile($0, seconds: seconds * Double(rounds)) }
+        if json {
+            struct Report: Codable {
+                let threads: Int, core: String, sgemmCeilingGFLOPS: Double
+                let profiles: [NeuralBenchmark.Profile]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let report = Report(threads: compute.threads, core: BLASThreads.coreName, sgemmCeilingGFLOPS: ceiling, profiles: profiles)
+            return print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+        print("Dojo neural profile: \(compute.threads) thread(s), OpenBLAS core \(BLASThreads.coreName), "
+              + "sgemm ceiling \(String(format: "%.1f", ceiling)) GFLOP/s (512³)")
+        for profile in profiles {
+            let total = max(profile.millisecondsPerIteration, 1e-12)
+            print("\n\(profile.name) (\(profile.summary)): \(String(format: "%.4f", total)) ms an iteration")
+            print("  " + pad("phase", 16) + pad("ms/iter", 10, right: true) + pad("share", 8, right: true)
+                  + pad("products", 10, right: true) + pad("calls", 7, right: true) + pad("avg m·n·k", 11, right: true)
+                  + pad("GFLOP/s", 9, right: true) + pad("% ceil", 8, right: true) + pad("rest ms", 9, right: true))
+            var products = 0.0
+            for phase in profile.phases {
+                products += phase.productMillisecondsPerIteration
+                let rate = phase.productMillisecondsPerIteration > 0
+                    ? 2 * phase.meanMultiplyAdds * Double(phase.productsPerIteration) / (phase.productMillisecondsPerIteration * 1e-3) / 1e9 : 0
+                print("  " + pad(phase.name, 16) + pad(String(format: "%.4f", phase.millisecondsPerIteration), 10, right: true)
+                      + pad(String(format: "%.0f%%", 100 * phase.millisecondsPerIteration / total), 8, right: true)
+                      + pad(String(format: "%.4f", phase.productMillisecondsPerIteration), 10, right: true)
+                      + pad("\(phase.productsPerIteration)", 7, right: true)
+                      + pad(String(format: "%.0f", phase.meanMultiplyAdds), 11, right: true)
+                      + pad(rate > 0 ? String(format: "%.1f", rate) : "-", 9, right: true)
+                      + pad(rate > 0 ? String(format: "%.0f%%", 100 * rate / ceiling) : "-", 8, right: true)
+                      + pad(String(format: "%.4f", phase.millisecondsPerIteration - phase.productMillisecondsPerIteration), 9, right: true))
+            }
+            print(String(format: "  matrix products %.0f%% of the time; the rest (elementwise passes, copies, optimizer) %.0f%%",
+                         100 * products / total, 100 - 100 * products / total))
         }
     }
 }

@@ -132,7 +132,11 @@ struct Train: ParsableCommand {
         }
         if watch { try attachWindow(to: trainer) }
         let startStep = trainer.step
-        if profile { trainer.clock = PhaseClock() }
+        if profile {
+            let clock = PhaseClock()
+            clock.timeProducts(true)
+            trainer.clock = clock
+        }
         let summary = try trainer.run(progress: ProgressReporter(total: trainer.config.totalTimesteps, startingAt: trainer.step), stopAt: nil)
         if let clock = trainer.clock { print(clock.report(steps: summary.steps - startStep)) }
         let directory = trainer.directory

@@ -30,6 +30,37 @@ import TestSupport
         #expect(clock.report(steps: trainer.step).contains("network work"))
     }
 
+    @Test("Timed products are charged to the phases that compute them, on the profiled thread only")
+    func productsCharged() throws {
+        let trainer = try makeTrainer(config: smallActorCriticRun(env: "cartpole"), directory: temporaryDirectory("profile-products"))
+        let clock = PhaseClock()
+        clock.timeProducts(true)
+        trainer.clock = clock
+        // Another thread's products while the run is profiled: never charged to this thread's clock.
+        let other = Thread {
+            let a = [Float](repeating: 1, count: 64 * 64)
+            var c = [Float](repeating: 0, count: 64 * 64)
+            for _ in 0..<2_000 { gemm(.none, .none, m: 64, n: 64, k: 64, a: a, lda: 64, b: a, ldb: 64, c: &c, ldc: 64) }
+        }
+        other.start()
+        _ = try trainer.run(progress: nil, stopAt: nil)
+        clock.timeProducts(false)
+        for phase in PhaseClock.Phase.allCases {
+            let i = phase.rawValue
+            #expect(clock.productSeconds[i] <= clock.seconds[i] + 1e-6, "\(phase.name): products outlast the phase")
+            let computes = [.acting, .forward, .backward, .evaluation].contains(phase)
+            #expect((clock.productCalls[i] > 0) == computes, "\(phase.name): \(clock.productCalls[i]) products")
+            if clock.productCalls[i] > 0 { #expect(clock.productMultiplyAdds[i] >= Double(clock.productCalls[i])) }
+        }
+        #expect(clock.report(steps: trainer.step).contains("matrix products"))
+        // Stopped: this thread's products are no longer charged.
+        let calls = clock.productCalls.reduce(0, +)
+        let a = [Float](repeating: 1, count: 16)
+        var c = [Float](repeating: 0, count: 16)
+        gemm(.none, .none, m: 4, n: 4, k: 4, a: a, lda: 4, b: a, ldb: 4, c: &c, ldc: 4)
+        #expect(clock.productCalls.reduce(0, +) == calls)
+    }
+
     @Test("Without a clock nothing is charged and the trained weights are the same as with one")
     func clockChangesNothing() throws {
         var config = smallRun(steps: 1_000)
