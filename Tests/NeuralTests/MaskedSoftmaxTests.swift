@@ -1,0 +1,37 @@
+import Foundation
+@testable import Neural
+import SeededRandom
+import Testing
+
+/// Attention's eight-lane masked softmax against its plain reference.
+@Suite struct MaskedSoftmaxTests {
+    @Test("Equals the expf reference within 1e-6 for rows of 1 to 40 entries, any mask, all masked, and large logits")
+    func matchesReference() {
+        var rng = SeededGenerator(seed: 4)
+        var worst: Float = 0
+        for n in 1...40 {
+            for trial in 0..<50 {
+                let spread: Float = trial % 5 == 0 ? 60 : 3
+                let row = (0..<n).map { _ in Float(rng.nextGaussian()) * spread }
+                let mask: [Bool]? = trial % 3 == 0 ? nil : (0..<n).map { _ in trial % 7 == 1 || rng.nextFloat() < 0.3 }
+                var fast = row, reference = row
+                func run(_ softmax: (UnsafeMutablePointer<Float>, Int, UnsafePointer<Bool>?) -> Void, _ values: inout [Float]) {
+                    values.withUnsafeMutableBufferPointer { buffer in
+                        if let mask { mask.withUnsafeBufferPointer { softmax(buffer.baseAddress!, n, $0.baseAddress!) } }
+                        else { softmax(buffer.baseAddress!, n, nil) }
+                    }
+                }
+                run(maskedSoftmax, &fast)
+                run(maskedSoftmaxReference, &reference)
+                for j in 0..<n {
+                    worst = max(worst, abs(fast[j] - reference[j]))
+                    if mask?[j] ?? false { #expect(fast[j] == 0) }
+                }
+                let total = fast.reduce(0, +)
+                let allMasked = mask.map { $0.allSatisfy { $0 } } ?? false
+                #expect(allMasked ? total == 0 : abs(total - 1) < 1e-5, "n \(n): sums to \(total)")
+            }
+        }
+        #expect(worst <= 1e-6, "largest difference \(worst)")
+    }
+}
