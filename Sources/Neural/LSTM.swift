@@ -91,11 +91,10 @@ public final class LSTM: Module {
         let h = output.reserve(rows * H)
         let hFinal = finalHiddenBuffer.reserve(batch * H), cFinal = finalCellBuffer.reserve(batch * H)
 
-        // Input projection for every step at once: z = x·W_ihᵀ + b_ih + b_hh.
-        for r in 0..<rows {
-            let row = z + r * G
-            for j in 0..<G { row[j] = biasIH.value[j] + biasHH.value[j] }
-        }
+        // Input projection for every step at once: z = x·W_ihᵀ + b_ih + b_hh (the summed biases in row 0, copied).
+        let biasI = biasIH.value, biasH = biasHH.value
+        for j in 0..<G { z[j] = biasI[j] + biasH[j] }
+        for r in 1..<rows { (z + r * G).update(from: z, count: G) }
         gemm(.none, .transposed, m: rows, n: G, k: inputSize, a: input, lda: inputSize,
              b: weightIH.value, ldb: inputSize, beta: 1, c: z, ldc: G)
 
