@@ -215,13 +215,21 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// arrays, unless a copy's step takes at least ``unalignedCopyNanoseconds``: then a shared line costs little
     /// against the work and smaller blocks balance better (16 highway copies: 8 blocks of 2, not 2 of 8).
     func chooseBlocks() {
-        let unit = Double(fastestStepNanoseconds) >= Self.unalignedCopyNanoseconds * Double(count) ? 1 : 8
+        (blocks, copiesPerBlock) = Self.blockLayout(count: count, threads: threads, stepNanoseconds: Double(fastestStepNanoseconds),
+                                                    minimumBlockNanoseconds: minimumBlockNanoseconds)
+    }
+
+    /// The blocks ``chooseBlocks()`` cuts `count` copies into for `threads` threads, when a whole step takes
+    /// `stepNanoseconds` on one thread: their number and the copies in each (the last may have fewer).
+    static func blockLayout(count: Int, threads: Int, stepNanoseconds: Double,
+                            minimumBlockNanoseconds: Double) -> (blocks: Int, copiesPerBlock: Int) {
+        let unit = stepNanoseconds >= unalignedCopyNanoseconds * Double(count) ? 1 : 8
         let units = (count + unit - 1) / unit
-        let affordable = minimumBlockNanoseconds > 0 ? Int(Double(fastestStepNanoseconds) / minimumBlockNanoseconds) : units
+        let affordable = minimumBlockNanoseconds > 0 ? Int(min(stepNanoseconds / minimumBlockNanoseconds, Double(units))) : units
         var wanted = max(1, min(min(units, affordable), min(4 * threads, WorkerPool.maximumBlocks)))  // two-argument min: the variadic one allocates
         if wanted > threads { wanted -= wanted % threads }  // whole rounds of blocks: no thread left with an extra one
-        copiesPerBlock = (units + wanted - 1) / wanted * unit
-        blocks = (count + copiesPerBlock - 1) / copiesPerBlock
+        let copiesPerBlock = (units + wanted - 1) / wanted * unit
+        return ((count + copiesPerBlock - 1) / copiesPerBlock, copiesPerBlock)
     }
 
     /// Whether steps are being split over the threads now (false while calibrating, on one thread, or when the split

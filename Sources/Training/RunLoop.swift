@@ -154,6 +154,12 @@ final class RunRecord {
     var lastEvaluation: EvaluationResult?
     /// When learning_curve.png was last drawn (not saved: a resumed run draws at its first evaluation).
     var curveDrawnAt: Date?
+    /// When the `last` checkpoint was last written (not saved: a resumed run writes at its first evaluation).
+    var checkpointWrittenAt: Date?
+    /// The least time between two `last` checkpoints written at evaluations (seconds). A fast run evaluates several
+    /// times a second, and a durable checkpoint costs ~10 ms; a kill loses at most this much training, and a resumed
+    /// run retraces it bit for bit (the end of the budget and an interruption always write one).
+    static let checkpointInterval: TimeInterval = 10
 
     func episodeFinished(return value: Double, length: Int) {
         recentReturns.append(value)
@@ -260,10 +266,14 @@ extension RecordingTrainer {
             try saveCheckpoint(to: directory + "/checkpoints/best", includeTrainingState: false)
             try evaluation.best.write(to: directory + "/best_episode.replay")
         }
-        try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+        let ended = step >= config.totalTimesteps
+        if ended || record.checkpointWrittenAt.map({ Date().timeIntervalSince($0) >= RunRecord.checkpointInterval }) ?? true {
+            try saveCheckpoint(to: directory + "/checkpoints/last", includeTrainingState: true)
+            record.checkpointWrittenAt = Date()
+        }
         // Drawing and compressing the curve costs more than a small model's checkpoint: at most every 10 s, and at
         // the end.
-        if step >= config.totalTimesteps || record.curveDrawnAt.map({ Date().timeIntervalSince($0) >= 10 }) ?? true {
+        if ended || record.curveDrawnAt.map({ Date().timeIntervalSince($0) >= 10 }) ?? true {
             try writeLearningCurve()
         }
         clock?.enter(.other)

@@ -179,12 +179,15 @@ private final class TimedEnvironment: Environment {
         // 64 × 20 µs = 1.3 ms a step: four blocks a thread.
         #expect(slow.blocks == 8)
 
-        // 16 copies of 20 µs: blocks of 2 copies (not 2 blocks of 8), which balance better; 16 of 1 µs: 8-copy blocks.
-        for (cost, blocks) in [(20_000, 8), (1_000, 2)] {
-            let few = try VectorEnvironment(count: 16, threads: 2) { _ in try TimedEnvironment(cost: cost) }
-            few.reset(seed: 1)
-            for _ in 0..<VectorEnvironment<TimedEnvironment>.calibrationSteps { few.step(actions) }
-            #expect(few.blocks == blocks, "16 copies of \(cost) ns: \(few.blocks) blocks")
+        // The layout by the step's cost: 8-copy blocks of at least 4 µs, at most four a thread, whole rounds; copies of
+        // 2 µs or more may start a block anywhere (16 highway copies: 8 blocks of 2, not 2 of 8).
+        typealias Vector = VectorEnvironment<TimedEnvironment>
+        for (count, step, blocks, copies) in [(16, 320_000.0, 8, 2), (16, 16_000, 2, 8), (16, 7_000, 1, 16),
+                                              (64, 1_300_000, 8, 8), (64, 11_000, 2, 32), (64, 17_000, 4, 16),
+                                              (100, 2_000_000, 8, 13), (100, 50_000, 7, 16)] {
+            let layout = Vector.blockLayout(count: count, threads: 2, stepNanoseconds: step, minimumBlockNanoseconds: 4_000)
+            #expect(layout.blocks == blocks && layout.copiesPerBlock == copies, "\(count) copies in \(step) ns: \(layout)")
+            #expect((layout.blocks - 1) * layout.copiesPerBlock < count && layout.blocks * layout.copiesPerBlock >= count)
         }
     }
 
