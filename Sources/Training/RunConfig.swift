@@ -263,13 +263,15 @@ public enum Presets {
     public static let defaultName = "gridworld-four-rooms-dqn"
 
     public static let all: [Preset] = [
-        preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed, random starts)",
+        // Evaluated on 20 random starts every 5,000 steps: on 10 starts every 10,000, one seed in five kept a best
+        // checkpoint that loops from 9 starts in 100.
+        evaluated(every: 5_000, episodes: 20, preset("gridworld-four-rooms-dqn", "DQN on the four-rooms gridworld (fully observed, random starts)",
                target: "within 2% of the optimal return", env: GridWorld.id,
                options: ["map": "four-rooms", "random_start": "true"], steps: 100_000) { c in
             c.learningRate = 3e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64; c.gamma = 0.99
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
-        },
+        }),
         preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
                target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "key-door"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
@@ -434,10 +436,12 @@ public enum Presets {
         c.gradientSteps = 2; c.learningStarts = 2_000; c.netArch = [128, 128]; c.bufferSize = 1_000_000
     }
 
-    /// `preset` evaluated every `steps` environment steps instead of the default 10,000.
-    private static func evaluated(every steps: Int, _ preset: Preset) -> Preset {
+    /// `preset` evaluated every `steps` environment steps (instead of the default 10,000), on `episodes` episodes
+    /// (default 10).
+    private static func evaluated(every steps: Int, episodes: Int? = nil, _ preset: Preset) -> Preset {
         var preset = preset
         preset.config.evalFreq = steps
+        if let episodes { preset.config.nEvalEpisodes = episodes }
         return preset
     }
 
