@@ -52,7 +52,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     static var unalignedCopyNanoseconds: Double { 2_000 }
     /// The least work per block used by this vector; tests set 0 to force the split.
     var minimumBlockNanoseconds = VectorEnvironment.defaultMinimumBlockNanoseconds
-    /// Blocks a step is split into (1: stepped on the caller's thread) and copies per block (a multiple of 8);
+    /// Blocks a step is split into (1: stepped on the caller's thread) and copies per block (see ``chooseBlocks()``);
     /// 0 blocks while calibrating.
     public private(set) var blocks = 0
     private var copiesPerBlock = 8
