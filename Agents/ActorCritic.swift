@@ -53,8 +53,9 @@ public final class ActorCriticAgent {
     private let unitsPerBatch: Int
     private var batchSequences = 0
 
-    public init(config: ActorCriticConfig, algorithm: Algorithm, observationSpace: Space, actionSpace: Space,
-                rolloutRows: Int, rng: inout SeededGenerator) {
+    /// `observationKind` `.cellCodes` puts a ``CellCodeExpander`` before the MLP trunks.
+    public init(config: ActorCriticConfig, algorithm: Algorithm, observationSpace: Space,
+                observationKind: ObservationKind = .continuous, actionSpace: Space, rolloutRows: Int, rng: inout SeededGenerator) {
         self.config = config
         self.algorithm = algorithm
         observationSize = observationSpace.flatCount
@@ -69,7 +70,7 @@ public final class ActorCriticAgent {
             preconditionFailure("actor-critic agents need discrete or box actions, got \(actionSpace)")
         }
         actionWidth = actionSpace.actionWidth
-        var encoder: (any ObservationEncoder)?
+        var encoder: (any ObservationEncoder)? = config.encoder == "mlp" ? CellCodeExpander.make(for: observationKind) : nil
         if config.encoder == "attention" {
             encoder = EgoAttentionEncoder.make(for: observationSpace, embedDimension: config.embedDim, heads: config.attentionHeads,
                                                rng: &rng)

@@ -45,6 +45,7 @@ public final class ActorCriticPolicy: Module {
         self.distribution = distribution
         self.encoder = encoder
         let inputWidth = encoder?.outputSize ?? observationSize
+        let inputNeedsGradient = encoder?.needsFeatureGradient ?? false
         func trunk() -> Sequential? {
             guard !hiddenSizes.isEmpty else { return nil }
             var layers: [any Layer] = []
@@ -52,7 +53,7 @@ public final class ActorCriticPolicy: Module {
             for size in hiddenSizes {
                 let linear = Linear(inputFeatures: width, outputFeatures: size, rng: &rng)
                 if orthogonal { Self.orthogonal(linear, gain: 2.0.squareRoot(), rng: &rng) }
-                if encoder == nil && layers.isEmpty { linear.computesInputGradient = false }  // its input is data
+                if !inputNeedsGradient && layers.isEmpty { linear.computesInputGradient = false }  // its input is data
                 layers.append(linear)
                 layers.append(Activation(activation, features: size))
                 width = size
@@ -68,7 +69,7 @@ public final class ActorCriticPolicy: Module {
             Self.orthogonal(actionHead, gain: 0.01, rng: &rng)
             Self.orthogonal(valueHead, gain: 1, rng: &rng)
         }
-        if hiddenSizes.isEmpty && encoder == nil {
+        if hiddenSizes.isEmpty && !inputNeedsGradient {
             actionHead.computesInputGradient = false
             valueHead.computesInputGradient = false
         }
@@ -120,7 +121,7 @@ public final class ActorCriticPolicy: Module {
         let policyInput = policyTrunk.map { $0.backward(fromPolicy) } ?? fromPolicy
         let fromValue = valueHead.backward(valueGradient)
         let valueInput = valueTrunk.map { $0.backward(fromValue) } ?? fromValue
-        guard let encoder else { return }
+        guard let encoder, encoder.needsFeatureGradient else { return }
         let width = encoder.outputSize
         let sum = featureGradient.reserve(rows * width)
         for i in 0..<(rows * width) { sum[i] = policyInput[i] + valueInput[i] }

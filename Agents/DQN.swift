@@ -211,19 +211,21 @@ public final class DQNAgent {
     private let tdErrors: UnsafeMutablePointer<Float>         // (batch)
     private let nextActions: UnsafeMutablePointer<Int32>      // (batch)
 
-    public init(config: DQNConfig, observationSpace: Space, actionSpace: Space, rng: inout SeededGenerator) {
+    /// `observationKind` `.cellCodes` puts a ``CellCodeExpander`` before the trunk.
+    public init(config: DQNConfig, observationSpace: Space, observationKind: ObservationKind = .continuous, actionSpace: Space,
+                rng: inout SeededGenerator) {
         guard case .discrete(let actions) = actionSpace else { preconditionFailure("DQN needs a discrete action space") }
         self.config = config
         observationSize = observationSpace.flatCount
         actionCount = actions
         let activation = Activation.Function(rawValue: config.activationFn) ?? .relu
         online = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
-                          dueling: config.dueling, activation: activation, encoder: Self.encoder(config, observationSpace, &rng),
+                          dueling: config.dueling, activation: activation, encoder: Self.encoder(config, observationSpace, observationKind, &rng),
                           rng: &rng)
         var targetRNG = rng  // any values: the target starts as a copy of the online network
         target = QNetwork(observationSize: observationSize, actionCount: actions, hiddenSizes: config.netArch,
                           dueling: config.dueling, activation: activation,
-                          encoder: Self.encoder(config, observationSpace, &targetRNG), rng: &targetRNG)
+                          encoder: Self.encoder(config, observationSpace, observationKind, &targetRNG), rng: &targetRNG)
         onlineParameters = ParameterArena(module: online, prefix: "q_net.")
         targetParameters = ParameterArena(module: target, prefix: "q_net_target.")
         targetParameters.copyValues(from: onlineParameters)
@@ -237,9 +239,11 @@ public final class DQNAgent {
 
     deinit { qGradient.deallocate(); targets.deallocate(); tdErrors.deallocate(); nextActions.deallocate() }
 
-    /// The encoder `config.encoder` names, for `space` (nil for the plain MLP).
-    static func encoder(_ config: DQNConfig, _ space: Space, _ rng: inout SeededGenerator) -> (any ObservationEncoder)? {
-        guard config.encoder == "attention" else { return nil }
+    /// The encoder `config.encoder` names, for `space`: the cell-code expander before a plain MLP on cell codes, nil
+    /// for a plain MLP on anything else.
+    static func encoder(_ config: DQNConfig, _ space: Space, _ kind: ObservationKind,
+                        _ rng: inout SeededGenerator) -> (any ObservationEncoder)? {
+        guard config.encoder == "attention" else { return CellCodeExpander.make(for: kind) }
         return EgoAttentionEncoder.make(for: space, embedDimension: config.embedDim, heads: config.attentionHeads, rng: &rng)
     }
 

@@ -10,6 +10,41 @@ public protocol ObservationEncoder: Module {
     func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float>
     /// Backward for the last `encode`, from dL/d(features); accumulates parameter gradients.
     func backward(_ featureGradient: UnsafePointer<Float>)
+    /// Whether `backward` uses dL/d(features); false for an encoder without parameters, so the layer after it skips
+    /// computing its input gradient.
+    var needsFeatureGradient: Bool { get }
+}
+
+extension ObservationEncoder {
+    public var needsFeatureGradient: Bool { true }
+}
+
+/// Expands compact cell codes (``CellCodes``: one code per cell, then extras) into the one-hot planes they stand for, so
+/// the layers after it see exactly the observation the one-hot encoding gives. No parameters, no names.
+///
+/// Shapes: (B, cells + extras) → (B, planes · cells + extras).
+public final class CellCodeExpander: ObservationEncoder {
+    public let layout: CellCodes
+    public var isTraining = true
+    public var outputSize: Int { layout.expandedCount }
+    public var needsFeatureGradient: Bool { false }
+    private let output = Buffer()
+
+    public init(_ layout: CellCodes) { self.layout = layout }
+
+    /// The expander for observations of `kind`, nil when they need none.
+    public static func make(for kind: ObservationKind) -> CellCodeExpander? { kind.cellCodes.map(CellCodeExpander.init) }
+
+    public func namedParameters(prefix: String) -> [NamedParameter] { [] }
+
+    public func encode(_ observations: UnsafePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        let width = layout.expandedCount, count = layout.count
+        let planes = output.reserve(rows * width)
+        for r in 0..<rows { layout.expand(observations + r * count, into: planes + r * width) }
+        return planes
+    }
+
+    public func backward(_ featureGradient: UnsafePointer<Float>) {}
 }
 
 /// Ego-attention over an entity set (Leurent & Mercat 2019, highway-env's `EgoAttentionNetwork`): every entity row

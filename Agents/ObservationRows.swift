@@ -2,19 +2,21 @@ import Neural
 import Sim
 
 /// Rows of observations in memory allocated once, the storage the replay buffers share: one bit per value for
-/// observations an environment declares binary (one-hot grids: exact, 32 times smaller than float32), float32
-/// otherwise. The storage follows the declared ``ObservationKind``, never the space's bounds, so features that merely
+/// observations an environment declares binary (one-hot grids: exact, 32 times smaller than float32), one byte per
+/// value for cell codes (``CellCodes``: every value 0...31), float32 otherwise. The storage follows the declared ``ObservationKind``, never the space's bounds, so features that merely
 /// lie in [0, 1] are kept as they are.
 ///
 /// In checkpoints, bit rows are one zlib stream (level 1: planes of one-hot grids are mostly zero and shrink many
-/// times over) named `NAME_bits_zlib`; float rows are the F32 tensor `NAME`, uncompressed (real values barely shrink
+/// times over) named `NAME_bits_zlib`, byte rows likewise as `NAME_bytes_zlib`; float rows are the F32 tensor `NAME`, uncompressed (real values barely shrink
 /// and compressing them would slow every checkpoint).
 public final class ObservationRows {
     public let rows: Int
     public let width: Int
     public let kind: ObservationKind
-    /// Bytes per row of packed bits: value i of a row is bit i % 8 of byte i / 8 (binary rows only).
+    /// Bytes per row: of packed bits, value i of a row is bit i % 8 of byte i / 8 (binary rows); one per value (cell codes).
     public let bytesPerRow: Int
+    /// Whether each value takes a byte (cell codes) rather than a bit.
+    public let storesBytes: Bool
     private let bits: UnsafeMutablePointer<UInt8>?
     private let floats: UnsafeMutablePointer<Float>?
 
@@ -22,8 +24,9 @@ public final class ObservationRows {
         self.rows = rows
         self.width = width
         self.kind = kind
-        bytesPerRow = (width + 7) / 8
-        if kind == .binary {
+        storesBytes = kind.cellCodes != nil
+        bytesPerRow = storesBytes ? width : (width + 7) / 8
+        if kind != .continuous {
             let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * bytesPerRow)
             storage.initialize(repeating: 0, count: rows * bytesPerRow)
             bits = storage
@@ -39,15 +42,18 @@ public final class ObservationRows {
     deinit { bits?.deallocate(); floats?.deallocate() }
 
     /// Whether values are kept as bits.
-    public var storesBits: Bool { bits != nil }
+    public var storesBits: Bool { bits != nil && !storesBytes }
 
     /// Memory the rows take (bytes).
-    public var byteCount: Int { storesBits ? rows * bytesPerRow : rows * width * MemoryLayout<Float>.size }
+    public var byteCount: Int { bits != nil ? rows * bytesPerRow : rows * width * MemoryLayout<Float>.size }
 
     /// Stores `values` (width floats) in `row`; a binary row keeps whether each value is nonzero.
     @inline(__always)
     public func write(_ values: UnsafePointer<Float>, row: Int) {
-        if let bits {
+        if storesBytes, let bits {
+            let destination = bits + row * width
+            for i in 0..<width { destination[i] = values[i] >= 0 && values[i] <= 255 ? UInt8(values[i]) : 0 }
+        } else if let bits {
             let destination = bits + row * bytesPerRow
             for byte in 0..<bytesPerRow {
                 let first = byte * 8, last = min(first + 8, width)
@@ -63,7 +69,10 @@ public final class ObservationRows {
     /// Copies `row` into `destination` (width floats).
     @inline(__always)
     public func read(row: Int, into destination: UnsafeMutablePointer<Float>) {
-        if let bits {
+        if storesBytes, let bits {
+            let source = bits + row * width
+            for i in 0..<width { destination[i] = Float(source[i]) }
+        } else if let bits {
             let source = bits + row * bytesPerRow, wholeBytes = width / 8
             Self.unpackedBytes.withUnsafeBufferPointer { table in
                 for byte in 0..<wholeBytes { (destination + 8 * byte).update(from: table.baseAddress! + 8 * Int(source[byte]), count: 8) }
@@ -81,7 +90,7 @@ public final class ObservationRows {
     public func save(rows count: Int, as name: String, into file: inout SafeTensors.File) {
         if let bits {
             let stream = Zlib.compress(UnsafeRawBufferPointer(start: bits, count: count * bytesPerRow), level: 1)
-            file.append(name + "_bits_zlib", .uint8(shape: [stream.count], values: stream))
+            file.append(name + (storesBytes ? "_bytes_zlib" : "_bits_zlib"), .uint8(shape: [stream.count], values: stream))
         } else if let floats {
             file.append(name, .float32(Tensor(shape: [count * width], copying: floats)))
         }
@@ -97,6 +106,19 @@ public final class ObservationRows {
     /// decode to exactly `count` rows, or rows of the other kind, throws naming the tensor. Binary rows also load from
     /// the one-byte-per-value U8 tensor `name` of earlier checkpoints.
     public func saved(rows count: Int, as name: String, in file: SafeTensors.File, path: String) throws -> Saved {
+        if storesBytes {
+            guard case .uint8(_, let stream)? = file.tensors[name + "_bytes_zlib"],
+                  let values = Zlib.decompress(stream, expectedCount: count * width) else {
+                throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bytes_zlib", detail:
+                    "is missing or is not a zlib stream of \(count) rows of \(width) cell codes; the file was altered or cut: "
+                    + "resume from another checkpoint")
+            }
+            guard values.allSatisfy({ $0 <= UInt8(CellCodes.maximumCode) }) else {
+                throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bytes_zlib", detail:
+                    "holds a value above \(CellCodes.maximumCode), the largest cell code; the file was altered: resume from another checkpoint")
+            }
+            return Saved(bits: values, floats: nil)
+        }
         if storesBits {
             if case .uint8(_, let stream)? = file.tensors[name + "_bits_zlib"] {
                 guard let packed = Zlib.decompress(stream, expectedCount: count * bytesPerRow) else {

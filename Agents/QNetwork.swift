@@ -48,7 +48,7 @@ public final class QNetwork: Module {
             value = nil
             advantage = nil
         }
-        if encoder == nil { (body.layers[0] as! Linear).computesInputGradient = false }  // its input is data
+        if !(encoder?.needsFeatureGradient ?? false) { (body.layers[0] as! Linear).computesInputGradient = false }  // its input is data
     }
 
     public func namedParameters(prefix: String) -> [NamedParameter] {

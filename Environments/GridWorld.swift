@@ -20,6 +20,10 @@ import Sim
 /// Planes: wall, goal, lava, key, locked door, open door, cue A, cue B, choice A, choice B, agent (full view),
 /// unseen (partial view). Floor is all zeros.
 ///
+/// With `encoding=codes` the same observation comes compact, as MiniGrid's uint8 images: one code per cell (plane
+/// index + 1, 0 for floor, + 16 where the agent stands; ``CellCodes``) then the key flag, `Box(0, 31)` of
+/// cells + 1 values. Dojo's agents expand it to the planes above, so they learn the same either way.
+///
 /// ## Reward
 /// Reaching the goal (or, in the memory task, the choice matching the cue): `1 − 0.9 · steps / max_steps`.
 /// Anything else: 0.
@@ -44,6 +48,8 @@ public final class GridWorld: Environment {
                    "maze: keep the one maze drawn from this seed (default: a new maze every episode)"),
         OptionSpec("observation", .choice(["auto", "full", "partial"]), default: "auto",
                    "full grid or egocentric partial view; auto: partial for memory, full otherwise"),
+        OptionSpec("encoding", .choice(["one-hot", "codes"]), default: "one-hot",
+                   "one-hot planes (float per cell and plane) or compact cell codes (one per cell, 0...31; agents expand them)"),
         OptionSpec("view", .integer(3...15), default: "7", "side of the partial view (odd)"),
         OptionSpec("slip", .real(0...1), default: "0", "probability that an action is replaced by a random one"),
         OptionSpec("random_start", .boolean, default: "false", "start each episode on a random floor cell instead of S"),
@@ -64,8 +70,10 @@ public final class GridWorld: Environment {
     private var startCandidates: [Int]?
     public let width: Int, height: Int
     public let maxSteps: Int
-    /// Floats in an observation (planes plus the key flag).
+    /// Floats in an observation (planes, or one code per cell, plus the key flag).
     public let observationCount: Int
+    /// The compact layout when `encoding=codes`, else nil.
+    public let cellCodes: CellCodes?
 
     /// The map loaded from a file or built in (random maps: the last one drawn).
     public private(set) var layout: GridMap
@@ -147,7 +155,10 @@ public final class GridWorld: Environment {
         for k in 0..<(viewSize * viewSize) {
             viewOffsets[k] = (k / viewSize - viewSize / 2) * layout.width + (k % viewSize - viewSize / 2)
         }
-        observationCount = Self.channels.count * (partialView ? viewSize * viewSize : width * height) + 1
+        let viewCells = partialView ? viewSize * viewSize : width * height
+        cellCodes = options.string("encoding") == "codes"
+            ? CellCodes(cells: viewCells, planes: Self.channels.count, markerPlane: Self.agentChannel, extras: 1) : nil
+        observationCount = cellCodes?.count ?? Self.channels.count * viewCells + 1
     }
 
     /// Largest map file read, in bytes.
@@ -204,9 +215,13 @@ public final class GridWorld: Environment {
         return lines
     }
 
-    public var observationSpace: Space { .box(low: 0, high: 1, shape: [observationCount]) }
-    /// One-hot planes and a has-key flag: every value is 0 or 1.
-    public var observationKind: ObservationKind { .binary }
+    public var observationSpace: Space {
+        guard let cellCodes else { return .box(low: 0, high: 1, shape: [observationCount]) }
+        return .box(low: [Float](repeating: 0, count: observationCount),
+                    high: [Float](repeating: Float(CellCodes.maximumCode), count: cellCodes.cells) + [1], shape: [observationCount])
+    }
+    /// One-hot planes and a has-key flag (every value 0 or 1), or their cell codes.
+    public var observationKind: ObservationKind { cellCodes.map { .cellCodes($0) } ?? .binary }
     public var actionSpace: Space { .discrete(4) }
 
     public func reset(seed: UInt64?, observation: UnsafeMutablePointer<Float>) {
@@ -291,6 +306,7 @@ public final class GridWorld: Environment {
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {
+        if cellCodes != nil { return writeCodes(observation) }
         let count = observationCount
         observation.update(repeating: 0, count: count)
         observation[count - 1] = hasKey ? 1 : 0
@@ -309,6 +325,25 @@ public final class GridWorld: Environment {
             let plane = width * height
             for i in 0..<plane where cells[i] != .floor { observation[(Int(cells[i].rawValue) - 1) * plane + i] = 1 }
             observation[Self.agentChannel * plane + agent.y * width + agent.x] = 1
+        }
+    }
+
+    /// The compact observation: one code per view cell (``CellCodes``), then the key flag.
+    private func writeCodes(_ observation: UnsafeMutablePointer<Float>) {
+        observation[observationCount - 1] = hasKey ? 1 : 0
+        if partialView {
+            let plane = viewSize * viewSize, origin = agent.y &* width &+ agent.x
+            let visible = visibleCells(from: origin)
+            for slot in 0..<plane {
+                if visible[slot >> 6] & (1 << UInt64(slot & 63)) == 0 {
+                    observation[slot] = Float(Self.unseenChannel + 1)
+                } else {
+                    observation[slot] = Float(cells[origin &+ viewOffsets[slot]].rawValue)  // floor 0, kind k is plane k − 1
+                }
+            }
+        } else {
+            for i in 0..<(width * height) { observation[i] = Float(cells[i].rawValue) }
+            observation[agent.y * width + agent.x] += Float(CellCodes.markerBit)
         }
     }
 

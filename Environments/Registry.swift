@@ -76,6 +76,17 @@ public enum EnvironmentRegistry {
                                                        benchmarked: true),
                                     EnvironmentVariant("gridworld-empty-8x8", ["map": "empty", "observation": "partial"],
                                                        benchmarked: true),
+                                    // The same view as cell codes (MiniGrid's uint8 image, one code per cell), and the whole
+                                    // grid as one-hot planes (4,333 floats) and as codes (362): what writing them costs.
+                                    EnvironmentVariant("gridworld-four-rooms-codes",
+                                                       ["map": "four-rooms", "observation": "partial", "encoding": "codes"],
+                                                       benchmarked: true),
+                                    EnvironmentVariant("gridworld-four-rooms-full", ["map": "four-rooms", "observation": "full"],
+                                                       benchmarked: true),
+                                    EnvironmentVariant("gridworld-four-rooms-full-codes",
+                                                       ["map": "four-rooms", "observation": "full", "encoding": "codes"],
+                                                       benchmarked: true),
+                                    EnvironmentVariant("gridworld-memory-codes", ["map": "memory", "encoding": "codes"]),
                                     EnvironmentVariant("gridworld-empty", ["map": "empty"]),
                                     EnvironmentVariant("gridworld-key-door", ["map": "key-door"]),
                                     EnvironmentVariant("gridworld-lava-slip", ["map": "lava-crossing", "slip": "0.2"]),

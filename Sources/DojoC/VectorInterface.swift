@@ -59,7 +59,7 @@ final class VectorHandle: CHandle, @unchecked Sendable {
             "action_width": vector.actionWidth, "observation_space": first.observationSpace.description,
             "action_space": first.actionSpace.description, "info_keys": infoKeys,
             "observation": spaceJSON(first.observationSpace), "action": spaceJSON(first.actionSpace),
-            "observation_kind": first.observationKind == .binary ? "binary" : "continuous",
+            "observation_kind": Self.kindName(first.observationKind),
             "render_fps": first.metadata.renderFPS, "action_names": first.metadata.actionNames,
             "render_width": first.renderSize.width, "render_height": first.renderSize.height, "options": first.options.values,
             "goal": goal,
@@ -237,6 +237,18 @@ struct ReplayFile {
         if let problem {
             unlink(temporary)
             throw failure(problem)
+        }
+    }
+}
+
+extension VectorHandle {
+    /// The observation kind for other languages: "continuous", "binary" (every value 0 or 1) or "cell_codes" (one
+    /// integer code per cell, 0...31, then the extras; `GridWorld`'s `encoding=codes`).
+    static func kindName(_ kind: ObservationKind) -> String {
+        switch kind {
+        case .continuous: return "continuous"
+        case .binary: return "binary"
+        case .cellCodes: return "cell_codes"
         }
     }
 }

@@ -19,6 +19,11 @@ public enum EnvironmentChecker {
             if a.observationKind == .binary, observation.contains(where: { $0 != 0 && $0 != 1 }) {
                 problems.append("\(id): declares binary observations, but the observation \(where_) holds values other than 0 and 1")
             }
+            if let codes = a.observationKind.cellCodes,
+               codes.count != observation.count || !observation.withUnsafeBufferPointer({ codes.isValid($0.baseAddress!) }) {
+                problems.append("\(id): declares cell codes, but the observation \(where_) is not \(codes.cells) codes of \(codes.planes) planes "
+                                + "and \(codes.extras) more values")
+            }
             if !observation.withUnsafeBufferPointer({ a.observationSpace.contains($0.baseAddress!) }) {
                 problems.append("\(id): observation \(where_) is outside \(a.observationSpace)")
             }

@@ -194,10 +194,19 @@ public enum Space: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What an environment's observation values are, as it declares them (not inferred from the space's bounds): replay
-/// buffers keep binary observations (one-hot grids, every value 0 or 1) as bytes and everything else as float32.
+/// buffers keep binary observations (one-hot grids, every value 0 or 1) as bits, cell codes as bytes and everything
+/// else as float32.
 public enum ObservationKind: Sendable, Equatable {
     /// Real-valued features.
     case continuous
     /// Every value is 0 or 1.
     case binary
+    /// One code per cell of a one-hot grid, then plain values (see ``CellCodes``); agents expand it to planes.
+    case cellCodes(CellCodes)
+
+    /// The codes' layout, for ``cellCodes(_:)``.
+    public var cellCodes: CellCodes? {
+        if case .cellCodes(let layout) = self { return layout }
+        return nil
+    }
 }

@@ -74,8 +74,8 @@ public final class ActorCriticTrainer: RecordingTrainer {
         observationSize = observationSpace.flatCount
         actionWidth = actionSpace.actionWidth
         let copies = config.nEnvs
-        agent = ActorCriticAgent(config: hyperparameters, algorithm: algorithm,
-                                 observationSpace: observationSpace, actionSpace: actionSpace,
+        agent = ActorCriticAgent(config: hyperparameters, algorithm: algorithm, observationSpace: observationSpace,
+                                 observationKind: environments.environments[0].observationKind, actionSpace: actionSpace,
                                  rolloutRows: hyperparameters.nSteps * copies, rng: &networkRNG)
         stateSize = hyperparameters.encoder.hasSuffix("lstm") ? hyperparameters.lstmHidden : 0
         buffer = RolloutBuffer(steps: hyperparameters.nSteps, copies: copies, observationSize: observationSize, actionWidth: actionWidth,
@@ -379,10 +379,10 @@ public final class ActorCriticPolicyRunner: EvaluationPolicy, ExplainablePolicy 
     /// The policy of checkpoint `model` (read from `path`), with its observation statistics when it normalizes
     /// observations.
     convenience init(algorithm: ActorCriticAgent.Algorithm, hyperparameters: ActorCriticConfig, model: SafeTensors.File,
-                     path: String, observationSpace: Space, actionSpace: Space) throws {
+                     path: String, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space) throws {
         var rng = SeededGenerator(seed: 0)
         let agent = ActorCriticAgent(config: hyperparameters, algorithm: algorithm, observationSpace: observationSpace,
-                                     actionSpace: actionSpace, rolloutRows: 1, rng: &rng)
+                                     observationKind: observationKind, actionSpace: actionSpace, rolloutRows: 1, rng: &rng)
         try ActorCriticTrainer.loadWeights(agent, from: model, path: path)
         let statistics = hyperparameters.normalizeObservations
             ? try ObservationNormalizer.statistics(in: model, path: path, size: agent.observationSize) : nil

@@ -142,7 +142,7 @@ public struct Algorithm: Sendable {
     let makeTrainer: @Sendable (_ config: RunConfig, _ directory: String, _ resume: Bool) throws -> any Trainer
     /// The policy a checkpoint holds, for evaluation and watching (greedy, or the distribution's mode).
     let loadPolicy: @Sendable (_ config: RunConfig, _ model: SafeTensors.File, _ path: String, _ observationSpace: Space,
-                               _ actionSpace: Space) throws -> any EvaluationPolicy
+                               _ observationKind: ObservationKind, _ actionSpace: Space) throws -> any EvaluationPolicy
 
     /// An algorithm whose hyperparameters decode into `H` (a `Codable` type whose coding keys are the hyperparameter
     /// names and whose decoder keeps defaults for missing keys).
@@ -151,7 +151,7 @@ public struct Algorithm: Sendable {
         problems: @escaping @Sendable (H, _ observationSpace: Space, _ actionSpace: Space, _ copies: Int) -> [String],
         makeTrainer: @escaping @Sendable (RunConfig, H, _ directory: String, _ resume: Bool) throws -> any Trainer,
         loadPolicy: @escaping @Sendable (RunConfig, H, SafeTensors.File, _ path: String, _ observationSpace: Space,
-                                         _ actionSpace: Space) throws -> any EvaluationPolicy
+                                         _ observationKind: ObservationKind, _ actionSpace: Space) throws -> any EvaluationPolicy
     ) {
         self.id = id
         self.summary = summary
@@ -172,8 +172,9 @@ public struct Algorithm: Sendable {
         self.makeTrainer = { config, directory, resume in
             try makeTrainer(config, try Self.decode(H.self, config.hyperparameters), directory, resume)
         }
-        self.loadPolicy = { config, model, path, observationSpace, actionSpace in
-            try loadPolicy(config, try Self.decode(H.self, config.hyperparameters), model, path, observationSpace, actionSpace)
+        self.loadPolicy = { config, model, path, observationSpace, observationKind, actionSpace in
+            try loadPolicy(config, try Self.decode(H.self, config.hyperparameters), model, path, observationSpace, observationKind,
+                           actionSpace)
         }
     }
 

@@ -49,8 +49,9 @@ extension DQNTrainer {
         makeTrainer: { config, hyperparameters, directory, resume in
             try DQNTrainer(config: config, hyperparameters: hyperparameters, directory: directory, resume: resume)
         },
-        loadPolicy: { _, hyperparameters, model, path, observationSpace, actionSpace in
-            try hyperparameters.loadGreedyPolicy(model: model, path: path, observationSpace: observationSpace, actionSpace: actionSpace)
+        loadPolicy: { _, hyperparameters, model, path, observationSpace, observationKind, actionSpace in
+            try hyperparameters.loadGreedyPolicy(model: model, path: path, observationSpace: observationSpace,
+                                                 observationKind: observationKind, actionSpace: actionSpace)
         })
 }
 
@@ -105,9 +106,10 @@ extension ActorCriticTrainer {
                 try ActorCriticTrainer(config: config, algorithm: kind, hyperparameters: hyperparameters, directory: directory,
                                        resume: resume)
             },
-            loadPolicy: { config, hyperparameters, model, path, observationSpace, actionSpace in
+            loadPolicy: { config, hyperparameters, model, path, observationSpace, observationKind, actionSpace in
                 try ActorCriticPolicyRunner(algorithm: kind, hyperparameters: hyperparameters, model: model, path: path,
-                                            observationSpace: observationSpace, actionSpace: actionSpace)
+                                            observationSpace: observationSpace, observationKind: observationKind,
+                                            actionSpace: actionSpace)
             })
     }
 }
@@ -183,7 +185,7 @@ extension OffPolicyTrainer {
                 try OffPolicyTrainer(config: config, algorithm: kind, hyperparameters: hyperparameters, directory: directory,
                                      resume: resume)
             },
-            loadPolicy: { _, hyperparameters, model, path, observationSpace, actionSpace in
+            loadPolicy: { _, hyperparameters, model, path, observationSpace, _, actionSpace in
                 try OffPolicyPolicyRunner(algorithm: kind, hyperparameters: hyperparameters, model: model, path: path,
                                           observationSpace: observationSpace, actionSpace: actionSpace)
             })

@@ -183,6 +183,13 @@ public enum ModelCard {
                     "lstm": lstm(combined.recurrent.lstm, names), "output_size": combined.outputSize,
                     "note": "each step's entity set goes through the ego-attention; the LSTM reads the attended ego "
                         + "feature; its h is the features. (h, c) as for the lstm encoder"]
+        case let expander as CellCodeExpander:
+            let layout = expander.layout
+            return ["type": "cell_codes", "cells": layout.cells, "planes": layout.planes, "marker_plane": layout.markerPlane,
+                    "extras": layout.extras, "output_size": expander.outputSize,
+                    "note": "no parameters: obs[i] for i < cells is a code c; plane (c & 15) - 1 of cell i is 1 when c & 15 > 0, "
+                        + "and plane marker_plane of cell i is 1 when c & 16; planes are laid out plane-major (plane * cells + i), "
+                        + "then the extras copied; the rest is 0"]
         default:
             return ["type": String(describing: type(of: encoder)), "output_size": encoder.outputSize]
         }

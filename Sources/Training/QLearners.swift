@@ -57,7 +57,8 @@ final class HindsightQLearner: QLearner {
 
     init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
          goals: any GoalConditionedEnvironment, rng: inout SeededGenerator) {
-        agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+        agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, observationKind: observationKind,
+                         actionSpace: actionSpace, rng: &rng)
         buffer = TransitionBuffer(capacity: hyperparameters.bufferSize, copies: copies, observationSpace: observationSpace,
                                   observationKind: observationKind, actionWidth: 1)
         hindsight = HindsightReplayBuffer(
@@ -153,7 +154,8 @@ final class FeedForwardQLearner: QLearner {
 
     init(hyperparameters: DQNConfig, observationSpace: Space, observationKind: ObservationKind, actionSpace: Space, copies: Int,
          rng: inout SeededGenerator) {
-        agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, actionSpace: actionSpace, rng: &rng)
+        agent = DQNAgent(config: hyperparameters, observationSpace: observationSpace, observationKind: observationKind,
+                         actionSpace: actionSpace, rng: &rng)
         // Between a row's write and the last transition naming it: up to n + 1 vector steps of two rows per copy.
         buffer = ReplayBuffer(capacity: hyperparameters.bufferSize, observationSpace: observationSpace,
                               observationKind: observationKind, prioritized: hyperparameters.prioritizedReplay,
@@ -405,11 +407,12 @@ extension DQNConfig {
 
     /// The greedy policy of checkpoint `model` (read from `path`): its online and target Q-networks must both be there,
     /// with the shapes these hyperparameters give.
-    func loadGreedyPolicy(model: SafeTensors.File, path: String, observationSpace: Space, actionSpace: Space) throws -> any EvaluationPolicy {
+    func loadGreedyPolicy(model: SafeTensors.File, path: String, observationSpace: Space, observationKind: ObservationKind,
+                          actionSpace: Space) throws -> any EvaluationPolicy {
         var rng = SeededGenerator(seed: 0)
         var config = self
         config.bufferSize = max(config.batchSize, 1)  // the replay is not used for evaluation
-        let learner = config.makeLearner(observationSpace: observationSpace, observationKind: .continuous, actionSpace: actionSpace,
+        let learner = config.makeLearner(observationSpace: observationSpace, observationKind: observationKind, actionSpace: actionSpace,
                                          copies: 1, rng: &rng)
         try learner.modelEntries.load(from: model, path: path)
         return learner.greedyPolicy()

@@ -234,6 +234,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
             let algorithm = try algorithm
             let environment = try EnvironmentRegistry.make(env, options: envOptions)
             problems += algorithm.problems(hyperparameters, environment.observationSpace, environment.actionSpace, nEnvs)
+            if environment.observationKind.cellCodes != nil, (hyperparameters["encoder"] ?? .string("mlp")) != .string("mlp") {
+                problems.append("\(env) with encoding=codes gives cell codes, which only the mlp encoder expands into planes: "
+                                + "set encoder: mlp, or the option encoding=one-hot")
+            }
         } catch let error as TrainingError {
             problems += error.problems
         } catch {

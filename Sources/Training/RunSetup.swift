@@ -231,7 +231,7 @@ public struct TrainedRun {
         }
         let modelPath = folder + "/model.safetensors"
         let model = try SafeTensors.read(from: modelPath)
-        policy = try config.algorithm.loadPolicy(config, model, modelPath, env.observationSpace, env.actionSpace)
+        policy = try config.algorithm.loadPolicy(config, model, modelPath, env.observationSpace, env.observationKind, env.actionSpace)
         try Self.checkFinite(model, path: modelPath)
     }
 

@@ -165,3 +165,54 @@ import TestSupport
         #expect(moves.count >= 3, "with slip=1 the 'right' action should go several ways, went \(moves)")
     }
 }
+
+@Suite struct GridWorldCellCodeTests {
+    @Test("Cell codes expand to exactly the one-hot observation, step by step, full and partial views, doors opened and keys taken",
+          arguments: [["map": "four-rooms"], ["map": "key-door"], ["map": "lava-crossing", "slip": "0.3"], ["map": "memory"],
+                      ["map": "key-door", "observation": "partial", "view": "5"], ["map": "maze", "size": "9"],
+                      ["map": "four-rooms", "random_start": "true"]])
+    func codesExpandToOneHot(options: [String: String]) throws {
+        let oneHot = try GridWorld(options: options)
+        let compact = try GridWorld(options: options.merging(["encoding": "codes"]) { $1 })
+        let layout = try #require(compact.observationKind.cellCodes)
+        #expect(oneHot.observationKind == .binary)
+        #expect(layout.count == compact.observationSpace.flatCount && layout.expandedCount == oneHot.observationSpace.flatCount)
+        var expanded = [Float](repeating: -1, count: layout.expandedCount)
+        func expectSame(_ planes: [Float], _ codes: [Float], _ place: String) {
+            codes.withUnsafeBufferPointer { layout.expand($0.baseAddress!, into: &expanded) }
+            #expect(expanded == planes, "\(options) \(place)")
+        }
+        // Scripted paths reach keys, doors and goals; random actions cover the rest.
+        var rng = SeededGenerator(seed: 5)
+        var keysTaken = 0
+        for episode: UInt64 in 0..<6 {
+            expectSame(oneHot.reset(seed: episode), compact.reset(seed: episode), "reset \(episode)")
+            let path = episode % 2 == 0 ? (oneHot.currentMap.shortestPath(cue: oneHot.cue) ?? []) : []
+            for t in 0..<60 {
+                let action = [Float(t < path.count ? path[t] : rng.nextInt(below: 4))]
+                let (planes, result) = oneHot.step(action)
+                let (codes, compactResult) = compact.step(action)
+                expectSame(planes, codes, "episode \(episode) step \(t)")
+                #expect(result == compactResult && oneHot.stateChecksum == compact.stateChecksum)
+                if oneHot.hasKey { keysTaken += 1 }
+                if result.terminated { break }
+            }
+        }
+        if options["map"] == "key-door" && options["observation"] == nil { #expect(keysTaken > 0, "no episode took the key") }
+    }
+
+    @Test("Codes are bytes in 0...31 and the checker holds codes to their layout")
+    func codesAreValid() throws {
+        let env = try GridWorld(options: ["map": "four-rooms", "encoding": "codes"])
+        let observation = env.reset(seed: 1)
+        let layout = try #require(env.observationKind.cellCodes)
+        #expect(observation.withUnsafeBufferPointer { layout.isValid($0.baseAddress!) })
+        #expect(observation.filter { $0 >= Float(CellCodes.markerBit) }.count == 1, "one agent")
+        var bad = observation
+        bad[3] = 13.5
+        #expect(!bad.withUnsafeBufferPointer { layout.isValid($0.baseAddress!) })
+        bad[3] = 14  // plane 13 of 12
+        #expect(!bad.withUnsafeBufferPointer { layout.isValid($0.baseAddress!) })
+        #expect(EnvironmentChecker.check(steps: 100) { try! GridWorld(options: ["map": "key-door", "encoding": "codes"]) }.isEmpty)
+    }
+}

@@ -300,7 +300,7 @@ private let randomSearch = Algorithm(
     makeTrainer: { config, hyperparameters, directory, _ in
         try RandomSearchTrainer(config: config, hyperparameters: hyperparameters, directory: directory)
     },
-    loadPolicy: { _, _, model, path, observationSpace, actionSpace in
+    loadPolicy: { _, _, model, path, observationSpace, _, actionSpace in
         guard case .discrete(let actions) = actionSpace else { throw TrainingError.invalidConfig(["discrete actions only"]) }
         let size = observationSpace.flatCount
         let weights = try model.float32("policy.weight", path: path)

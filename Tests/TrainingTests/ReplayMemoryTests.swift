@@ -154,3 +154,43 @@ import TestSupport
         #expect(naive.count > 3 * config.bufferSize && learner.buffer.count >= config.bufferSize * 3 / 4)
     }
 }
+
+@Suite struct CellCodeRowsTests {
+    @Test("Cell-code rows keep one byte per value, read back exactly and checkpoint as a zlib stream; a code above 31 or a cut stream is refused")
+    func codeRowsRoundTrip() throws {
+        let layout = CellCodes(cells: 361, planes: 12, markerPlane: 10, extras: 1)
+        let width = layout.count, count = 30
+        var rng = SeededGenerator(seed: 4)
+        let values = (0..<(count * width)).map { i in Float(i % width == width - 1 ? rng.nextInt(below: 2) : rng.nextInt(below: 32)) }
+        let rows = ObservationRows(rows: count, width: width, kind: .cellCodes(layout))
+        #expect(rows.storesBytes && !rows.storesBits && rows.byteCount == count * width)
+        for r in 0..<count { values.withUnsafeBufferPointer { rows.write($0.baseAddress! + r * width, row: r) } }
+        var read = [Float](repeating: -1, count: width)
+        for r in 0..<count {
+            rows.read(row: r, into: &read)
+            #expect(read == Array(values[(r * width)..<((r + 1) * width)]), "row \(r)")
+        }
+        var file = SafeTensors.File()
+        rows.save(rows: count, as: "buffer.observations", into: &file)
+        let restored = ObservationRows(rows: count, width: width, kind: .cellCodes(layout))
+        restored.restore(try restored.saved(rows: count, as: "buffer.observations", in: file, path: "state.safetensors"))
+        restored.read(row: count - 1, into: &read)
+        #expect(read == Array(values[((count - 1) * width)...]))
+
+        func refusal(_ bytes: [UInt8]) -> String? {
+            var bad = SafeTensors.File()
+            bad.append("buffer.observations_bytes_zlib", .uint8(shape: [bytes.count], values: bytes))
+            do { _ = try restored.saved(rows: count, as: "buffer.observations", in: bad, path: "state.safetensors"); return nil }
+            catch { return "\(error)" }
+        }
+        var above = [UInt8](repeating: 3, count: count * width)
+        above[17] = 32
+        let tooLarge = above.withUnsafeBytes { Zlib.compress($0, level: 1) }
+        #expect(refusal(tooLarge)?.contains("largest cell code") == true)
+        guard case .uint8(_, let stream)? = file.tensors["buffer.observations_bytes_zlib"] else { Issue.record("no stream"); return }
+        #expect(refusal(Array(stream.dropLast(5)))?.contains("buffer.observations_bytes_zlib") == true)
+        // Bits do not restore into byte rows.
+        let binary = ObservationRows(rows: count, width: width, kind: .binary)
+        #expect(throws: SafeTensorsError.self) { _ = try binary.saved(rows: count, as: "buffer.observations", in: file, path: "s") }
+    }
+}
