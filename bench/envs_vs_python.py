@@ -7,7 +7,7 @@ Pendulum with 1 and 64 copies against Gymnasium Pendulum-v1 (one env).
 Python anchors: Gymnasium CartPole-v1 (one env), EnvPool CartPole-v1 (1, 8, 64 envs, num_threads=1),
 MiniGrid-FourRooms-v0 and MiniGrid-Empty-8x8-v0 (one env), highway-env highway-v0 and highway-fast-v0 (default
 configurations, one env), and Gymnasium's MuJoCo Reacher-v5 against the robot arm (when MuJoCo installs).
-At large batch, against JAX (when installed: `pip install "jax[cpu]" gymnax navix`): gymnax CartPole-v1, and navix Navix-FourRooms-v0 / Navix-Empty-8x8-v0 (MiniGrid in JAX, 7×7 view), vmapped over 64 and 4096 copies
+At large batch, against JAX (when installed: `pip install "jax[cpu]" gymnax navix`): gymnax CartPole-v1, and navix Navix-FourRooms-v0 / Navix-Empty-8x8-v0 (MiniGrid in JAX, 7×7 view; four-rooms also against Dojo's compact cell codes, the form of navix's symbolic view), vmapped over 64 and 4096 copies
 inside one jitted `lax.scan` of random actions, one core (the process is pinned and XLA's CPU threads confined to
 it), against Dojo's vectorized environments at the same copy counts on one thread. JAX's compile time is left out.
 
@@ -211,6 +211,7 @@ def jax_rows(args, dojo_rate):
     try:
         import navix  # noqa: F401
         pairs += [("gridworld-four-rooms", "navix Navix-FourRooms-v0", navix_env("Navix-FourRooms-v0")),
+                  ("gridworld-four-rooms-codes", "navix Navix-FourRooms-v0", navix_env("Navix-FourRooms-v0")),
                   ("gridworld-empty-8x8", "navix Navix-Empty-8x8-v0", navix_env("Navix-Empty-8x8-v0"))]
     except ImportError:
         print("navix not installed: skipping the gridworld comparison", file=sys.stderr)
@@ -234,7 +235,7 @@ def main():
     command = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2)]
     dojo = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     large = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2), "--copies", "64,4096", "--threads", "1",
-             "--only", "cartpole,gridworld-four-rooms,gridworld-empty-8x8"]
+             "--only", "cartpole,gridworld-four-rooms,gridworld-four-rooms-codes,gridworld-empty-8x8"]
     dojo += json.loads(subprocess.run(large, check=True, capture_output=True, text=True).stdout)
     dojo_rate = {(r["configuration"], r["copies"], r["threads"]): r["stepsPerSecond"] for r in dojo}
     if args.cpu >= 0 and shutil.which("taskset"):

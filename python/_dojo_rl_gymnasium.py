@@ -13,6 +13,7 @@ NAMED = {
     "Dojo/CartPole-v1": ("cartpole", {}),
     "Dojo/Pendulum-v1": ("pendulum", {}),
     "Dojo/GridWorld-v0": ("gridworld", {}),
+    "Dojo/GridWorldCodes-v0": ("gridworld", {"encoding": "codes"}),
     "Dojo/Highway-v0": ("highway", {"scenario": "highway"}),
     "Dojo/HighwayFast-v0": ("highway", {"scenario": "highway-fast"}),
     "Dojo/Merge-v0": ("highway", {"scenario": "merge"}),

@@ -60,6 +60,9 @@ final class VectorHandle: CHandle, @unchecked Sendable {
             "action_space": first.actionSpace.description, "info_keys": infoKeys,
             "observation": spaceJSON(first.observationSpace), "action": spaceJSON(first.actionSpace),
             "observation_kind": Self.kindName(first.observationKind),
+            "cell_codes": first.observationKind.cellCodes.map { layout -> [String: Int] in
+                ["cells": layout.cells, "planes": layout.planes, "marker_plane": layout.markerPlane, "extras": layout.extras]
+            } ?? NSNull(),
             "render_fps": first.metadata.renderFPS, "action_names": first.metadata.actionNames,
             "render_width": first.renderSize.width, "render_height": first.renderSize.height, "options": first.options.values,
             "goal": goal,

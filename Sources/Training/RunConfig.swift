@@ -276,14 +276,16 @@ public enum Presets {
             c.trainFreq = 4; c.targetUpdateInterval = 2_000; c.explorationFraction = 0.2; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 3
         }),
-        preset("gridworld-key-door-dqn", "DQN on the key-door gridworld",
-               target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "key-door"], steps: 60_000) { c in
+        preset("gridworld-key-door-dqn", "DQN on the key-door gridworld (random starts)",
+               target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "key-door", "random_start": "true"],
+               steps: 60_000) { c in
             c.learningRate = 1e-3; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5
         },
-        preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld",
-               target: "within 2% of the optimal return", env: GridWorld.id, options: ["map": "lava-crossing"], steps: 60_000) { c in
+        preset("gridworld-lava-crossing-dqn", "DQN on the lava-crossing gridworld (random starts)",
+               target: "within 2% of the optimal return", env: GridWorld.id,
+               options: ["map": "lava-crossing", "random_start": "true"], steps: 60_000) { c in
             c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.bufferSize = 50_000; c.learningStarts = 1_000; c.batchSize = 64
             c.trainFreq = 4; c.targetUpdateInterval = 1_000; c.explorationFraction = 0.5; c.explorationFinalEps = 0.05
             c.netArch = [64]; c.activationFn = "tanh"; c.doubleQ = true; c.nStep = 5

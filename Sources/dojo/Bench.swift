@@ -191,14 +191,17 @@ extension Bench {
         var selectedNames: [String]? { only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
         func run() throws {
+            // The name column fits the longest configuration measured.
+            let nameWidth = EnvironmentBenchmark.configurations.map(\.name).filter { selectedNames?.contains($0) ?? true }
+                .map(\.count).max().map { max($0 + 2, 24) } ?? 24
             if !json {
-                print(pad("configuration", 24) + pad("copies", 8, right: true) + pad("threads", 9, right: true)
+                print(pad("configuration", nameWidth) + pad("copies", 8, right: true) + pad("threads", 9, right: true)
                       + pad("steps/s", 16, right: true) + (busy ? pad("load", 7, right: true) : "") + pad("vs 1", 8, right: true))
             }
             let results = try EnvironmentBenchmark.run(copyCounts: copyCounts ?? [], threads: threads, seconds: seconds,
                                                        only: selectedNames, busy: busy) { result in
                 if !json {
-                    print(pad(result.configuration, 24) + pad("\(result.copies)", 8, right: true)
+                    print(pad(result.configuration, nameWidth) + pad("\(result.copies)", 8, right: true)
                           + pad("\(result.threads)", 9, right: true)
                           + pad(String(format: "%.0f", result.stepsPerSecond), 16, right: true)
                           + (busy ? pad(result.busy ? "busy" : "quiet", 7, right: true) : "")

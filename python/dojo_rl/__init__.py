@@ -1,7 +1,7 @@
 """Dojo's environments in Python: `gymnasium.make("Dojo/CartPole-v1")` and friends, over Dojo's C interface."""
 
 from ._native import DojoError, Policy, Vector, environments, load_policy, version
-from .env import DojoEnv, space
+from .env import DojoEnv, expand_cell_codes, space
 from .vector import DojoVectorEnv, make_vec
 
 from _dojo_rl_gymnasium import NAMED, register
@@ -25,7 +25,7 @@ def register_environments() -> None:
     register(gymnasium_ids())
 
 
-__all__ = ["DojoEnv", "DojoError", "DojoVectorEnv", "Policy", "Vector", "environments", "gymnasium_ids", "load_policy",
-           "make_vec", "register_environments", "space", "version"]
+__all__ = ["DojoEnv", "DojoError", "DojoVectorEnv", "Policy", "Vector", "environments", "expand_cell_codes", "gymnasium_ids",
+           "load_policy", "make_vec", "register_environments", "space", "version"]
 
 register_environments()

@@ -38,6 +38,24 @@ def space(description: dict) -> gym.Space:
     raise ValueError(f"unknown Dojo space type {kind!r}")
 
 
+def expand_cell_codes(codes, layout: dict) -> np.ndarray:
+    """The one-hot planes that compact cell codes stand for (a gridworld made with `encoding="codes"`): `codes` is
+    (..., cells + extras) and `layout` the vector description's `cell_codes`. A code c sets plane (c & 15) - 1 of its
+    cell when c & 15 > 0, and plane `marker_plane` (the agent) when c & 16; the result is (..., planes * cells + extras),
+    planes first, then the extras, exactly the observation of `encoding="one-hot"`."""
+    codes = np.asarray(codes)
+    cells, planes, extras = layout["cells"], layout["planes"], layout["extras"]
+    if codes.shape[-1] != cells + extras:
+        raise ValueError(f"cell codes have {cells} + {extras} values per observation, got {codes.shape[-1]}")
+    values = codes[..., :cells].astype(np.int64)
+    out = np.zeros(codes.shape[:-1] + (planes, cells), dtype=np.float32)
+    plane = (values & 15) - 1
+    np.put_along_axis(out, np.clip(plane, 0, planes - 1)[..., None, :], (plane >= 0)[..., None, :].astype(np.float32), axis=-2)
+    marked = (values & 16) != 0
+    out[..., layout["marker_plane"], :] = np.maximum(out[..., layout["marker_plane"], :], marked)
+    return np.concatenate([out.reshape(codes.shape[:-1] + (planes * cells,)), codes[..., cells:].astype(np.float32)], axis=-1)
+
+
 def flat_size(description: dict) -> int:
     """How many floats an element of a Dojo space takes in a flat observation row."""
     kind = description["type"]

@@ -108,3 +108,25 @@ def test_installed_package_registers_the_ids_when_gymnasium_is_imported():
               "env = gymnasium.make('Dojo/CartPole-v1'); env.reset(seed=1); print(type(env.unwrapped).__name__)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=""))
     assert result.returncode == 0 and result.stdout.strip() == "DojoEnv", result.stderr
+
+
+@pytest.mark.parametrize("options", [{"map": "key-door"}, {"map": "memory"}, {"map": "four-rooms", "random_start": "true"}])
+def test_cell_codes_expand_to_the_one_hot_observation(options):
+    codes = dojo_rl.make_vec("Dojo/GridWorldCodes-v0", num_envs=3, **options)
+    planes = dojo_rl.make_vec("Dojo/GridWorld-v0", num_envs=3, **options)
+    layout = codes._vector.description["cell_codes"]
+    assert planes._vector.description["cell_codes"] is None
+    assert codes.single_observation_space.shape == (layout["cells"] + layout["extras"],)
+    assert planes.single_observation_space.shape == (layout["planes"] * layout["cells"] + layout["extras"],)
+    compact, _ = codes.reset(seed=4)
+    full, _ = planes.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        assert np.array_equal(dojo_rl.expand_cell_codes(compact, layout), full)
+        assert compact.min() >= 0 and compact.max() <= 31 and np.array_equal(compact, np.round(compact))
+        actions = rng.integers(0, 4, size=3)
+        compact, reward_c, terminated_c, truncated_c, _ = codes.step(actions)
+        full, reward_p, terminated_p, truncated_p, _ = planes.step(actions)
+        assert np.array_equal(reward_c, reward_p) and np.array_equal(terminated_c, terminated_p)
+    with pytest.raises(ValueError, match="cell codes have"):
+        dojo_rl.expand_cell_codes(compact[:, :-1], layout)
