@@ -3,21 +3,22 @@ import Sim
 
 /// Rows of observations in memory allocated once, the storage the replay buffers share: one bit per value for
 /// observations an environment declares binary (one-hot grids: exact, 32 times smaller than float32), one byte per
-/// value for cell codes (``CellCodes``: every value 0...31), float32 otherwise. The storage follows the declared ``ObservationKind``, never the space's bounds, so features that merely
-/// lie in [0, 1] are kept as they are.
+/// value for cell codes (``CellCodes``: every value 0...31), float32 otherwise. The storage follows the declared
+/// ``ObservationKind``, never the space's bounds, so features that merely lie in [0, 1] are kept as they are.
 ///
 /// In checkpoints, bit rows are one zlib stream (level 1: planes of one-hot grids are mostly zero and shrink many
-/// times over) named `NAME_bits_zlib`, byte rows likewise as `NAME_bytes_zlib`; float rows are the F32 tensor `NAME`, uncompressed (real values barely shrink
-/// and compressing them would slow every checkpoint).
+/// times over) named `NAME_bits_zlib`, byte rows likewise `NAME_bytes_zlib`; float rows are the F32 tensor `NAME`,
+/// uncompressed (real values barely shrink and compressing them would slow every checkpoint).
 public final class ObservationRows {
     public let rows: Int
     public let width: Int
     public let kind: ObservationKind
-    /// Bytes per row: of packed bits, value i of a row is bit i % 8 of byte i / 8 (binary rows); one per value (cell codes).
+    /// Bytes per row: packed bits, value i of a row being bit i % 8 of byte i / 8 (binary rows), or one byte per value
+    /// (cell codes).
     public let bytesPerRow: Int
     /// Whether each value takes a byte (cell codes) rather than a bit.
     public let storesBytes: Bool
-    private let bits: UnsafeMutablePointer<UInt8>?
+    private let bytes: UnsafeMutablePointer<UInt8>?
     private let floats: UnsafeMutablePointer<Float>?
 
     public init(rows: Int, width: Int, kind: ObservationKind) {
@@ -29,31 +30,31 @@ public final class ObservationRows {
         if kind != .continuous {
             let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * bytesPerRow)
             storage.initialize(repeating: 0, count: rows * bytesPerRow)
-            bits = storage
+            bytes = storage
             floats = nil
         } else {
             let storage = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
             storage.initialize(repeating: 0, count: rows * width)
             floats = storage
-            bits = nil
+            bytes = nil
         }
     }
 
-    deinit { bits?.deallocate(); floats?.deallocate() }
+    deinit { bytes?.deallocate(); floats?.deallocate() }
 
     /// Whether values are kept as bits.
-    public var storesBits: Bool { bits != nil && !storesBytes }
+    public var storesBits: Bool { bytes != nil && !storesBytes }
 
     /// Memory the rows take (bytes).
-    public var byteCount: Int { bits != nil ? rows * bytesPerRow : rows * width * MemoryLayout<Float>.size }
+    public var byteCount: Int { bytes != nil ? rows * bytesPerRow : rows * width * MemoryLayout<Float>.size }
 
     /// Stores `values` (width floats) in `row`; a binary row keeps whether each value is nonzero.
     @inline(__always)
     public func write(_ values: UnsafePointer<Float>, row: Int) {
-        if storesBytes, let bits {
-            let destination = bits + row * width
+        if storesBytes, let bytes {
+            let destination = bytes + row * width
             for i in 0..<width { destination[i] = values[i] >= 0 && values[i] <= 255 ? UInt8(values[i]) : 0 }
-        } else if let bits {
+        } else if let bits = bytes {
             let destination = bits + row * bytesPerRow
             for byte in 0..<bytesPerRow {
                 let first = byte * 8, last = min(first + 8, width)
@@ -69,10 +70,10 @@ public final class ObservationRows {
     /// Copies `row` into `destination` (width floats).
     @inline(__always)
     public func read(row: Int, into destination: UnsafeMutablePointer<Float>) {
-        if storesBytes, let bits {
-            let source = bits + row * width
+        if storesBytes, let bytes {
+            let source = bytes + row * width
             for i in 0..<width { destination[i] = Float(source[i]) }
-        } else if let bits {
+        } else if let bits = bytes {
             let source = bits + row * bytesPerRow, wholeBytes = width / 8
             Self.unpackedBytes.withUnsafeBufferPointer { table in
                 for byte in 0..<wholeBytes { (destination + 8 * byte).update(from: table.baseAddress! + 8 * Int(source[byte]), count: 8) }
@@ -88,8 +89,8 @@ public final class ObservationRows {
 
     /// Adds the first `count` rows to a checkpoint under `name` (see the type's note for the two forms).
     public func save(rows count: Int, as name: String, into file: inout SafeTensors.File) {
-        if let bits {
-            let stream = Zlib.compress(UnsafeRawBufferPointer(start: bits, count: count * bytesPerRow), level: 1)
+        if let bytes {
+            let stream = Zlib.compress(UnsafeRawBufferPointer(start: bytes, count: count * bytesPerRow), level: 1)
             file.append(name + (storesBytes ? "_bytes_zlib" : "_bits_zlib"), .uint8(shape: [stream.count], values: stream))
         } else if let floats {
             file.append(name, .float32(Tensor(shape: [count * width], copying: floats)))
@@ -98,7 +99,7 @@ public final class ObservationRows {
 
     /// Rows read back from a checkpoint, checked, not yet copied in.
     public struct Saved {
-        fileprivate let bits: [UInt8]?
+        fileprivate let bytes: [UInt8]?
         fileprivate let floats: Tensor?
     }
 
@@ -117,7 +118,7 @@ public final class ObservationRows {
                 throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bytes_zlib", detail:
                     "holds a value above \(CellCodes.maximumCode), the largest cell code; the file was altered: resume from another checkpoint")
             }
-            return Saved(bits: values, floats: nil)
+            return Saved(bytes: values, floats: nil)
         }
         if storesBits {
             if case .uint8(_, let stream)? = file.tensors[name + "_bits_zlib"] {
@@ -126,10 +127,10 @@ public final class ObservationRows {
                         "is not a zlib stream of \(count) rows of \(bytesPerRow) bytes (\(width) bits each); the file was "
                         + "altered or cut: resume from another checkpoint")
                 }
-                return Saved(bits: packed, floats: nil)
+                return Saved(bytes: packed, floats: nil)
             }
             if case .uint8(_, let values)? = file.tensors[name], values.count == count * width, values.allSatisfy({ $0 <= 1 }) {
-                return Saved(bits: pack(bytes: values, rows: count), floats: nil)
+                return Saved(bytes: pack(bytes: values, rows: count), floats: nil)
             }
             throw SafeTensorsError.inconsistent(path: path, tensor: name + "_bits_zlib", detail:
                 "is missing or malformed: expected \(count) binary observation rows of \(width) values")
@@ -138,12 +139,12 @@ public final class ObservationRows {
             throw SafeTensorsError.inconsistent(path: path, tensor: name, detail:
                 "is missing or malformed: expected \(count * width) F32 values (\(count) rows of \(width))")
         }
-        return Saved(bits: nil, floats: tensor)
+        return Saved(bytes: nil, floats: tensor)
     }
 
     /// Copies rows that ``saved(rows:as:in:path:)`` returned into the first rows.
     public func restore(_ saved: Saved) {
-        if let bits, let packed = saved.bits { bits.update(from: packed, count: min(packed.count, rows * bytesPerRow)) }
+        if let bytes, let stored = saved.bytes { bytes.update(from: stored, count: min(stored.count, rows * bytesPerRow)) }
         if let floats, let tensor = saved.floats { tensor.copy(to: floats) }
     }
 

@@ -48,7 +48,9 @@ public final class QNetwork: Module {
             value = nil
             advantage = nil
         }
-        if !(encoder?.needsFeatureGradient ?? false) { (body.layers[0] as! Linear).computesInputGradient = false }  // its input is data
+        if !(encoder?.needsFeatureGradient ?? false) {  // its input is data
+            (body.layers[0] as! Linear).computesInputGradient = false
+        }
     }
 
     public func namedParameters(prefix: String) -> [NamedParameter] {

@@ -435,11 +435,12 @@ public enum Presets {
     /// Hindsight replay on the push, after the HER paper's settings (γ 0.98, τ 0.05, future goals, k = 4) with
     /// normalized observations, four copies and two gradient steps per vector step. The learning rate falls from
     /// 1e-3 to 1e-4 over the run: at a constant 1e-3 success stalled near 75%, and lowering the rate lifted the same
-    /// run to 84–92% within 100k steps (the last few centimetres need smaller steps).
+    /// run to 84–92% within 100k steps (the last few centimetres need smaller steps). Three hidden layers of 256
+    /// learn several times faster per step than [128, 128] (56% success at 420k steps against 13% and 38% at 500k).
     static func hindsightPush(_ c: inout OffPolicyConfig) {
         c.replayBufferClass = "herreplaybuffer"; c.nSampledGoal = 4; c.goalSelectionStrategy = "future"
         c.normalizeObservations = true; c.learningRate = 1e-3; c.learningRateEnd = 1e-4; c.gamma = 0.98; c.tau = 0.05; c.batchSize = 256
-        c.gradientSteps = 2; c.learningStarts = 2_000; c.netArch = [128, 128]; c.bufferSize = 1_000_000
+        c.gradientSteps = 2; c.learningStarts = 2_000; c.netArch = [256, 256, 256]; c.bufferSize = 1_000_000
     }
 
     /// `preset` evaluated every `steps` environment steps (instead of the default 10,000), on `episodes` episodes
