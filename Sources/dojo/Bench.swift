@@ -7,8 +7,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Dojo's speed on standard workloads.",
         discussion: """
-            Absolute times on a shared machine are noise; compare ratios measured side by side. The scripts under
-            bench/ run the same workloads on the Python anchors (PyTorch, Gymnasium, ...) in the same run and print
+            Absolute times on a shared machine are noise; compare ratios measured side by side. The scripts under \
+            bench/ run the same workloads on the Python anchors (PyTorch, Gymnasium, ...) in the same run and print \
             ratios.
             """,
         subcommands: [NeuralNetworks.self, Environments.self]
@@ -21,16 +21,16 @@ extension Bench {
             commandName: "nn",
             abstract: "Time one training iteration (forward, backward, Adam) of five network sizes.",
             discussion: """
-                Workloads: mlp-small (4→64→64→2, batch 64), mlp-medium (128→256→256→5, batch 256),
-                lstm-small (in 64, hidden 128, batch 16, seq 32), attention (E 64, 4 heads, batch 64, 16 tokens,
-                padding mask), lstm-large (in 256, hidden 512, batch 64, seq 64). Each iteration: zero gradients,
-                forward, MSE loss, backward, Adam step. GFLOP/s counts matrix-product work; the ceiling is a 512³
-                sgemm measured in the same run: in --rounds rounds, the ceiling and then each workload, and each
+                Workloads: mlp-small (4→64→64→2, batch 64), mlp-medium (128→256→256→5, batch 256), \
+                lstm-small (in 64, hidden 128, batch 16, seq 32), attention (E 64, 4 heads, batch 64, 16 tokens, \
+                padding mask), lstm-large (in 256, hidden 512, batch 64, seq 64). Each iteration: zero gradients, \
+                forward, MSE loss, backward, Adam step. GFLOP/s counts matrix-product work; the ceiling is a 512³ \
+                sgemm measured in the same run: in --rounds rounds, the ceiling and then each workload, and each \
                 figure is its best round (other processes only slow a round down). Compare with PyTorch:
                 python3 bench/nn_vs_torch.py
 
-                --profile shows where each workload's time goes instead: forward + loss, backward and the optimizer,
-                and within each the matrix products (calls, average size, GFLOP/s) and the rest (elementwise passes,
+                --profile shows where each workload's time goes instead: forward + loss, backward and the optimizer, \
+                and within each the matrix products (calls, average size, GFLOP/s) and the rest (elementwise passes, \
                 copies). Products timed one by one run a little slower than unprofiled.
 
                   dojo bench nn --profile --only attention

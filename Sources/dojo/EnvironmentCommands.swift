@@ -79,7 +79,7 @@ struct Rollout: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one episode with given or random actions; print it or record a replay.",
         discussion: """
-            Actions come from --actions FILE (one action per line, numbers separated by commas or spaces, # comments)
+            Actions come from --actions FILE (one action per line, numbers separated by commas or spaces, # comments) \
             or are random (--random N caps the episode at N steps). With --json, one JSON line per step:
             {"step": k, "action": [...], "observation": [...], "reward": r, "terminated": b, "truncated": b}
             (step 0 is the observation after reset).
@@ -197,14 +197,14 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Play, verify or export a recorded replay.",
         discussion: """
-            With no flags the replay plays in a window: space pauses, . steps, right/left seek 10 steps,
+            With no flags the replay plays in a window: space pauses, . steps, right/left seek 10 steps, \
             Home/End jump to the start/end, +/- change the speed, s saves a screenshot, q quits.
-            --verify re-simulates the episode from its environment, options, seed and actions and checks every
-            action against the action space, every reward, state checksum and stored observation, and how the episode
+            --verify re-simulates the episode from its environment, options, seed and actions and checks every \
+            action against the action space, every reward, state checksum and stored observation, and how the episode \
             ends; it reports the first step that differs (exit code 1). Files carry a digest, so edits are refused.
             --upgrade NEW re-simulates a version 1 replay and, if every step verifies, writes it as version 2.
             Relative map paths in a replay are taken in the replay's folder.
-            --headless with --frames DIR writes one PNG per step (heads-up display included), --video FILE.mp4|.gif
+            --headless with --frames DIR writes one PNG per step (heads-up display included), --video FILE.mp4|.gif \
             a video through ffmpeg.
             Examples: dojo replay replays/highway-attention-ppo.replay
                       dojo replay run.replay --verify

@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an agent headless, with progress, logs, evaluations and checkpoints.",
         discussion: """
-            With no arguments: the default preset (\(Presets.defaultName)),
+            With no arguments: the default preset (\(Presets.defaultName)), \
             about a minute on one core.
 
             Presets:
@@ -26,9 +26,9 @@ struct Train: ParsableCommand {
             The full table with kinds, defaults and SB3 names: docs/hyperparameters.md.
             \(AlgorithmRegistry.all.map { "\($0.id): \($0.hyperparameterNames.joined(separator: ", "))." }.joined(separator: "\n"))
 
-            A run directory holds config.json, metrics.csv, metrics.jsonl,
-            tensorboard/, learning_curve.png, checkpoints/{best,last}
-            (safetensors, PyTorch names) and best_episode.replay.
+            A run directory holds config.json, metrics.csv, metrics.jsonl, \
+            tensorboard/, learning_curve.png, checkpoints/{best,last} \
+            (safetensors, PyTorch names) and best_episode.replay. \
             Ctrl-C saves a resumable checkpoint; continue with --resume.
 
             Examples:
@@ -42,9 +42,9 @@ struct Train: ParsableCommand {
               dojo train cartpole --agent ppo --seeds 0-4     (runs/cartpole-ppo/seed0 … seed4)
               dojo train --resume runs/cartpole-ppo          (continue every seed of a group)
 
-            --seeds trains one run per seed as separate processes (--jobs at a time,
-            one thread each) into a group folder with group.json, a log per seed
-            and summary.md; each run is the run --seed would train, bit for bit.
+            --seeds trains one run per seed as separate processes (--jobs at a time, \
+            one thread each) into a group folder with group.json, a log per seed \
+            and summary.md; each run is the run --seed would train, bit for bit. \
             Ctrl-C stops them all at a checkpoint; --resume FOLDER continues them.
             """)
 

@@ -196,12 +196,12 @@ struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Watch a trained agent, random play or your own, in a window or exported headless.",
         discussion: """
-            RUN is a run directory (dojo train's --out): its best checkpoint plays greedily. The heads-up display shows
-            the action taken beside the Q-values or action probabilities (and value estimate) of the state it was
+            RUN is a run directory (dojo train's --out): its best checkpoint plays greedily. The heads-up display shows \
+            the action taken beside the Q-values or action probabilities (and value estimate) of the state it was \
             chosen in. An environment id plays with --agent random or --agent keyboard (you play):
             \(keyboardPlayHelp())
             Controls: space pause, . single step, +/- speed, r restart, s screenshot, h help, q or Esc quit.
-            --max-steps and --screenshot-at count environment steps; the highway draws its simulation frames between
+            --max-steps and --screenshot-at count environment steps; the highway draws its simulation frames between \
             decisions (15 frames a second, one decision a second by default), in windows and videos alike.
             Without a display (or a build without SDL2) use --headless with --frames DIR and/or --video FILE.mp4.
 
