@@ -360,12 +360,17 @@ public enum Presets {
             c.learningRateEnd = 3e-5; c.entCoef = 0; c.netArch = [64, 64]; c.normalizeObservations = true
             c.normalizeRewards = true; c.maxGradNorm = 1; c.logStdInit = -0.5
         },
-        actorCriticPreset("highway-attention-ppo", "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
-                          target: "collision rate ≤ 10% while faster than the traffic", env: Highway.id,
+        // γ 0.95 (0.9 for the MLP baseline): at 0.9 the return-best policies drove at 26–29 m/s and collided in 7–12%
+        // of episodes; at 0.95 they keep 21.6 m/s, still faster than the traffic, and collide in 0–4%. Evaluated on
+        // 50 episodes every 50,000 steps, so the best checkpoint is picked on enough episodes.
+        evaluated(every: 50_000, episodes: 50, actorCriticPreset("highway-attention-ppo",
+                          "PPO with the ego-attention encoder on highway-fast (9 nearest vehicles)",
+                          target: "collision rate ≤ 5% while faster than the traffic", env: Highway.id,
                           options: highwayOptions, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000, envs: 8) { c in
             highwayPPO(&c)
+            c.gamma = 0.95
             c.encoder = "attention"; c.embedDim = 64; c.attentionHeads = 2; c.netArch = [64, 64]
-        },
+        }),
         actorCriticPreset("highway-mlp-ppo", "PPO with an MLP on the same observation, flattened: the attention baseline",
                           target: "the baseline (see bench/README.md)", env: Highway.id,
                           options: highwayOptions.merging(["observation": "flat"]) { $1 }, algorithm: ActorCriticTrainer.ppo, steps: 1_000_000,
