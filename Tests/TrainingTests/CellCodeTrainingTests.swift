@@ -31,7 +31,12 @@ import TestSupport
         let planeWeights = try tensors("\(planes)/\(model)")
         #expect(weights.count > 2 && weights == planeWeights)
         #expect(try metricsTableWithoutTiming(codes) == metricsTableWithoutTiming(planes))
-        // The replay keeps one byte per code: 4.8 × fewer bytes than the planes' bits here (12 planes, 9×7 cells).
+        // The replay keeps one byte per code (10 × 7 cells), not bits of the 12 planes.
+        // The model card tells a reader outside Dojo how to expand the codes.
+        let card = try SafeTensors.read(from: "\(codes)/\(model)").metadata["dojo.model"] ?? ""
+        let encoder = try #require((try JSONSerialization.jsonObject(with: Data(card.utf8)) as? [String: Any])?["encoder"] as? [String: Any])
+        #expect(encoder["type"] as? String == "cell_codes" && encoder["cells"] as? Int == 70 && encoder["planes"] as? Int == 12
+                && encoder["marker_plane"] as? Int == 10 && encoder["output_size"] as? Int == 12 * 70 + 1, "\(encoder)")
         let codeState = try tensors("\(codes)/\(state)")
         #expect(codeState["buffer.observations_bytes_zlib"] != nil && codeState["buffer.observations_bits_zlib"] == nil)
 
