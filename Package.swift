@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SeededRandom"], swiftSettings: neuralSettings),
         // Simulator contract: environments, spaces, vector env, wrappers, canvas, replays.
         .target(name: "Sim", dependencies: ["SeededRandom", "CZlib"], swiftSettings: hotLoopSettings),
-        .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings),
+        // AVX2 as the neural core (the binary needs it anyway): cart-pole's four-lane dynamics are one instruction each.
+        .target(name: "Environments", dependencies: ["Sim"], path: "Environments", swiftSettings: hotLoopSettings + avx2),
         .target(name: "Agents", dependencies: ["Sim", "Neural"], path: "Agents"),
         // Composition root: run loops, evaluation, checkpoints, logs, benchmarks.
         .target(name: "Training", dependencies: ["Agents", "Environments", "Neural", "Sim", "CBLAS",

@@ -29,7 +29,7 @@ import Sim
 /// Terminated when |x| > 2.4 m or |θ| > 12°; truncated after `max_steps` (500) by the time limit.
 ///
 /// The dynamics run in double precision, as Gymnasium's do, and observations are rounded to float32.
-public final class CartPole: Environment {
+public final class CartPole: Environment, BatchSteppable {
     public static let gravity = 9.8               // m/s²
     public static let cartMass = 1.0              // kg
     public static let poleMass = 0.1              // kg
@@ -71,6 +71,11 @@ public final class CartPole: Environment {
         initialState = options.reals("state")
     }
 
+    /// Copies that integrate the same way step together (``Stepper``).
+    public static func batchStepper(for copies: [CartPole]) -> (any BatchStepper)? {
+        copies.allSatisfy({ $0.semiImplicit == copies.first?.semiImplicit }) ? Stepper(copies) : nil
+    }
+
     public var observationSpace: Space {
         let high: [Float] = observesVelocity
             ? [Float(Self.xThreshold * 2), .greatestFiniteMagnitude, Float(Self.thetaThreshold * 2), .greatestFiniteMagnitude]
@@ -93,39 +98,105 @@ public final class CartPole: Environment {
     private func uniform() -> Double { -0.05 + 0.1 * rng.nextDouble() }
 
     public func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        var lane = (x: state.x, xDot: state.xDot, theta: state.theta, thetaDot: state.thetaDot)
+        Self.advance(&lane, force: force(action), cos: cos(lane.theta), sin: sin(lane.theta), semiImplicit: semiImplicit)
+        state = lane
+        return finishStep(observation)
+    }
+
+    /// The force of a discrete action (N).
+    @inline(__always) private func force(_ action: UnsafePointer<Float>) -> Double {
         precondition(action[0] == 0 || action[0] == 1, "cartpole: action must be 0 or 1, got \(action[0])")
-        var (x, xDot, theta, thetaDot) = state
-        let force = action[0] == 1 ? Self.forceMagnitude : -Self.forceMagnitude
-        let cosTheta = cos(theta), sinTheta = sin(theta)
-        let temp = (force + Self.poleMassLength * (thetaDot * thetaDot) * sinTheta) / Self.totalMass
-        let thetaAcc = (Self.gravity * sinTheta - cosTheta * temp)
-            / (Self.poleHalfLength * (4.0 / 3.0 - Self.poleMass * (cosTheta * cosTheta) / Self.totalMass))
-        let xAcc = temp - Self.poleMassLength * thetaAcc * cosTheta / Self.totalMass
+        return action[0] == 1 ? Self.forceMagnitude : -Self.forceMagnitude
+    }
+
+    /// Gymnasium's equations of motion and integrator over one `timeStep`, on one copy (`Double`) or on lanes of
+    /// copies (`SIMD4<Double>`): the same operations in the same order, so every lane equals the scalar step bitwise.
+    /// `cos` and `sin` are of `state.theta` (the C library's, per lane).
+    @inline(__always)
+    static func advance<V: DoubleLanes>(_ state: inout (x: V, xDot: V, theta: V, thetaDot: V), force: V, cos cosTheta: V,
+                                        sin sinTheta: V, semiImplicit: Bool) {
+        let poleMassLength = V(repeating: Self.poleMassLength), totalMass = V(repeating: Self.totalMass)
+        let tau = V(repeating: Self.timeStep)
+        let thetaDotSquared = state.thetaDot * state.thetaDot
+        let temp = (force + poleMassLength * thetaDotSquared * sinTheta) / totalMass
+        let thetaAcc = (V(repeating: Self.gravity) * sinTheta - cosTheta * temp)
+            / (V(repeating: Self.poleHalfLength)
+               * (V(repeating: 4.0 / 3.0) - V(repeating: Self.poleMass) * (cosTheta * cosTheta) / totalMass))
+        let xAcc = temp - poleMassLength * thetaAcc * cosTheta / totalMass
         if semiImplicit {
-            xDot = xDot + Self.timeStep * xAcc
-            x = x + Self.timeStep * xDot
-            thetaDot = thetaDot + Self.timeStep * thetaAcc
-            theta = theta + Self.timeStep * thetaDot
+            state.xDot = state.xDot + tau * xAcc
+            state.x = state.x + tau * state.xDot
+            state.thetaDot = state.thetaDot + tau * thetaAcc
+            state.theta = state.theta + tau * state.thetaDot
         } else {
-            x = x + Self.timeStep * xDot
-            xDot = xDot + Self.timeStep * xAcc
-            theta = theta + Self.timeStep * thetaDot
-            thetaDot = thetaDot + Self.timeStep * thetaAcc
+            state.x = state.x + tau * state.xDot
+            state.xDot = state.xDot + tau * xAcc
+            state.theta = state.theta + tau * state.thetaDot
+            state.thetaDot = state.thetaDot + tau * thetaAcc
         }
-        state = (x, xDot, theta, thetaDot)
+    }
+
+    /// After the state advanced: termination, reward and the observation.
+    @inline(__always) private func finishStep(_ observation: UnsafeMutablePointer<Float>) -> StepResult {
+        let (x, theta) = (state.x, state.theta)
         let terminated = x < -Self.xThreshold || x > Self.xThreshold || theta < -Self.thetaThreshold || theta > Self.thetaThreshold
         let reward: Float
         if !terminated {
             reward = suttonBartoReward ? 0 : 1
-        } else if stepsBeyondTerminated == nil {
+        } else if let beyond = stepsBeyondTerminated {
+            stepsBeyondTerminated = beyond + 1
+            reward = suttonBartoReward ? -1 : 0
+        } else {
             stepsBeyondTerminated = 0
             reward = suttonBartoReward ? -1 : 1
-        } else {
-            stepsBeyondTerminated! += 1
-            reward = suttonBartoReward ? -1 : 0
         }
         writeObservation(observation)
         return StepResult(reward: reward, terminated: terminated)
+    }
+
+    /// Steps copies four at a time: the dynamics in `SIMD4<Double>` lanes, the rest per copy.
+    final class Stepper: BatchStepper {
+        private let copies: [CartPole]
+        private let semiImplicit: Bool
+        private let observationSize: Int
+
+        init(_ copies: [CartPole]) {
+            self.copies = copies
+            semiImplicit = copies.first?.semiImplicit ?? false
+            observationSize = copies.first?.observationSpace.flatCount ?? 4
+        }
+
+        func step(_ range: Range<Int>, actions: UnsafePointer<Float>, observations: UnsafeMutablePointer<Float>,
+                  results: UnsafeMutablePointer<StepResult>) {
+            copies.withUnsafeBufferPointer { copies in
+                var i = range.lowerBound
+                while i + 4 <= range.upperBound {
+                    var lanes = (x: SIMD4<Double>(), xDot: SIMD4<Double>(), theta: SIMD4<Double>(), thetaDot: SIMD4<Double>())
+                    var force = SIMD4<Double>(), cosTheta = SIMD4<Double>(), sinTheta = SIMD4<Double>()
+                    for k in 0..<4 {
+                        // The array keeps the copy alive: borrowed without reference counting (a retain and a release
+                        // per copy cost as much as its dynamics).
+                        Unmanaged.passUnretained(copies[i + k])._withUnsafeGuaranteedRef { copy in
+                            (lanes.x[k], lanes.xDot[k], lanes.theta[k], lanes.thetaDot[k]) = copy.state
+                            force[k] = copy.force(actions + i + k)
+                            (cosTheta[k], sinTheta[k]) = (cos(copy.state.theta), sin(copy.state.theta))
+                        }
+                    }
+                    CartPole.advance(&lanes, force: force, cos: cosTheta, sin: sinTheta, semiImplicit: semiImplicit)
+                    for k in 0..<4 {
+                        Unmanaged.passUnretained(copies[i + k])._withUnsafeGuaranteedRef { copy in
+                            copy.state = (lanes.x[k], lanes.xDot[k], lanes.theta[k], lanes.thetaDot[k])
+                            results[i + k] = copy.finishStep(observations + (i + k) * observationSize)
+                        }
+                    }
+                    i += 4
+                }
+                for j in i..<range.upperBound {
+                    results[j] = copies[j].step(actions + j, observation: observations + j * observationSize)
+                }
+            }
+        }
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {

@@ -28,7 +28,7 @@ import Sim
 ///
 /// The dynamics run in double precision and mix in float32 exactly where Gymnasium's NumPy arithmetic does (the
 /// clipped action is float32, so the torque and control-cost terms are float32 products); observations are float32.
-public final class Pendulum: Environment {
+public final class Pendulum: Environment, BatchSteppable {
     public static let maxSpeed = 8.0          // rad/s, θ̇ is clipped to ±maxSpeed
     public static let maxTorque: Float = 2    // N·m
     public static let timeStep = 0.05         // s (`dt`)
@@ -114,6 +114,27 @@ public final class Pendulum: Environment {
         state = (theta + newThetaDot * Self.timeStep, newThetaDot)
         writeObservation(observation)
         return StepResult(reward: Float(-cost), terminated: false)
+    }
+
+    /// Copies are stepped in one statically dispatched loop, without the dynamic calls of a type-erased vector. No
+    /// SIMD lanes: a step is four C-library calls (fmod, sin, cos, sin) around a dozen operations, and those calls have
+    /// no vector form that rounds bitwise as the C library does.
+    public static func batchStepper(for copies: [Pendulum]) -> (any BatchStepper)? { Stepper(copies) }
+
+    final class Stepper: BatchStepper {
+        private let copies: [Pendulum]
+        init(_ copies: [Pendulum]) { self.copies = copies }
+
+        func step(_ range: Range<Int>, actions: UnsafePointer<Float>, observations: UnsafeMutablePointer<Float>,
+                  results: UnsafeMutablePointer<StepResult>) {
+            copies.withUnsafeBufferPointer { copies in
+                for i in range {
+                    results[i] = Unmanaged.passUnretained(copies[i])._withUnsafeGuaranteedRef { copy in  // borrowed: no reference counting
+                        copy.step(actions + i, observation: observations + 3 * i)
+                    }
+                }
+            }
+        }
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {

@@ -91,6 +91,10 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
     /// Not optional: unwrapping an optional pointer in an unoptimized build makes the first split step build the
     /// optional's type metadata, an allocation (the value outside a step is a placeholder, never read).
     private var currentActions: UnsafePointer<Float>
+    /// Runs of fewer copies are stepped one by one: a call to the batch stepper costs more than it saves there.
+    static var shortestBatchRun: Int { 8 }
+    /// Steps the copies together when their type offers it (``BatchSteppable``; bitwise the same as one by one).
+    private let batchStepper: (any BatchStepper)?
 
     /// Builds `count` copies with `make(i)`.
     public init(count: Int, threads: Int = 1, make: (Int) throws -> E) rethrows {
@@ -120,6 +124,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         results = .allocate(capacity: count); results.initialize(repeating: StepResult(reward: 0, terminated: false), count: count)
         currentActions = UnsafePointer(rewards)
         ownBuffers = (observations, finalObservations, rewards, terminated, truncated)
+        batchStepper = makeBatchStepper(for: environments)
     }
 
     /// Makes steps and resets write straight into caller-owned buffers instead of the vector's own (a foreign-language
@@ -232,6 +237,9 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         return ((count + copiesPerBlock - 1) / copiesPerBlock, copiesPerBlock)
     }
 
+    /// Whether the copies are stepped together in lanes (their type is ``BatchSteppable`` and they agree on how).
+    public var stepsTogether: Bool { batchStepper != nil }
+
     /// Whether steps are being split over the threads now (false while calibrating, on one thread, or when the split
     /// does not pay).
     public var isSplit: Bool { threads > 1 && count >= 16 && blocks > 1 && (!adaptive || chooser.split) }
@@ -258,21 +266,40 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
 
     @inline(__always)
     private func stepCopies(_ range: Range<Int>, _ actions: UnsafePointer<Float>, _ environments: UnsafeBufferPointer<E>) {
-        for i in range {
-            let observation = observations + i * observationSize
-            if ended[i] {
+        // First the environments: runs of copies stepped together (or one by one), and copies waiting for a
+        // next-step reset reset in between (left marked `ended` until the second pass).
+        var start = range.lowerBound
+        while start < range.upperBound {
+            if ended[start] {
                 // Next-step autoreset: this step starts the copy's next episode; its action is not used.
-                precondition(autoreset == .nextStep, "copy \(i)'s episode ended: reset it before stepping (autoreset is disabled)")
-                environments[i].reset(seed: nil, observation: observation)
-                ended[i] = false
-                results[i] = StepResult(reward: 0, terminated: false)
+                precondition(autoreset == .nextStep, "copy \(start)'s episode ended: reset it before stepping (autoreset is disabled)")
+                environments[start].reset(seed: nil, observation: observations + start * observationSize)
+                results[start] = StepResult(reward: 0, terminated: false)
+                start += 1
                 continue
             }
-            let result = environments[i].step(actions + i * actionWidth, observation: observation)
-            results[i] = result
+            var end = start + 1
+            while end < range.upperBound && !ended[end] { end += 1 }
+            if let batchStepper, end - start >= Self.shortestBatchRun {
+                batchStepper.step(start..<end, actions: actions, observations: observations, results: results)
+            } else {
+                for i in start..<end {
+                    results[i] = environments[i].step(actions + i * actionWidth, observation: observations + i * observationSize)
+                }
+            }
+            start = end
+        }
+        // Then the episodes: returns, lengths, final observations and autoresets.
+        for i in range {
+            if ended[i] {
+                ended[i] = false  // reset in the first pass
+                continue
+            }
+            let result = results[i]
             episodeReturns[i] += Double(result.reward)
             episodeLengths[i] += 1
             if result.done {
+                let observation = observations + i * observationSize
                 (finalObservations + i * observationSize).update(from: observation, count: observationSize)
                 finishedReturns[i] = episodeReturns[i]
                 finishedLengths[i] = episodeLengths[i]

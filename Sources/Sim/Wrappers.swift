@@ -32,7 +32,7 @@ extension EnvironmentWrapper {
 public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
     public let inner: Inner
     public let maxSteps: Int
-    public private(set) var elapsedSteps = 0
+    public fileprivate(set) var elapsedSteps = 0
 
     /// The inner environment's info keys, then "elapsed_steps".
     public let infoKeys: [String]
@@ -75,6 +75,36 @@ public final class TimeLimit<Inner: Environment>: EnvironmentWrapper {
         let elapsed = try reader.count()
         try inner.restoreState(reader.rest())
         elapsedSteps = elapsed
+    }
+}
+
+extension TimeLimit: BatchSteppable where Inner: BatchSteppable {
+    public static func batchStepper(for copies: [TimeLimit]) -> (any BatchStepper)? {
+        Inner.batchStepper(for: copies.map(\.inner)).map { TimeLimitStepper(copies, inner: $0) }
+    }
+}
+
+/// Steps the inner copies together, then counts each copy's steps against its limit.
+final class TimeLimitStepper<Inner: Environment>: BatchStepper {
+    private let copies: [TimeLimit<Inner>]
+    private let inner: any BatchStepper
+
+    init(_ copies: [TimeLimit<Inner>], inner: any BatchStepper) {
+        self.copies = copies
+        self.inner = inner
+    }
+
+    func step(_ range: Range<Int>, actions: UnsafePointer<Float>, observations: UnsafeMutablePointer<Float>,
+              results: UnsafeMutablePointer<StepResult>) {
+        inner.step(range, actions: actions, observations: observations, results: results)
+        copies.withUnsafeBufferPointer { copies in
+            for i in range {
+                Unmanaged.passUnretained(copies[i])._withUnsafeGuaranteedRef { copy in  // borrowed: no reference counting
+                    copy.elapsedSteps += 1
+                    if copy.elapsedSteps >= copy.maxSteps && !results[i].terminated { results[i].truncated = true }
+                }
+            }
+        }
     }
 }
 

@@ -379,6 +379,78 @@ final class NondeterministicEnvironment: Environment {
         }
     }
 
+    /// Environments whose copies a vector steps together (``BatchSteppable``), with every variant.
+    static let batchSteppedConfigurations = checkedConfigurations.indices.filter { ["cartpole", "pendulum"].contains(checkedConfigurations[$0].0) }
+
+    @Test("Copies stepped together in lanes play exactly what each copy plays alone, in every autoreset mode, split or not",
+          arguments: batchSteppedConfigurations)
+    func batchStepping(index: Int) throws {
+        let (id, options) = checkedConfigurations[index]
+        let count = 27  // runs of four-lane groups with a tail of three
+        for mode in AutoresetMode.allCases {
+            for threads in [1, 2] {
+                let vector = try VectorEnvironment(count: count, threads: threads) { _ in
+                    AnyEnvironment(try EnvironmentRegistry.make(id, options: options))
+                }
+                #expect(vector.stepsTogether, "\(id) \(options) should step its copies together")
+                vector.autoreset = mode
+                (vector.minimumBlockNanoseconds, vector.adaptive) = (0, false)  // split at every step on two threads
+                vector.reset(seed: 7)
+                let singles = try (0..<count).map { copy in
+                    let single = try EnvironmentRegistry.make(id, options: options)
+                    _ = single.reset(seed: VectorEnvironment<AnyEnvironment>.copySeed(7, index: copy))
+                    return single
+                }
+                let (size, width) = (vector.observationSize, vector.actionWidth)
+                var observation = [Float](repeating: 0, count: size), actions = [Float](repeating: 0, count: count * width)
+                var ended = [Bool](repeating: false, count: count), generator = SeededGenerator(seed: 3), episodes = 0
+                for _ in 0..<120 {
+                    actions.withUnsafeMutableBufferPointer { buffer in
+                        for copy in 0..<count { singles[copy].actionSpace.sample(into: buffer.baseAddress! + copy * width, using: &generator) }
+                    }
+                    if mode == .disabled {
+                        for copy in 0..<count where vector.ended[copy] { vector.reset(copy: copy, seed: nil) }
+                    }
+                    vector.step(actions)
+                    for (copy, single) in singles.enumerated() {
+                        var expected = StepResult(reward: 0, terminated: false)  // next-step's resetting step
+                        let action = Array(actions[copy * width..<(copy + 1) * width])
+                        if ended[copy] {
+                            single.reset(seed: nil, observation: &observation)
+                            ended[copy] = false
+                            if mode == .disabled { expected = single.step(action, observation: &observation) }
+                        } else {
+                            expected = single.step(action, observation: &observation)
+                        }
+                        if expected.done {
+                            episodes += 1
+                            let final = Array(UnsafeBufferPointer(start: vector.finalObservations + copy * size, count: size))
+                            #expect(final.map(\.bitPattern) == observation.map(\.bitPattern), "\(mode) copy \(copy)'s final observation")
+                            if mode == .sameStep { single.reset(seed: nil, observation: &observation) } else { ended[copy] = true }
+                        }
+                        let row = Array(UnsafeBufferPointer(start: vector.observations + copy * size, count: size))
+                        #expect(row.map(\.bitPattern) == observation.map(\.bitPattern) && vector.rewards[copy] == expected.reward,
+                                "\(id) \(mode) \(threads) threads, copy \(copy)")
+                        #expect(vector.terminated[copy] == expected.terminated && vector.truncated[copy] == expected.truncated)
+                        #expect(vector.ended[copy] == ended[copy])
+                        #expect(vector.environments[copy].stateChecksum == single.stateChecksum)
+                    }
+                }
+                if id == "cartpole" { #expect(episodes >= 3 * count, "\(mode): the comparison should cross many episode ends") }
+            }
+        }
+    }
+
+    @Test("Copies that integrate differently are stepped one by one")
+    func mixedCopiesAreNotBatched() throws {
+        let vector = try VectorEnvironment(count: 8) { copy in
+            AnyEnvironment(try EnvironmentRegistry.make("cartpole", options: copy == 5 ? ["integrator": "semi-implicit"] : [:]))
+        }
+        #expect(!vector.stepsTogether)
+        let uniform = try VectorEnvironment(count: 8) { _ in try CartPole(options: ["integrator": "semi-implicit"]) }
+        #expect(uniform.stepsTogether)
+    }
+
     @Test("Vectorized stepping allocates nothing per step, on one thread or two", arguments: [1, 2])
     func noAllocationPerStep(threads: Int) throws {
         for (id, options) in checkedConfigurations {
