@@ -10,8 +10,10 @@ let hotLoopSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unche
 /// On x86-64 hosts the neural core is compiled for AVX2 (Haswell and later, x86-64-v3): eight-lane SIMD runs natively.
 #if arch(x86_64)
 let avx2: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let avx2C = ["-mavx2"]  // for the C kernels; no -mfma: they must round as their Swift references
 #else
 let avx2: [SwiftSetting] = []
+let avx2C: [String] = []
 #endif
 
 /// The neural core's eight-lane math (SIMD8 exp/tanh) is unspecialized generic code without optimization, some 100×
@@ -46,7 +48,7 @@ let package = Package(
                        providers: [.apt(["libsdl2-dev"])]),
 
         // Tiny C kernels that need compiler flags Swift cannot set per loop (vector square roots).
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"] + avx2C)]),
         // Leaf: the one seeded generator every consumer derives its streams from.
         .target(name: "SeededRandom"),
         // Neural-network core: tensors, layers, LSTM, attention, losses, optimizers, safetensors.

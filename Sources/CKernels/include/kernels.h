@@ -1,6 +1,17 @@
 #ifndef DOJO_KERNELS_H
 #define DOJO_KERNELS_H
-/// y[i] = sqrt(x[i]) for n values. Built with -fno-math-errno so the loop compiles to vector square roots (Swift's
-/// Float.squareRoot() keeps libm's errno path and stays scalar). The Swift reference is tested equal.
-void dojo_sqrt_f32(const float *x, float *y, long n);
+/// Adam's hyperparameters for one step (see `Adam.step` in Sources/Neural/Optimizers.swift).
+typedef struct {
+    float beta1, beta2, epsilon, weight_decay;
+    float shrink;            // 1 − lr·λ (decoupled decay only)
+    float step_size;         // lr / (1 − β₁ᵗ)
+    float correction2_sqrt;  // √(1 − β₂ᵗ)
+    int decoupled, amsgrad;
+} dojo_adam_step;
+
+/// One Adam/AdamW step over n parameters in one pass: p (weights), g (gradients), m and v (moments), v_max (AMSGrad's
+/// running maximum, unused otherwise). The operations and their order are those of `Adam.referenceStep`, which the
+/// tests hold it bitwise equal to; built with -fno-math-errno (vector square roots) and -ffp-contract=off (no fused
+/// multiply-adds, so it rounds as the Swift reference does).
+void dojo_adam_f32(float *p, const float *g, float *m, float *v, float *v_max, long n, dojo_adam_step h);
 #endif
