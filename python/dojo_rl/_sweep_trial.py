@@ -34,6 +34,9 @@ class DojoTrial(tune.Trainable):
         self.started = time.monotonic()
 
     def step(self):
+        # The runs were paused when the last evaluation was returned (Tune then decides whether this trial goes on; a
+        # stopped trial is killed in `cleanup`, still paused, so it ends at the evaluation it was stopped at).
+        self.runs.resume()
         evaluation = self.runs.next_evaluation()
         if evaluation is None:
             raise TrialFailed(f"the runs in {self.runs.directory} ended before reaching {self.sweep.steps} steps")
@@ -57,6 +60,8 @@ class DojoTrial(tune.Trainable):
             result["completed"] = True
             result["dojo_config"] = (self.runs.run_dirs[0] / "config.json").read_text()
             result["run_dirs"] = ",".join(str(d) for d in self.runs.run_dirs)
+        else:
+            self.runs.pause()
         return result
 
     def cleanup(self):

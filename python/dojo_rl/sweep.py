@@ -4,7 +4,8 @@
     dojo-sweep sweep.yaml ...                       (the console script, same arguments)
 
 Each trial runs `dojo train` as a subprocess, one per seed (`--threads 1`), follows its metrics.jsonl and reports
-every evaluation to Tune, so that ASHA can stop a poor trial early (its subprocesses are then killed). At the end
+every evaluation to Tune, so that ASHA can stop a poor trial early (its subprocesses are then killed; they are paused
+while Tune weighs each evaluation, so a fast run cannot finish before a stop reaches it). At the end
 the sweep prints and writes a table of the trials (trials.csv, trials.md), the best trial's configuration as a Dojo
 config file (best_config.json: `dojo train --config best_config.json` trains the same run, bit for bit) and the
 `dojo compare` command for the best trials' runs.
@@ -502,6 +503,21 @@ class SeedRuns:
             except subprocess.TimeoutExpired:
                 pass
         self._check_failures()
+
+    def pause(self):
+        """Stops the running processes (SIGSTOP to each group) until `resume`: a run waits while its evaluation is weighed."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self):
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, number):
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, number)
+                except (ProcessLookupError, PermissionError):
+                    process.send_signal(number)
 
     def kill(self):
         """Kills every process that is still running (with its process group) and closes the logs."""
