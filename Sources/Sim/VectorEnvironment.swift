@@ -237,7 +237,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
         return ((count + copiesPerBlock - 1) / copiesPerBlock, copiesPerBlock)
     }
 
-    /// Whether the copies are stepped together in lanes (their type is ``BatchSteppable`` and they agree on how).
+    /// Whether runs of copies go through a batch stepper (their type is ``BatchSteppable`` and they agree on how).
     public var stepsTogether: Bool { batchStepper != nil }
 
     /// Whether steps are being split over the threads now (false while calibrating, on one thread, or when the split
