@@ -118,7 +118,8 @@ public final class LSTM: Module {
                  b: weightHH.value, ldb: H, beta: 1, c: z + t * G, ldc: steps * G)
             for b in 0..<batch {
                 let row = b * steps + t
-                LSTM.cellForward(z + row * G, cp + row * H, c + row * H, tc + row * H, h + row * H, hidden: H)
+                LSTM.activateGates(z + row * G, hidden: H)
+                LSTM.updateCell(z + row * G, cp + row * H, c + row * H, tc + row * H, h + row * H, hidden: H)
             }
         }
         for b in 0..<batch {
@@ -129,33 +130,81 @@ public final class LSTM: Module {
         return h
     }
 
-    /// The gate nonlinearities and state update of one row at one step, eight lanes at a time: activates the
-    /// pre-activations at `z` (i, f, g, o, each H wide) in place and writes c, tanh(c) and h.
+    /// The gate nonlinearities of one row at one step, in place: σ on i, f and o, tanh on g (each H wide at `z`).
+    /// Eight lanes at a time, the tail of each gate through the scalar functions.
     @inline(__always)
-    static func cellForward(_ z: UnsafeMutablePointer<Float>, _ cPrev: UnsafeMutablePointer<Float>,
-                            _ cNow: UnsafeMutablePointer<Float>, _ tcNow: UnsafeMutablePointer<Float>,
-                            _ hNow: UnsafeMutablePointer<Float>, hidden H: Int) {
-        let zi = z, zf = z + H, zg = z + 2 * H, zo = z + 3 * H
+    static func activateGates(_ z: UnsafeMutablePointer<Float>, hidden H: Int) {
+        for gate in 0..<4 {
+            let x = z + gate * H
+            var j = 0
+            if gate == 2 {
+                while j + 8 <= H { x.storeVector(vectorTanh(x.loadVector(j)), j); j += 8 }
+                while j < H { x[j] = fastTanh(x[j]); j += 1 }
+            } else {
+                while j + 8 <= H { x.storeVector(vectorSigmoid(x.loadVector(j)), j); j += 8 }
+                while j < H { x[j] = sigmoid(x[j]); j += 1 }
+            }
+        }
+    }
+
+    /// The state update of one row at one step from its activated gates at `z` (i, f, g, o): c = f ⊙ c₋ + i ⊙ g,
+    /// writes c, tanh(c) and h = o ⊙ tanh(c), eight lanes at a time (the tail through the scalar functions).
+    @inline(__always)
+    static func updateCell(_ z: UnsafeMutablePointer<Float>, _ cPrev: UnsafeMutablePointer<Float>,
+                           _ cNow: UnsafeMutablePointer<Float>, _ tcNow: UnsafeMutablePointer<Float>,
+                           _ hNow: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let i = z, f = z + H, g = z + 2 * H, o = z + 3 * H
         var j = 0
         while j + 8 <= H {
-            let i = vectorSigmoid(zi.loadVector(j)), f = vectorSigmoid(zf.loadVector(j))
-            let g = vectorTanh(zg.loadVector(j)), o = vectorSigmoid(zo.loadVector(j))
-            zi.storeVector(i, j); zf.storeVector(f, j); zg.storeVector(g, j); zo.storeVector(o, j)
-            let cell = f * cPrev.loadVector(j) + i * g
+            let cell = f.loadVector(j) * cPrev.loadVector(j) + i.loadVector(j) * g.loadVector(j)
             let tanhCell = vectorTanh(cell)
             cNow.storeVector(cell, j)
             tcNow.storeVector(tanhCell, j)
-            hNow.storeVector(o * tanhCell, j)
+            hNow.storeVector(o.loadVector(j) * tanhCell, j)
             j += 8
         }
         while j < H {
-            let i = sigmoid(zi[j]), f = sigmoid(zf[j]), g = fastTanh(zg[j]), o = sigmoid(zo[j])
-            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
-            let cell = f * cPrev[j] + i * g
+            let cell = f[j] * cPrev[j] + i[j] * g[j]
             let tanhCell = fastTanh(cell)
             cNow[j] = cell
             tcNow[j] = tanhCell
-            hNow[j] = o * tanhCell
+            hNow[j] = o[j] * tanhCell
+            j += 1
+        }
+    }
+
+    /// One row of backpropagation through one step: from dL/dh of the step's output (`dOut`), the gradients carried
+    /// back in time (`dh`, `dc`, updated in place to dL/d(c entering the step)) and the forward's activated gates `z`,
+    /// c₋ and tanh(c), writes dL/d(pre-activation gates) to `dz`. Eight lanes at a time, the same operations in the
+    /// same order as the scalar tail, so every element rounds alike.
+    @inline(__always)
+    static func cellBackward(_ dz: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
+                             _ dh: UnsafeMutablePointer<Float>, _ dc: UnsafeMutablePointer<Float>,
+                             _ z: UnsafeMutablePointer<Float>, _ cPrev: UnsafeMutablePointer<Float>,
+                             _ tcNow: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let i = z, f = z + H, g = z + 2 * H, o = z + 3 * H
+        let dzi = dz, dzf = dz + H, dzg = dz + 2 * H, dzo = dz + 3 * H
+        var j = 0
+        while j + 8 <= H {
+            let iv = i.loadVector(j), fv = f.loadVector(j), gv = g.loadVector(j), ov = o.loadVector(j)
+            let tc = tcNow.loadVector(j)
+            let dhj = dOut.loadVector(j) + dh.loadVector(j)
+            let dcj = dc.loadVector(j) + dhj * ov * (1 - tc * tc)
+            dzi.storeVector(dcj * gv * iv * (1 - iv), j)
+            dzf.storeVector(dcj * cPrev.loadVector(j) * fv * (1 - fv), j)
+            dzg.storeVector(dcj * iv * (1 - gv * gv), j)
+            dzo.storeVector(dhj * tc * ov * (1 - ov), j)
+            dc.storeVector(dcj * fv, j)
+            j += 8
+        }
+        while j < H {
+            let dhj = dOut[j] + dh[j]
+            let dcj = dc[j] + dhj * o[j] * (1 - tcNow[j] * tcNow[j])
+            dzi[j] = dcj * g[j] * i[j] * (1 - i[j])
+            dzf[j] = dcj * cPrev[j] * f[j] * (1 - f[j])
+            dzg[j] = dcj * i[j] * (1 - g[j] * g[j])
+            dzo[j] = dhj * tcNow[j] * o[j] * (1 - o[j])
+            dc[j] = dcj * f[j]
             j += 1
         }
     }
@@ -178,19 +227,8 @@ public final class LSTM: Module {
         for t in stride(from: steps - 1, through: 0, by: -1) {
             for b in 0..<batch {
                 let row = b * steps + t
-                let i = z + row * G, f = i + H, g = f + H, o = g + H
-                let dzi = dz + row * G, dzf = dzi + H, dzg = dzf + H, dzo = dzg + H
-                let dOut = outputGradient + row * H, tcNow = tc + row * H, cPrev = cp + row * H
-                let dhRow = dh + b * H, dcRow = dc + b * H
-                for j in 0..<H {
-                    let dhj = dOut[j] + dhRow[j]
-                    let dcj = dcRow[j] + dhj * o[j] * (1 - tcNow[j] * tcNow[j])
-                    dzi[j] = dcj * g[j] * i[j] * (1 - i[j])
-                    dzf[j] = dcj * cPrev[j] * f[j] * (1 - f[j])
-                    dzg[j] = dcj * i[j] * (1 - g[j] * g[j])
-                    dzo[j] = dhj * tcNow[j] * o[j] * (1 - o[j])
-                    dcRow[j] = dcj * f[j]  // dL/d(masked c entering step t)
-                }
+                LSTM.cellBackward(dz + row * G, outputGradient + row * H, dh + b * H, dc + b * H,
+                                  z + row * G, cp + row * H, tc + row * H, hidden: H)
             }
             // dL/d(masked h entering step t) = dz[:, t] · W_hh   (B, 4H) × (4H, H)
             gemm(.none, .none, m: batch, n: H, k: G, a: dz + t * G, lda: steps * G,
@@ -207,8 +245,12 @@ public final class LSTM: Module {
              beta: 1, c: weightHH.grad, ldc: H)
         gemm(.transposed, .none, m: G, n: inputSize, k: rows, a: dz, lda: G, b: input, ldb: inputSize,
              beta: 1, c: weightIH.grad, ldc: inputSize)
-        addColumnSums(dz, rows: rows, columns: G, into: biasIH.grad)
-        addColumnSums(dz, rows: rows, columns: G, into: biasHH.grad)
+        // Both biases get the column sums of dz, accumulated in one pass over it.
+        let biasIHGrad = biasIH.grad, biasHHGrad = biasHH.grad
+        for r in 0..<rows {
+            let row = dz + r * G
+            for j in 0..<G { biasIHGrad[j] += row[j]; biasHHGrad[j] += row[j] }
+        }
         let dx = inputGradientBuffer.reserve(rows * inputSize)
         if computesInputGradient {
             gemm(.none, .none, m: rows, n: inputSize, k: G, a: dz, lda: G, b: weightIH.value, ldb: inputSize,

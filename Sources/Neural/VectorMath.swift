@@ -1,11 +1,12 @@
 /// Eight-lane exp, sigmoid and tanh for the LSTM's gate nonlinearities, the hottest elementwise code in Dojo.
 /// The scalar `expf`, ``sigmoid(_:)`` and ``fastTanh(_:)`` are the references; `VectorMathTests` checks these against
-/// them. Written without fused multiply-add (which compiles to slow library calls without a target CPU).
+/// them. Written without fused multiply-add (which compiles to slow library calls without a target CPU). They are
+/// `@_transparent` because `@inline(__always)` left them as calls inside the LSTM's gate loops (seen in perf).
 
 /// e^x per lane, Cephes-style: x = n·ln2 + r with |r| ≤ ½ln2 (ln2 split in two for exactness), e^r by a degree-6
 /// polynomial, 2ⁿ built in the exponent bits. Relative error below 2.5e-7; inputs are clamped to [−87.3, 88.3] (so
 /// e^x stays a normal float) and NaN stays NaN.
-@inline(__always)
+@_transparent
 public func vectorExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
     let low = SIMD8<Float>(repeating: -87.33654), high = SIMD8<Float>(repeating: 88.37626)
     var x = input.replacing(with: low, where: input .< low)
@@ -29,13 +30,13 @@ public func vectorExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// 1 / (1 + e^−x) per lane.
-@inline(__always)
+@_transparent
 public func vectorSigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
     1 / (1 + vectorExp(-x))
 }
 
 /// tanh per lane, as ``fastTanh(_:)``: sign(x) · (1 − 2 / (e^{2|x|} + 1)).
-@inline(__always)
+@_transparent
 public func vectorTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let absolute = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
     let magnitude = 1 - 2 / (vectorExp(2 * absolute) + 1)

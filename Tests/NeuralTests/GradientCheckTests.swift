@@ -53,10 +53,12 @@ import TestSupport
         #expect(GradientCheck.checkLayer(net, rows: 4) == [])
     }
 
-    @Test("LSTM: input, initial state, parameters, with resets and a gradient into the final state")
-    func lstm() {
+    /// Hidden 4 runs the scalar path only; 12 runs the eight-lane gate passes and the scalar tail together.
+    @Test("LSTM: input, initial state, parameters, with resets and a gradient into the final state",
+          arguments: [4, 12])
+    func lstm(hidden H: Int) {
         var rng = SeededGenerator(seed: 6)
-        let B = 2, T = 5, I = 3, H = 4
+        let B = 2, T = 5, I = 3
         let cell = LSTM(inputSize: I, hiddenSize: H, rng: &rng)
         var x = randomArray(B * T * I, &rng), h0 = randomArray(B * H, &rng), c0 = randomArray(B * H, &rng)
         var reset = [Float](repeating: 0, count: B * T)
