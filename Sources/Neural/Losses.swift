@@ -9,14 +9,21 @@ public enum Loss {
     public static func meanSquaredError(prediction p: UnsafePointer<Float>, target t: UnsafePointer<Float>,
                                         count: Int, gradient: UnsafeMutablePointer<Float>? = nil) -> Float {
         precondition(count > 0, "meanSquaredError needs at least one value")
-        var sum = 0.0
-        let scale = 2 / Float(count)
-        for i in 0..<count {
-            let d = p[i] - t[i]
-            sum += Double(d * d)
-            gradient?[i] = scale * d
+        // Four running sums, so that the additions do not wait on each other (one chain of them was 3% of an
+        // attention iteration in `dojo bench nn`).
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            let d0 = p[i] - t[i], d1 = p[i + 1] - t[i + 1], d2 = p[i + 2] - t[i + 2], d3 = p[i + 3] - t[i + 3]
+            s0 += Double(d0 * d0); s1 += Double(d1 * d1); s2 += Double(d2 * d2); s3 += Double(d3 * d3)
+            i += 4
         }
-        return Float(sum / Double(count))
+        while i < count { let d = p[i] - t[i]; s0 += Double(d * d); i += 1 }
+        if let gradient {
+            let scale = 2 / Float(count)
+            for i in 0..<count { gradient[i] = scale * (p[i] - t[i]) }
+        }
+        return Float(((s0 + s1) + (s2 + s3)) / Double(count))
     }
 
     /// Huber loss (`nn.HuberLoss(delta)`): ½d² where |d| < δ, else δ(|d| − ½δ), averaged. With δ = 1 it equals

@@ -34,6 +34,7 @@ public final class MultiHeadAttention: Module {
     private let output = Buffer()                           // (B·Lq, E)
     private let contextGradient = Buffer()                  // (B·Lq, E)
     private let scoreGradient = Buffer()                    // (Lq, Lk) scratch
+    private let keyBiasBuffer = Buffer()                    // (B, Lk): 0 or −∞ (masked key), added to the scores
     private let dq = Buffer(), dk = Buffer(), dv = Buffer()
     private let queryGradient = Buffer(), keyGradient = Buffer(), valueGradient = Buffer()
 
@@ -78,26 +79,28 @@ public final class MultiHeadAttention: Module {
         self.batch = batch; self.queryLength = queryLength; self.keyLength = keyLength
         let E = embedDimension, d = headDimension, Lq = queryLength, Lk = keyLength
         let Q = q.reserve(batch * Lq * E), K = k.reserve(batch * Lk * E), V = v.reserve(batch * Lk * E)
-        let P = probabilities.reserve(batch * headCount * Lq * Lk)
-        let O = context.reserve(batch * Lq * E)
+        // The per-head products below add into these, zeroed once here: with beta 0 OpenBLAS zeroes each small block
+        // itself, a call per product that took 7% of attention's time (the sums are the same either way).
+        let P = probabilities.zeroed(batch * headCount * Lq * Lk)
+        let O = context.zeroed(batch * Lq * E)
         let W = inProjectionWeight.value, bias = inProjectionBias.value
         project(query, rows: batch * Lq, weight: W, bias: bias, into: Q)
         project(key, rows: batch * Lk, weight: W + E * E, bias: bias + E, into: K)
         project(value, rows: batch * Lk, weight: W + 2 * E * E, bias: bias + 2 * E, into: V)
 
+        let keyBias = keyBiasBuffer.reserve(batch * Lk)
+        fillKeyBias(keyBias, mask: keyPaddingMask, count: batch * Lk)
         let scale = 1 / Float(d).squareRoot()
         for b in 0..<batch {
             for h in 0..<headCount {
                 let scores = P + (b * headCount + h) * Lq * Lk
                 // S = Q_bh · K_bhᵀ / √d   (Lq, d) × (d, Lk)
                 gemm(.none, .transposed, m: Lq, n: Lk, k: d, alpha: scale, a: Q + b * Lq * E + h * d, lda: E,
-                     b: K + b * Lk * E + h * d, ldb: E, c: scores, ldc: Lk)
-                for i in 0..<Lq {
-                    maskedSoftmax(scores + i * Lk, count: Lk, mask: keyPaddingMask.map { $0 + b * Lk })
-                }
+                     b: K + b * Lk * E + h * d, ldb: E, beta: 1, c: scores, ldc: Lk)
+                for i in 0..<Lq { maskedSoftmax(scores + i * Lk, count: Lk, bias: keyBias + b * Lk) }
                 // O_bh = P · V_bh   (Lq, Lk) × (Lk, d)
                 gemm(.none, .none, m: Lq, n: d, k: Lk, a: scores, lda: Lk, b: V + b * Lk * E + h * d, ldb: E,
-                     c: O + b * Lq * E + h * d, ldc: E)
+                     beta: 1, c: O + b * Lq * E + h * d, ldc: E)
             }
         }
         let averaged = averagedWeights.zeroed(batch * Lq * Lk)
@@ -135,7 +138,8 @@ public final class MultiHeadAttention: Module {
         gemm(.none, .none, m: rowsQ, n: E, k: E, a: outputGradient, lda: E, b: outProjectionWeight.value, ldb: E,
              c: dO, ldc: E)
 
-        let dQ = dq.reserve(rowsQ * E), dK = dk.reserve(rowsK * E), dV = dv.reserve(rowsK * E)
+        // Zeroed once, accumulated per head (as in forward).
+        let dQ = dq.zeroed(rowsQ * E), dK = dk.zeroed(rowsK * E), dV = dv.zeroed(rowsK * E)
         let dS = scoreGradient.reserve(Lq * Lk)
         let scale = 1 / Float(d).squareRoot()
         for b in 0..<batch {
@@ -144,9 +148,10 @@ public final class MultiHeadAttention: Module {
                 let qbh = Q + b * Lq * E + h * d, kbh = K + b * Lk * E + h * d, vbh = V + b * Lk * E + h * d
                 let dObh = dO + b * Lq * E + h * d
                 // dP = dO_bh · V_bhᵀ (Lq, Lk);  dV_bh = Pᵀ · dO_bh (Lk, d)
-                gemm(.none, .transposed, m: Lq, n: Lk, k: d, a: dObh, lda: E, b: vbh, ldb: E, c: dS, ldc: Lk)
+                dS.update(repeating: 0, count: Lq * Lk)
+                gemm(.none, .transposed, m: Lq, n: Lk, k: d, a: dObh, lda: E, b: vbh, ldb: E, beta: 1, c: dS, ldc: Lk)
                 gemm(.transposed, .none, m: Lk, n: d, k: Lq, a: probs, lda: Lk, b: dObh, ldb: E,
-                     c: dV + b * Lk * E + h * d, ldc: E)
+                     beta: 1, c: dV + b * Lk * E + h * d, ldc: E)
                 // Softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P)
                 for i in 0..<Lq {
                     let p = probs + i * Lk, g = dS + i * Lk
@@ -156,9 +161,9 @@ public final class MultiHeadAttention: Module {
                 }
                 // dQ_bh = dS · K_bh / √d;  dK_bh = dSᵀ · Q_bh / √d
                 gemm(.none, .none, m: Lq, n: d, k: Lk, alpha: scale, a: dS, lda: Lk, b: kbh, ldb: E,
-                     c: dQ + b * Lq * E + h * d, ldc: E)
+                     beta: 1, c: dQ + b * Lq * E + h * d, ldc: E)
                 gemm(.transposed, .none, m: Lk, n: d, k: Lq, alpha: scale, a: dS, lda: Lk, b: qbh, ldb: E,
-                     c: dK + b * Lk * E + h * d, ldc: E)
+                     beta: 1, c: dK + b * Lk * E + h * d, ldc: E)
             }
         }
         // Input projections.
@@ -192,40 +197,54 @@ public final class MultiHeadAttention: Module {
     }
 }
 
-/// Softmax of one row in place, skipping masked entries (their probability is 0). An all-masked row becomes zeros.
-/// Eight entries at a time with ``vectorExp`` (scalar `expf` made the softmax a fifth of attention's forward pass);
-/// ``maskedSoftmaxReference(_:count:mask:)`` is the plain loop it is tested against.
+/// Softmax of one row in place after adding `bias`, whose entries are 0 (keep) or −∞ (masked: probability 0). An
+/// all-masked row becomes zeros. Eight entries at a time with ``vectorExp`` (scalar `expf` made the softmax a fifth of
+/// attention's forward pass); ``maskedSoftmaxReference(_:count:mask:)`` is the plain loop it is tested against.
 @inline(__always)
-func maskedSoftmax(_ x: UnsafeMutablePointer<Float>, count n: Int, mask: UnsafePointer<Bool>?) {
-    var maximum = -Float.infinity
-    for j in 0..<n where !(mask?[j] ?? false) { maximum = max(maximum, x[j]) }
+func maskedSoftmax(_ x: UnsafeMutablePointer<Float>, count n: Int, bias: UnsafePointer<Float>) {
+    let full = n & ~7  // entries in whole eight-lane groups
+    let dead = SIMD8<Float>(repeating: -.infinity)
+    var maxima = dead
+    var j = 0
+    while j < full {
+        let v = x.loadVector(j) + bias.loadVector(j)
+        maxima = maxima.replacing(with: v, where: v .> maxima)
+        j += 8
+    }
+    var tail = dead  // the last, partial group; lanes past the row stay dead
+    for lane in 0..<(n - full) { tail[lane] = x[full + lane] + bias[full + lane] }
+    maxima = maxima.replacing(with: tail, where: tail .> maxima)
+    var maximum = maxima[0]
+    for lane in 1..<8 { maximum = max(maximum, maxima[lane]) }
     if maximum == -.infinity {
         x.update(repeating: 0, count: n)
         return
     }
     let shift = SIMD8<Float>(repeating: maximum)
     var sums = SIMD8<Float>(repeating: 0)
-    var j = 0
-    while j < n {
-        let lanes = min(8, n - j)
-        var row = SIMD8<Float>(repeating: 0)
-        var live = SIMDMask<SIMD8<Int32>>(repeating: true)
-        if lanes == 8 {
-            row = x.loadVector(j)
-            if let mask { for lane in 0..<8 { live[lane] = !mask[j + lane] } }
-        } else {
-            for lane in 0..<8 {
-                row[lane] = lane < lanes ? x[j + lane] : 0
-                live[lane] = lane < lanes && !(mask?[j + lane] ?? false)
-            }
-        }
-        let e = vectorExp(row - shift).replacing(with: 0, where: .!live)
+    j = 0
+    while j < full {
+        let v = x.loadVector(j) + bias.loadVector(j)
+        let e = vectorExp(v - shift).replacing(with: 0, where: v .== dead)
         sums += e
-        if lanes == 8 { x.storeVector(e, j) } else { for lane in 0..<lanes { x[j + lane] = e[lane] } }
+        x.storeVector(e, j)
         j += 8
     }
+    if full < n {
+        let e = vectorExp(tail - shift).replacing(with: 0, where: tail .== dead)
+        sums += e
+        for lane in 0..<(n - full) { x[full + lane] = e[lane] }
+    }
     let inverse = 1 / sums.sum()
-    for j in 0..<n { x[j] *= inverse }
+    let scale = SIMD8<Float>(repeating: inverse)
+    j = 0
+    while j < full { x.storeVector(x.loadVector(j) * scale, j); j += 8 }
+    for j in full..<n { x[j] *= inverse }
+}
+
+/// The additive softmax bias of a key padding mask: 0 where a key is kept, −∞ where it is masked (all 0 without one).
+func fillKeyBias(_ bias: UnsafeMutablePointer<Float>, mask: UnsafePointer<Bool>?, count: Int) {
+    for j in 0..<count { bias[j] = mask?[j] ?? false ? -.infinity : 0 }
 }
 
 /// The plain softmax ``maskedSoftmax(_:count:mask:)`` computes, with `expf` one entry at a time (for tests).

@@ -3,7 +3,7 @@ import Foundation
 import SeededRandom
 import Testing
 
-/// Attention's eight-lane masked softmax against its plain reference.
+/// Attention's eight-lane masked softmax (the mask as an additive 0 / −∞ bias) against its plain reference.
 @Suite struct MaskedSoftmaxTests {
     @Test("Equals the expf reference within 1e-6 for rows of 1 to 40 entries, any mask, all masked, and large logits")
     func matchesReference() {
@@ -15,14 +15,15 @@ import Testing
                 let row = (0..<n).map { _ in Float(rng.nextGaussian()) * spread }
                 let mask: [Bool]? = trial % 3 == 0 ? nil : (0..<n).map { _ in trial % 7 == 1 || rng.nextFloat() < 0.3 }
                 var fast = row, reference = row
-                func run(_ softmax: (UnsafeMutablePointer<Float>, Int, UnsafePointer<Bool>?) -> Void, _ values: inout [Float]) {
-                    values.withUnsafeMutableBufferPointer { buffer in
-                        if let mask { mask.withUnsafeBufferPointer { softmax(buffer.baseAddress!, n, $0.baseAddress!) } }
-                        else { softmax(buffer.baseAddress!, n, nil) }
+                var bias = [Float](repeating: 0, count: n)
+                reference.withUnsafeMutableBufferPointer { values in
+                    guard let mask else { return maskedSoftmaxReference(values.baseAddress!, count: n, mask: nil) }
+                    mask.withUnsafeBufferPointer {
+                        fillKeyBias(&bias, mask: $0.baseAddress!, count: n)
+                        maskedSoftmaxReference(values.baseAddress!, count: n, mask: $0.baseAddress!)
                     }
                 }
-                run(maskedSoftmax, &fast)
-                run(maskedSoftmaxReference, &reference)
+                fast.withUnsafeMutableBufferPointer { maskedSoftmax($0.baseAddress!, count: n, bias: bias) }
                 for j in 0..<n {
                     worst = max(worst, abs(fast[j] - reference[j]))
                     if mask?[j] ?? false { #expect(fast[j] == 0) }
