@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .target(name: "TestSupport", dependencies: ["Neural", "SeededRandom", "CAllocationCounter", "CBLAS"],
                 path: "Tests/TestSupport"),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport", "CKernels"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "SeededRandom", "TestSupport", "CKernels", "CBLAS"]),
         .testTarget(name: "SimTests", dependencies: ["Sim", "Environments", "TestSupport", "CZlib"]),
         .testTarget(name: "DojoCLITests", dependencies: ["dojo", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Neural", "Sim", "TestSupport",

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import Neural
 import SeededRandom
@@ -25,6 +26,26 @@ import TestSupport
             naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
                       c: &reference, ldc: ldc)
             #expect(scaledError(fast, reference) < 1e-6, "beta \(beta)")
+        }
+    }
+
+    /// `gemm` zeroes C itself and asks OpenBLAS to accumulate (its beta-0 pass is slow); the result must be OpenBLAS's
+    /// own beta-0 product bit for bit, at shapes that take its different kernels and tails, with padded rows.
+    @Test("beta 0 through gemm equals OpenBLAS's beta-0 product bit for bit",
+          arguments: [(64, 64, 64), (256, 5, 256), (16, 512, 128), (16, 16, 16), (37, 91, 300), (3, 7, 2)])
+    func betaZeroIsOpenBLASBitForBit(m: Int, n: Int, k: Int) {
+        var rng = SeededGenerator(seed: 11)
+        for transB in [Transpose.none, .transposed] {
+            for pad in [0, 3] {
+                let ldc = n + pad, ldb = transB == .none ? n : k
+                let a = randomArray(m * k, &rng), b = randomArray(k * n, &rng)
+                var ours = randomArray(m * ldc, &rng)
+                var theirs = ours
+                gemm(.none, transB, m: m, n: n, k: k, alpha: 0.7, a: a, lda: k, b: b, ldb: ldb, beta: 0, c: &ours, ldc: ldc)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, transB == .none ? CblasNoTrans : CblasTrans, Int32(m), Int32(n),
+                            Int32(k), 0.7, a, Int32(k), b, Int32(ldb), 0, &theirs, Int32(ldc))
+                #expect(ours.map(\.bitPattern) == theirs.map(\.bitPattern), "\(m)×\(n)×\(k), B \(transB), pad \(pad)")
+            }
         }
     }
 
