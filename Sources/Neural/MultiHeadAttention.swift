@@ -79,9 +79,9 @@ public final class MultiHeadAttention: Module {
         self.batch = batch; self.queryLength = queryLength; self.keyLength = keyLength
         let E = embedDimension, d = headDimension, Lq = queryLength, Lk = keyLength
         let Q = q.reserve(batch * Lq * E), K = k.reserve(batch * Lk * E), V = v.reserve(batch * Lk * E)
-        // The per-head products below add into these, zeroed once here: with beta 0 OpenBLAS zeroes each small block
-        // itself, a call per product that took 7% of attention's time (the sums are the same either way).
-        let P = probabilities.zeroed(batch * headCount * Lq * Lk)
+        let P = probabilities.reserve(batch * headCount * Lq * Lk)
+        // Each head's output is a strided block of O that its product adds into: O is zeroed once here rather than
+        // row by row in every product (as `gemm` with beta 0 would).
         let O = context.zeroed(batch * Lq * E)
         let W = inProjectionWeight.value, bias = inProjectionBias.value
         project(query, rows: batch * Lq, weight: W, bias: bias, into: Q)
@@ -96,7 +96,7 @@ public final class MultiHeadAttention: Module {
                 let scores = P + (b * headCount + h) * Lq * Lk
                 // S = Q_bh · K_bhᵀ / √d   (Lq, d) × (d, Lk)
                 gemm(.none, .transposed, m: Lq, n: Lk, k: d, alpha: scale, a: Q + b * Lq * E + h * d, lda: E,
-                     b: K + b * Lk * E + h * d, ldb: E, beta: 1, c: scores, ldc: Lk)
+                     b: K + b * Lk * E + h * d, ldb: E, c: scores, ldc: Lk)
                 for i in 0..<Lq { maskedSoftmax(scores + i * Lk, count: Lk, bias: keyBias + b * Lk) }
                 // O_bh = P · V_bh   (Lq, Lk) × (Lk, d)
                 gemm(.none, .none, m: Lq, n: d, k: Lk, a: scores, lda: Lk, b: V + b * Lk * E + h * d, ldb: E,
@@ -138,7 +138,7 @@ public final class MultiHeadAttention: Module {
         gemm(.none, .none, m: rowsQ, n: E, k: E, a: outputGradient, lda: E, b: outProjectionWeight.value, ldb: E,
              c: dO, ldc: E)
 
-        // Zeroed once, accumulated per head (as in forward).
+        // Zeroed once, each head's strided block accumulated (as O in forward).
         let dQ = dq.zeroed(rowsQ * E), dK = dk.zeroed(rowsK * E), dV = dv.zeroed(rowsK * E)
         let dS = scoreGradient.reserve(Lq * Lk)
         let scale = 1 / Float(d).squareRoot()
@@ -148,8 +148,7 @@ public final class MultiHeadAttention: Module {
                 let qbh = Q + b * Lq * E + h * d, kbh = K + b * Lk * E + h * d, vbh = V + b * Lk * E + h * d
                 let dObh = dO + b * Lq * E + h * d
                 // dP = dO_bh · V_bhᵀ (Lq, Lk);  dV_bh = Pᵀ · dO_bh (Lk, d)
-                dS.update(repeating: 0, count: Lq * Lk)
-                gemm(.none, .transposed, m: Lq, n: Lk, k: d, a: dObh, lda: E, b: vbh, ldb: E, beta: 1, c: dS, ldc: Lk)
+                gemm(.none, .transposed, m: Lq, n: Lk, k: d, a: dObh, lda: E, b: vbh, ldb: E, c: dS, ldc: Lk)
                 gemm(.transposed, .none, m: Lk, n: d, k: Lq, a: probs, lda: Lk, b: dObh, ldb: E,
                      beta: 1, c: dV + b * Lk * E + h * d, ldc: E)
                 // Softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P)
