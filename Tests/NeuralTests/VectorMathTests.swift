@@ -2,6 +2,7 @@ import Foundation
 @testable import Neural
 import SeededRandom
 import Testing
+import TestSupport
 
 /// The eight-lane kernels against their scalar references.
 @Suite struct VectorMathTests {
@@ -30,6 +31,32 @@ import Testing
         for (x, y) in zip(inputs, lanes(inputs, vectorTanh)) { worstTanh = max(worstTanh, abs(y - tanhf(x))) }
         #expect(worstSigmoid <= 2e-7, "sigmoid max error \(worstSigmoid)")
         #expect(worstTanh <= 3e-7, "tanh max error \(worstTanh)")
+    }
+
+    /// The LSTM's backward cell step in lanes against the plain per-element formula: pure arithmetic in the same order,
+    /// so bit for bit, over two lane groups and a scalar tail (H = 21).
+    @Test("LSTM.cellBackward equals the plain formula bit for bit")
+    func lstmCellBackwardIsThePlainFormula() {
+        var rng = SeededGenerator(seed: 12)
+        let H = 21
+        let gates = randomArray(4 * H, &rng).enumerated().map { $0.offset / H == 2 ? tanhf($0.element) : sigmoid($0.element) }
+        let cPrev = randomArray(H, &rng), tanhCell = randomArray(H, &rng).map { tanhf($0) }, dOut = randomArray(H, &rng)
+        let dhIn = randomArray(H, &rng), dcIn = randomArray(H, &rng)
+        var expectedGates = [Float](repeating: 0, count: 4 * H), expectedCell = dcIn
+        for j in 0..<H {
+            let i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j]
+            let dh = dOut[j] + dhIn[j]
+            let dc = dcIn[j] + dh * o * (1 - tanhCell[j] * tanhCell[j])
+            expectedGates[j] = dc * g * i * (1 - i)
+            expectedGates[H + j] = dc * cPrev[j] * f * (1 - f)
+            expectedGates[2 * H + j] = dc * i * (1 - g * g)
+            expectedGates[3 * H + j] = dh * tanhCell[j] * o * (1 - o)
+            expectedCell[j] = dc * f
+        }
+        var dz = [Float](repeating: .nan, count: 4 * H), z = gates, c = cPrev, tc = tanhCell, dh = dhIn, dc = dcIn
+        LSTM.cellBackward(&dz, dOut, &dh, &dc, &z, &c, &tc, hidden: H)
+        #expect(dz.map(\.bitPattern) == expectedGates.map(\.bitPattern))
+        #expect(dc.map(\.bitPattern) == expectedCell.map(\.bitPattern))
     }
 
     @Test("Extremes saturate and NaN stays NaN")
