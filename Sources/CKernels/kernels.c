@@ -1,6 +1,11 @@
 #include "kernels.h"
 #include <math.h>
 
+/* On x86-64 a second copy is compiled for AVX-512 and picked at load time on CPUs that have it (16 lanes instead of
+ * 8). Square roots and divisions round exactly at any width, so both copies give the same bits. */
+#if defined(__x86_64__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
 void dojo_adam_f32(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
                    float *restrict v_max, long n, dojo_adam_step h) {
     const float keep1 = 1 - h.beta1, keep2 = 1 - h.beta2, descent = -h.step_size;

@@ -12,6 +12,6 @@ typedef struct {
 /// One Adam/AdamW step over n parameters in one pass: p (weights), g (gradients), m and v (moments), v_max (AMSGrad's
 /// running maximum, unused otherwise). The operations and their order are those of `Adam.referenceStep`, which the
 /// tests hold it bitwise equal to; built with -fno-math-errno (vector square roots) and -ffp-contract=off (no fused
-/// multiply-adds, so it rounds as the Swift reference does).
+/// multiply-adds, so it rounds as the Swift reference does). x86-64 builds carry an AVX-512 copy chosen at load time.
 void dojo_adam_f32(float *p, const float *g, float *m, float *v, float *v_max, long n, dojo_adam_step h);
 #endif
