@@ -58,10 +58,22 @@ public final class CartPole: Environment, BatchSteppable {
     public let suttonBartoReward: Bool
     public let initialState: [Double]?
 
+    /// Where this copy's state lives: slot `slot` of a block of states, its own (one slot) until a ``Stepper``
+    /// gathers the copies it steps into one block.
+    private(set) var states = CartPoleStates(count: 1)
+    private(set) var slot = 0
+
     /// (x, ẋ, θ, θ̇) in m, m/s, rad, rad/s.
-    public private(set) var state: (x: Double, xDot: Double, theta: Double, thetaDot: Double) = (0, 0, 0, 0)
+    public private(set) var state: (x: Double, xDot: Double, theta: Double, thetaDot: Double) {
+        get { (states.x[slot], states.xDot[slot], states.theta[slot], states.thetaDot[slot]) }
+        set { (states.x[slot], states.xDot[slot], states.theta[slot], states.thetaDot[slot]) = newValue }
+    }
+    /// Gymnasium's `steps_beyond_terminated`: steps taken after termination (nil before it).
+    private var stepsBeyondTerminated: Int? {
+        get { states.stepsBeyondTerminated[slot] < 0 ? nil : states.stepsBeyondTerminated[slot] }
+        set { states.stepsBeyondTerminated[slot] = newValue ?? -1 }
+    }
     private var rng = SeededGenerator(seed: 0)
-    private var stepsBeyondTerminated: Int?
 
     public init(options given: [String: String] = [:]) throws {
         options = try ResolvedOptions(given, specs: Self.optionSpecs, environment: "cartpole")
@@ -71,9 +83,20 @@ public final class CartPole: Environment, BatchSteppable {
         initialState = options.reals("state")
     }
 
-    /// Copies that integrate the same way step together (``Stepper``).
+    /// Copies with the same dynamics and reward step together (``Stepper``).
     public static func batchStepper(for copies: [CartPole]) -> (any BatchStepper)? {
-        copies.allSatisfy({ $0.semiImplicit == copies.first?.semiImplicit }) ? Stepper(copies) : nil
+        guard let first = copies.first, copies.allSatisfy({
+            ($0.semiImplicit, $0.suttonBartoReward, $0.observesVelocity) == (first.semiImplicit, first.suttonBartoReward, first.observesVelocity)
+        }) else { return nil }
+        return Stepper(copies)
+    }
+
+    /// Moves this copy's state (and step count beyond termination) to slot `slot` of `block`.
+    func move(to block: CartPoleStates, slot newSlot: Int) {
+        let (current, beyond) = (state, stepsBeyondTerminated)
+        states.isCurrent = false  // a stepper still holding the old block must not step it
+        (states, slot) = (block, newSlot)
+        (state, stepsBeyondTerminated) = (current, beyond)
     }
 
     public var observationSpace: Space {
@@ -105,7 +128,7 @@ public final class CartPole: Environment, BatchSteppable {
     }
 
     /// The force of a discrete action (N).
-    @inline(__always) private func force(_ action: UnsafePointer<Float>) -> Double {
+    @inline(__always) func force(_ action: UnsafePointer<Float>) -> Double {
         precondition(action[0] == 0 || action[0] == 1, "cartpole: action must be 0 or 1, got \(action[0])")
         return action[0] == 1 ? Self.forceMagnitude : -Self.forceMagnitude
     }
@@ -138,7 +161,7 @@ public final class CartPole: Environment, BatchSteppable {
     }
 
     /// After the state advanced: termination, reward and the observation.
-    @inline(__always) private func finishStep(_ observation: UnsafeMutablePointer<Float>) -> StepResult {
+    @inline(__always) func finishStep(_ observation: UnsafeMutablePointer<Float>) -> StepResult {
         let (x, theta) = (state.x, state.theta)
         let terminated = x < -Self.xThreshold || x > Self.xThreshold || theta < -Self.thetaThreshold || theta > Self.thetaThreshold
         let reward: Float
@@ -153,50 +176,6 @@ public final class CartPole: Environment, BatchSteppable {
         }
         writeObservation(observation)
         return StepResult(reward: reward, terminated: terminated)
-    }
-
-    /// Steps copies four at a time: the dynamics in `SIMD4<Double>` lanes, the rest per copy.
-    final class Stepper: BatchStepper {
-        private let copies: [CartPole]
-        private let semiImplicit: Bool
-        private let observationSize: Int
-
-        init(_ copies: [CartPole]) {
-            self.copies = copies
-            semiImplicit = copies.first?.semiImplicit ?? false
-            observationSize = copies.first?.observationSpace.flatCount ?? 4
-        }
-
-        func step(_ range: Range<Int>, actions: UnsafePointer<Float>, observations: UnsafeMutablePointer<Float>,
-                  results: UnsafeMutablePointer<StepResult>) {
-            copies.withUnsafeBufferPointer { copies in
-                var i = range.lowerBound
-                while i + 4 <= range.upperBound {
-                    var lanes = (x: SIMD4<Double>(), xDot: SIMD4<Double>(), theta: SIMD4<Double>(), thetaDot: SIMD4<Double>())
-                    var force = SIMD4<Double>(), cosTheta = SIMD4<Double>(), sinTheta = SIMD4<Double>()
-                    for k in 0..<4 {
-                        // The array keeps the copy alive: borrowed without reference counting (a retain and a release
-                        // per copy cost as much as its dynamics).
-                        Unmanaged.passUnretained(copies[i + k])._withUnsafeGuaranteedRef { copy in
-                            (lanes.x[k], lanes.xDot[k], lanes.theta[k], lanes.thetaDot[k]) = copy.state
-                            force[k] = copy.force(actions + i + k)
-                            (cosTheta[k], sinTheta[k]) = (cos(copy.state.theta), sin(copy.state.theta))
-                        }
-                    }
-                    CartPole.advance(&lanes, force: force, cos: cosTheta, sin: sinTheta, semiImplicit: semiImplicit)
-                    for k in 0..<4 {
-                        Unmanaged.passUnretained(copies[i + k])._withUnsafeGuaranteedRef { copy in
-                            copy.state = (lanes.x[k], lanes.xDot[k], lanes.theta[k], lanes.thetaDot[k])
-                            results[i + k] = copy.finishStep(observations + (i + k) * observationSize)
-                        }
-                    }
-                    i += 4
-                }
-                for j in i..<range.upperBound {
-                    results[j] = copies[j].step(actions + j, observation: observations + j * observationSize)
-                }
-            }
-        }
     }
 
     private func writeObservation(_ observation: UnsafeMutablePointer<Float>) {

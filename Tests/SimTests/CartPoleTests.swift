@@ -58,4 +58,41 @@ import TestSupport
         let (observation, _) = env.step([1])
         #expect(observation == [Float(env.state.x), Float(env.state.theta)])
     }
+
+    @Test("Copies stepped in lanes play what each plays alone, past termination too, and after moving to another stepper",
+          arguments: [[:], ["integrator": "semi-implicit"], ["sutton_barto_reward": "true", "velocity": "false"]])
+    func lanesMatchEachCopyAlone(options: [String: String]) throws {
+        let count = 10  // two groups of four and a tail of two
+        let laned = try (0..<count).map { _ in try CartPole(options: options) }
+        let alone = try (0..<count).map { _ in try CartPole(options: options) }
+        var stepper = try #require(CartPole.batchStepper(for: laned))
+        let size = laned[0].observationSpace.flatCount
+        var observations = [Float](repeating: 0, count: count * size), actions = [Float](repeating: 0, count: count)
+        var results = [StepResult](repeating: StepResult(reward: 0, terminated: false), count: count)
+        for copy in 0..<count {
+            observations.replaceSubrange(copy * size..<(copy + 1) * size, with: laned[copy].reset(seed: UInt64(copy)))
+            #expect(alone[copy].reset(seed: UInt64(copy)) == Array(observations[copy * size..<(copy + 1) * size]))
+        }
+        var terminations = 0
+        for step in 0..<80 {
+            if step == 40 {
+                // A second stepper gathers the copies into its own block; the first must still step them correctly.
+                _ = try #require(CartPole.batchStepper(for: laned))
+            }
+            if step == 60 { stepper = try #require(CartPole.batchStepper(for: laned)) }
+            for copy in 0..<count { actions[copy] = (step + copy) % 3 == 0 ? 0 : 1 }  // mostly right: the pole falls
+            stepper.step(0..<count, actions: actions, observations: &observations, results: &results)
+            for copy in 0..<count {
+                let (observation, result) = alone[copy].step([actions[copy]])
+                #expect(Array(observations[copy * size..<(copy + 1) * size]).map(\.bitPattern) == observation.map(\.bitPattern),
+                        "step \(step) copy \(copy)")
+                #expect(results[copy] == result, "step \(step) copy \(copy)")
+                #expect(laned[copy].stateChecksum == alone[copy].stateChecksum, "step \(step) copy \(copy)")
+                if result.terminated { terminations += 1 }
+            }
+        }
+        // Never reset: each copy terminates once, then keeps being stepped beyond termination.
+        #expect(terminations > count * 40, "the copies should be stepped well past termination")
+    }
 }
+
