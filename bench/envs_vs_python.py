@@ -12,6 +12,7 @@ inside one jitted `lax.scan` of random actions, one core (the process is pinned 
 it), against Dojo's vectorized environments at the same copy counts on one thread. JAX's compile time is left out.
 
 Usage: .venv-anchors/bin/python bench/envs_vs_python.py [--seconds 1] [--dojo .build/release/dojo]
+       .venv-anchors/bin/python bench/envs_vs_python.py --cartpole-rounds 3 --cpu 0   (cart-pole against gymnax only)
 """
 import argparse
 import json
@@ -223,15 +224,35 @@ def jax_rows(args, dojo_rate):
     return rows
 
 
+def cartpole_rounds(args):
+    """Dojo's cart-pole against gymnax's at 64 and 4096 copies in `args.cartpole_rounds` interleaved rounds, both
+    pinned to `args.cpu` (Dojo with taskset, JAX in this process): the spread across rounds is the figure's noise."""
+    os.sched_setaffinity(0, {args.cpu})
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    command = ["taskset", "-c", str(args.cpu), args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds),
+               "--copies", "64,4096", "--threads", "1", "--only", "cartpole"]
+    for round_index in range(args.cartpole_rounds):
+        out = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        dojo = {r["copies"]: r["stepsPerSecond"] for r in out}
+        for n in (64, 4096):
+            theirs = jax_vmapped(gymnax_env("CartPole-v1"), n, args.seconds)
+            print(f"round {round_index + 1}, {n} copies: Dojo {dojo[n] / 1e6:.2f} M steps/s, gymnax {theirs / 1e6:.2f} M, "
+                  f"{dojo[n] / theirs:.1f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--dojo", default=".build/release/dojo")
     parser.add_argument("--cpu", type=int, default=os.cpu_count() - 1, help="core for the one-thread runs (-1: none)")
+    parser.add_argument("--cartpole-rounds", type=int, default=0, metavar="N",
+                        help="only cart-pole against gymnax at 64 and 4096 copies, N interleaved rounds on --cpu")
     args = parser.parse_args()
     if not os.path.exists(args.dojo):
         print("building dojo (release)...", file=sys.stderr)
         subprocess.run(["swift", "build", "-c", "release", "--product", "dojo"], check=True)
+    if args.cartpole_rounds > 0:
+        return cartpole_rounds(args)
     command = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2)]
     dojo = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     large = [args.dojo, "bench", "envs", "--json", "--seconds", str(args.seconds / 2), "--copies", "64,4096", "--threads", "1",
