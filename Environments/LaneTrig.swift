@@ -16,14 +16,19 @@ enum LaneTrig {
     /// series' tails, whose rounding is below 0.001 ulp; `Tests/SimTests/LaneTrigTests` measures it against `Float80`.
     static let evaluationError = 0.002
 
-    /// The largest error E (ulp) assumed of glibc (2.28 and later: the versions without slow correctly-rounded
-    /// paths) for |x| ≤ ``range``. Measured on 10⁸ arguments against `long double` (`scripts/glibc_sincos_error.c`):
-    /// - sin below 0.126 rad: glibc adds to x a correction x³·(…) computed in double, so its error is 0.5 ulp plus
-    ///   a few roundings of the correction; E = 0.5 + x² (x in rad), over twice the measured excess (0.506 near
-    ///   0.12 rad; its source states 0.501, which it exceeds).
-    /// - sin from 0.126 rad: stated 0.518, measured 0.5156; E = 0.523.
-    /// - cos: stated 0.513, measured 0.501; E = 0.513.
-    static let largeSinError = 0.523, cosError = 0.513
+    /// The largest error E (ulp) assumed of glibc for |x| ≤ ``range``, from how it evaluates these arguments (2.28
+    /// and later; earlier versions rounded correctly, E = 0.5) and checked against 10⁸ arguments
+    /// (`scripts/glibc_sincos_error.c`, `long double` as the reference):
+    /// - sin below 0.126 rad: x plus a correction x³·(…) computed in double; the correction is below x³/6 and carries a
+    ///   few roundings, so E = 0.5 + x² (x in rad) holds with room (0.506 measured near 0.12 rad; the source's comment
+    ///   says 0.501, which the bitwise test showed to be exceeded).
+    /// - sin from 0.126 rad: a table value at the nearest multiple of 1/128 plus a correction below 2⁻⁸ relative,
+    ///   with at most three roundings of 2⁻⁹ ulp each (two when the library's FMA variant runs): E = 0.5 + 3·2⁻⁷
+    ///   < 0.524, taken as 0.53 (0.5156 measured, the FMA variant's bound).
+    /// - cos: a table value (1 near 0) plus a correction below 2⁻¹⁰ relative: under 0.503 by the same count, 0.5010
+    ///   measured, taken as 0.513 (the source's comment for this path).
+    /// A future glibc that evaluated differently would show in `LaneTrigTests`, which compares lanes with the library.
+    static let largeSinError = 0.53, cosError = 0.513
 
     /// (sin x, cos x) per lane.
     @inline(__always)

@@ -1,5 +1,6 @@
 /* The largest error of the C library's sin and cos (ulp of the result) over |x| < 0.25 rad, in bands of 0.01 rad,
- * measured against long double (x87, 64-bit significand) on uniformly drawn arguments. Environments/LaneTrig.swift
+ * measured against long double (x87, 64-bit significand) on uniformly drawn arguments (sin and cos are symmetric in
+ * glibc: positive x only). Environments/LaneTrig.swift
  * takes its assumed bounds on glibc's error from this measurement and from glibc's own statements.
  *
  *   cc -O2 -o /tmp/glibc_sincos_error scripts/glibc_sincos_error.c -lm && /tmp/glibc_sincos_error 100000000
@@ -31,7 +32,8 @@ int main(int argc, char **argv) {
     enum { bands = 25 };
     double worst_sin[bands] = {0}, worst_cos[bands] = {0};
     for (long i = 0; i < count; i++) {
-        double x = 0.25 * uniform();
+        /* Full-precision arguments: a second draw fills the bits below the first's 53 (small x keeps them). */
+        double x = (double)(0.25L * ((long double)uniform() + (long double)uniform() * 0x1p-53L));
         int band = (int)(x / 0.01);
         if (band >= bands) band = bands - 1;
         double s = ulp_error(sin(x), sinl((long double)x)), c = ulp_error(cos(x), cosl((long double)x));

@@ -1,4 +1,4 @@
-import Environments
+@testable import Environments
 import Foundation
 import Sim
 import Testing
@@ -66,6 +66,7 @@ import TestSupport
         let laned = try (0..<count).map { _ in try CartPole(options: options) }
         let alone = try (0..<count).map { _ in try CartPole(options: options) }
         var stepper = try #require(CartPole.batchStepper(for: laned))
+        #expect(laned.allSatisfy { $0.states === laned[0].states } && laned[0].states.isCurrent, "the lanes' block holds every copy")
         let size = laned[0].observationSpace.flatCount
         var observations = [Float](repeating: 0, count: count * size), actions = [Float](repeating: 0, count: count)
         var results = [StepResult](repeating: StepResult(reward: 0, terminated: false), count: count)

@@ -10,8 +10,10 @@ import Testing
     static func angles(count: Int, seed: UInt64) -> [Double] {
         var generator = SeededGenerator(seed: seed)
         var values = (0..<count).map { _ in -0.3 + 0.6 * generator.nextDouble() }
-        values += [0, -0.0, 0x1p-30, -0x1p-27, 0x1p-26, 1e-300, 5e-324, 0.126, -0.126, 0.125_999_999_999_999_99,
-                   0.25, -0.25, 0.250_000_000_000_000_1, 0.2094, -0.2094, .nan, .infinity, -.infinity, 1e300, 3.0]
+        // glibc's own thresholds (2⁻²⁷ and 2⁻²⁶ for tiny angles, 0.126 for sin's method) and the lanes' range.
+        let edges = [0x1p-30, 0x1p-27, 0x1p-26, 0.126, 0.25, 0.2094, 1e-300, 5e-324]
+        values += edges.flatMap { [$0, -$0, $0.nextDown, $0.nextUp, -$0.nextUp] }
+        values += [0, -0.0, .nan, .infinity, -.infinity, 1e300, 3.0]
         while values.count % 4 != 0 { values.append(0.1) }
         return values
     }

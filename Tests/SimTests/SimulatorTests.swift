@@ -441,12 +441,16 @@ final class NondeterministicEnvironment: Environment {
         }
     }
 
-    @Test("Copies that integrate differently are stepped one by one")
+    @Test("Copies that integrate, reward or observe differently are stepped one by one")
     func mixedCopiesAreNotBatched() throws {
         let vector = try VectorEnvironment(count: 8) { copy in
             AnyEnvironment(try EnvironmentRegistry.make("cartpole", options: copy == 5 ? ["integrator": "semi-implicit"] : [:]))
         }
         #expect(!vector.stepsTogether)
+        for odd in [["sutton_barto_reward": "true"], ["velocity": "false"]] {
+            let copies = try (0..<8).map { try CartPole(options: $0 == 5 ? odd : [:]) }
+            #expect(CartPole.batchStepper(for: copies) == nil, "\(odd)")
+        }
         let uniform = try VectorEnvironment(count: 8) { _ in try CartPole(options: ["integrator": "semi-implicit"]) }
         #expect(uniform.stepsTogether)
     }
