@@ -128,7 +128,7 @@ public final class CartPole: Environment, BatchSteppable {
     }
 
     /// The force of a discrete action (N).
-    @inline(__always) func force(_ action: UnsafePointer<Float>) -> Double {
+    @inline(__always) private func force(_ action: UnsafePointer<Float>) -> Double {
         precondition(action[0] == 0 || action[0] == 1, "cartpole: action must be 0 or 1, got \(action[0])")
         return action[0] == 1 ? Self.forceMagnitude : -Self.forceMagnitude
     }

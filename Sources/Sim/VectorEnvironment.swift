@@ -307,7 +307,7 @@ public final class VectorEnvironment<E: Environment>: BlockWork {
                 episodeLengths[i] = 0
                 if autoreset == .sameStep {
                     // Borrowed: the array keeps the copy alive, and a retain's atomic operation waits for every store
-                    // before it (a tenth of a cart-pole step at 4,096 copies).
+                    // before it (a tenth of the time of stepping 4,096 cart-poles).
                     Unmanaged.passUnretained(environments[i])._withUnsafeGuaranteedRef { $0.reset(seed: nil, observation: observation) }
                 } else {
                     ended[i] = true
